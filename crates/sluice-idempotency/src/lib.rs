@@ -1,0 +1,174 @@
+//! Idempotency records for at-least-once event workers.
+//!
+//! S3, SNS, SQS and Lambda's asynchronous invocation all deliver *at least once*, so a worker
+//! sees duplicates: a second S3 notification, an SQS redelivery after a timeout, a Lambda retry.
+//! An idempotency record makes the side effects of one item happen once. The protocol follows
+//! Powertools for AWS Lambda, with one addition it lacks: **fencing**.
+//!
+//! 1. [`IdempotencyStore::claim`] writes an *in-progress* record that lasts until the invocation
+//!    deadline, so a killed invocation never leaves a record stuck. It answers with a [`Lease`]
+//!    (the caller owns the item), the stored output of a completed run (a duplicate), the time
+//!    an in-progress claim holds until, or a payload mismatch.
+//! 2. [`IdempotencyStore::complete`] stores the output and keeps it for the TTL.
+//! 3. [`IdempotencyStore::release`] removes the claim after a failure, so a retry can run.
+//!
+//! `complete` and `release` succeed only while the lease's owner token still owns the record.
+//! An invocation that ran past its deadline, whose claim was taken over by a retry, gets
+//! [`StoreError::Fenced`] instead of overwriting or deleting the new owner's record.
+//!
+//! A record whose expiry has passed counts as absent, whatever the backend has or has not
+//! deleted (DynamoDB's TTL deletion can lag by up to 48 hours).
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use sluice_idempotency::{Claim, ClaimRequest, IdempotencyStore, MemoryStore};
+//!
+//! # tokio_test();
+//! # fn tokio_test() { tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = MemoryStore::new();
+//! let deadline = SystemTime::now() + Duration::from_secs(30);
+//! let Claim::Acquired(lease) = store.claim(ClaimRequest::new("bucket/key#v1", deadline)).await? else {
+//!     unreachable!("the first claim owns the item")
+//! };
+//! // ... do the work, then:
+//! store.complete(&lease, r#"{"lines":3}"#, SystemTime::now() + Duration::from_secs(3600)).await?;
+//!
+//! let duplicate = store.claim(ClaimRequest::new("bucket/key#v1", deadline)).await?;
+//! assert!(matches!(duplicate, Claim::Completed { output } if output == r#"{"lines":3}"#));
+//! # Ok::<(), sluice_idempotency::StoreError>(()) }).unwrap() }
+//! ```
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+/// The in-memory store, for tests and single-process use.
+pub mod memory;
+
+pub use memory::MemoryStore;
+
+/// A boxed error from a backend's client.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a caller asks for when it claims an item.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct ClaimRequest<'a> {
+    /// The idempotency key: equal keys are the same item.
+    pub key: &'a str,
+    /// Until when the in-progress claim holds: the invocation deadline.
+    pub in_progress_until: SystemTime,
+    /// Optional hash of the fields that must match for a key to be a true duplicate.
+    pub fingerprint: Option<&'a str>,
+}
+
+impl<'a> ClaimRequest<'a> {
+    /// A claim of `key` that holds until `in_progress_until`.
+    pub fn new(key: &'a str, in_progress_until: SystemTime) -> Self {
+        ClaimRequest { key, in_progress_until, fingerprint: None }
+    }
+
+    /// Adds a payload fingerprint to validate duplicates against.
+    pub fn with_fingerprint(mut self, fingerprint: Option<&'a str>) -> Self {
+        self.fingerprint = fingerprint;
+        self
+    }
+}
+
+/// Ownership of a claimed item: the key and the owner token that fences later writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    key: String,
+    token: String,
+}
+
+impl Lease {
+    /// A lease with a fresh random owner token. Backends call this when a claim succeeds.
+    pub fn generate(key: &str) -> Self {
+        Lease { key: key.to_owned(), token: uuid::Uuid::new_v4().to_string() }
+    }
+
+    /// The idempotency key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The owner token stored with the record.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The caller owns the item and must `complete` or `release` it.
+    Acquired(Lease),
+    /// The item was processed already: here is its stored output (JSON text).
+    Completed {
+        /// The output stored by `complete`.
+        output: String,
+    },
+    /// Another invocation holds the item until `until`.
+    InProgress {
+        /// When that claim expires.
+        until: SystemTime,
+    },
+    /// The key was seen with a different payload fingerprint.
+    PayloadMismatch {
+        /// Fingerprint stored with the record.
+        stored: String,
+        /// Fingerprint of this request.
+        given: String,
+    },
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The lease no longer owns the record: its claim expired and another invocation took the
+    /// item over (or the record is gone). Nothing was written.
+    #[error("idempotency record {key:?} is no longer owned by this invocation (claim expired and taken over)")]
+    Fenced {
+        /// The key of the lost record.
+        key: String,
+    },
+    /// The backend refused or could not be reached (throttling, network, service error). The
+    /// item must be retried later, never processed without a claim.
+    #[error("idempotency store unavailable during {operation} of {key:?}: {source}")]
+    Unavailable {
+        /// `claim`, `complete` or `release`.
+        operation: &'static str,
+        /// The key concerned.
+        key: String,
+        /// The backend's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The backend answered with a record this library cannot read.
+    #[error("idempotency record {key:?} is corrupt: {reason}")]
+    Corrupt {
+        /// The key concerned.
+        key: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// A persistence backend for idempotency records.
+///
+/// Implementations must make `claim` atomic (two concurrent claims of one key: one
+/// [`Claim::Acquired`]), treat expired records as absent, and fence `complete` and `release` on
+/// the lease's token. `tests/conformance.rs`-style suites in this workspace check all of it.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Claims `request.key` for processing.
+    async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError>;
+
+    /// Marks the leased item completed with `output` (JSON text), kept until `expires_at`.
+    async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError>;
+
+    /// Removes the leased claim so the item can be retried.
+    async fn release(&self, lease: &Lease) -> Result<(), StoreError>;
+}
