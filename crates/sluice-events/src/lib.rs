@@ -60,6 +60,9 @@ pub enum DecodeError {
 
 impl DecodeError {
     pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
-        DecodeError::Invalid { what, reason: reason.into() }
+        DecodeError::Invalid {
+            what,
+            reason: reason.into(),
+        }
     }
 }

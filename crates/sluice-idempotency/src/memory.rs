@@ -38,8 +38,13 @@ struct Record {
 
 #[derive(Debug, Clone)]
 enum State {
-    InProgress { until: SystemTime },
-    Completed { output: String, expires_at: SystemTime },
+    InProgress {
+        until: SystemTime,
+    },
+    Completed {
+        output: String,
+        expires_at: SystemTime,
+    },
 }
 
 impl Record {
@@ -59,7 +64,9 @@ impl Default for MemoryStore {
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryStore").field("records", &self.len()).finish()
+        f.debug_struct("MemoryStore")
+            .field("records", &self.len())
+            .finish()
     }
 }
 
@@ -71,7 +78,10 @@ impl MemoryStore {
 
     /// An empty store reading the time from `clock` (for tests of expiry).
     pub fn with_clock(clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        MemoryStore { records: Arc::default(), clock: Arc::new(clock) }
+        MemoryStore {
+            records: Arc::default(),
+            clock: Arc::new(clock),
+        }
     }
 
     /// Number of records held, expired or not.
@@ -84,10 +94,15 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn owned<'m>(map: &'m mut HashMap<String, Record>, lease: &Lease) -> Result<&'m mut Record, StoreError> {
+    fn owned<'m>(
+        map: &'m mut HashMap<String, Record>,
+        lease: &Lease,
+    ) -> Result<&'m mut Record, StoreError> {
         map.get_mut(lease.key())
             .filter(|r| r.token == lease.token())
-            .ok_or_else(|| StoreError::Fenced { key: lease.key().to_owned() })
+            .ok_or_else(|| StoreError::Fenced {
+                key: lease.key().to_owned(),
+            })
     }
 }
 
@@ -103,11 +118,16 @@ impl IdempotencyStore for MemoryStore {
             if let (Some(stored), Some(given)) = (&existing.fingerprint, request.fingerprint)
                 && stored != given
             {
-                return Ok(Claim::PayloadMismatch { stored: stored.clone(), given: given.to_owned() });
+                return Ok(Claim::PayloadMismatch {
+                    stored: stored.clone(),
+                    given: given.to_owned(),
+                });
             }
             return Ok(match &existing.state {
                 State::InProgress { until } => Claim::InProgress { until: *until },
-                State::Completed { output, .. } => Claim::Completed { output: output.clone() },
+                State::Completed { output, .. } => Claim::Completed {
+                    output: output.clone(),
+                },
             });
         }
         let lease = Lease::generate(request.key);
@@ -116,16 +136,26 @@ impl IdempotencyStore for MemoryStore {
             Record {
                 token: lease.token().to_owned(),
                 fingerprint: request.fingerprint.map(str::to_owned),
-                state: State::InProgress { until: request.in_progress_until },
+                state: State::InProgress {
+                    until: request.in_progress_until,
+                },
             },
         );
         Ok(Claim::Acquired(lease))
     }
 
-    async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        lease: &Lease,
+        output: &str,
+        expires_at: SystemTime,
+    ) -> Result<(), StoreError> {
         let mut map = self.records.lock().expect("memory store poisoned");
         let record = Self::owned(&mut map, lease)?;
-        record.state = State::Completed { output: output.to_owned(), expires_at };
+        record.state = State::Completed {
+            output: output.to_owned(),
+            expires_at,
+        };
         Ok(())
     }
 
@@ -161,14 +191,20 @@ mod tests {
     #[tokio::test]
     async fn concurrent_claims_of_one_key_have_exactly_one_owner() {
         let store = MemoryStore::new();
-        let claims = futures::future::join_all(
-            (0..20).map(|_| {
-                let store = store.clone();
-                tokio::spawn(async move { store.claim(ClaimRequest::new("k", later(60))).await.unwrap() })
-            }),
-        )
+        let claims = futures::future::join_all((0..20).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim(ClaimRequest::new("k", later(60)))
+                    .await
+                    .unwrap()
+            })
+        }))
         .await;
-        let owners = claims.into_iter().filter(|c| matches!(c.as_ref().unwrap(), Claim::Acquired(_))).count();
+        let owners = claims
+            .into_iter()
+            .filter(|c| matches!(c.as_ref().unwrap(), Claim::Acquired(_)))
+            .count();
         assert_eq!(owners, 1);
     }
 
@@ -177,7 +213,13 @@ mod tests {
         let store = MemoryStore::new();
         let until = later(60);
         acquire(&store, "k", until).await;
-        assert_eq!(store.claim(ClaimRequest::new("k", later(60))).await.unwrap(), Claim::InProgress { until });
+        assert_eq!(
+            store
+                .claim(ClaimRequest::new("k", later(60)))
+                .await
+                .unwrap(),
+            Claim::InProgress { until }
+        );
     }
 
     #[tokio::test]
@@ -185,11 +227,25 @@ mod tests {
         let store = MemoryStore::new();
         let old = acquire(&store, "k", earlier(1)).await;
         let new = acquire(&store, "k", later(60)).await;
-        assert!(matches!(store.complete(&old, "{}", later(60)).await, Err(StoreError::Fenced { .. })));
-        assert!(matches!(store.release(&old).await, Err(StoreError::Fenced { .. })));
+        assert!(matches!(
+            store.complete(&old, "{}", later(60)).await,
+            Err(StoreError::Fenced { .. })
+        ));
+        assert!(matches!(
+            store.release(&old).await,
+            Err(StoreError::Fenced { .. })
+        ));
         store.complete(&new, "\"new\"", later(60)).await.unwrap();
-        let claim = store.claim(ClaimRequest::new("k", later(60))).await.unwrap();
-        assert_eq!(claim, Claim::Completed { output: "\"new\"".into() });
+        let claim = store
+            .claim(ClaimRequest::new("k", later(60)))
+            .await
+            .unwrap();
+        assert_eq!(
+            claim,
+            Claim::Completed {
+                output: "\"new\"".into()
+            }
+        );
     }
 
     #[tokio::test]
@@ -212,9 +268,21 @@ mod tests {
     #[tokio::test]
     async fn a_different_fingerprint_is_a_payload_mismatch() {
         let store = MemoryStore::new();
-        store.claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("a"))).await.unwrap();
-        let claim = store.claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("b"))).await.unwrap();
-        assert_eq!(claim, Claim::PayloadMismatch { stored: "a".into(), given: "b".into() });
+        store
+            .claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("a")))
+            .await
+            .unwrap();
+        let claim = store
+            .claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("b")))
+            .await
+            .unwrap();
+        assert_eq!(
+            claim,
+            Claim::PayloadMismatch {
+                stored: "a".into(),
+                given: "b".into()
+            }
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,328 @@
+//! One message, start to finish: decode, then run each item under its claim.
+//!
+//! Both handlers share this. The SQS handler adds batching, FIFO ordering and partial-batch
+//! responses around it; the SNS handler adds the error-return contract of asynchronous
+//! invocation.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use sluice_events::Decoded;
+use tokio::time::Instant;
+
+use crate::idempotency::Admission;
+use crate::item::{Item, MessageMeta};
+use crate::processor::{Delivery, ItemContext, ProcessError, Processor};
+use crate::report::Counts;
+use crate::{Deadline, Idempotency};
+
+/// A user function that names an item's idempotency key.
+pub(crate) type KeyFn<T> = Arc<dyn Fn(&T, &MessageMeta) -> Option<String> + Send + Sync>;
+
+/// Deadline settings shared by both handlers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// No item starts with less than this left before the deadline.
+    pub margin: Duration,
+    /// Items still running this long before the deadline are abandoned, so the handler can
+    /// answer before Lambda kills it (a timeout would fail and redeliver the whole batch).
+    pub finish_reserve: Duration,
+}
+
+/// Default time kept free at the end of an invocation: no item starts later than this.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
+/// Default time kept to answer: items still running then are abandoned.
+pub const DEFAULT_FINISH_RESERVE: Duration = Duration::from_millis(200);
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            margin: DEFAULT_DEADLINE_MARGIN,
+            finish_reserve: DEFAULT_FINISH_RESERVE,
+        }
+    }
+}
+
+/// Facts about the current invocation.
+#[derive(Debug, Clone)]
+pub(crate) struct Invocation {
+    pub request_id: Arc<str>,
+    pub deadline: Deadline,
+    pub delivery: Delivery,
+}
+
+/// Why a message failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub retryable: bool,
+    pub reason: String,
+}
+
+impl Failure {
+    pub fn retryable(reason: impl Into<String>) -> Self {
+        Failure {
+            retryable: true,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Failure {
+            retryable: false,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        if self.retryable {
+            "retryable"
+        } else {
+            "permanent"
+        }
+    }
+
+    /// Combines the failures of several items: retryable wins, since a retry can still help.
+    fn merge(self, other: Failure) -> Failure {
+        match (self.retryable, other.retryable) {
+            (true, false) => self,
+            (false, true) => other,
+            _ => Failure {
+                retryable: self.retryable,
+                reason: format!("{}; {}", self.reason, other.reason),
+            },
+        }
+    }
+}
+
+/// The result of one message.
+#[derive(Debug, Clone)]
+pub(crate) struct MessageOutcome {
+    pub failure: Option<Failure>,
+    pub counts: Counts,
+}
+
+enum ItemResult {
+    Processed,
+    Duplicate,
+    Skipped(Cow<'static, str>),
+    Failed(Failure),
+}
+
+impl ItemResult {
+    fn name(&self) -> &'static str {
+        match self {
+            ItemResult::Processed => "processed",
+            ItemResult::Duplicate => "duplicate",
+            ItemResult::Skipped(_) => "skipped",
+            ItemResult::Failed(f) if f.retryable => "failed_retryable",
+            ItemResult::Failed(_) => "failed_permanent",
+        }
+    }
+}
+
+pub(crate) struct Engine<T, P> {
+    pub processor: P,
+    pub idempotency: Idempotency,
+    pub key_fn: Option<KeyFn<T>>,
+    pub timing: Timing,
+    _item: PhantomData<fn() -> T>,
+}
+
+impl<T: Item, P: Processor<T>> Engine<T, P> {
+    pub fn new(processor: P, idempotency: Idempotency) -> Self {
+        Engine {
+            processor,
+            idempotency,
+            key_fn: None,
+            timing: Timing::default(),
+            _item: PhantomData,
+        }
+    }
+
+    /// A failure if no new work may start now.
+    pub fn start_refusal(&self, deadline: &Deadline) -> Option<Failure> {
+        let left = deadline.remaining();
+        (left < self.timing.margin).then(|| {
+            Failure::retryable(format!(
+                "not started: {} ms left before the invocation deadline, below the {} ms margin",
+                left.as_millis(),
+                self.timing.margin.as_millis()
+            ))
+        })
+    }
+
+    /// Decodes `payload` (a message with any SNS envelope already removed) and runs its items.
+    pub async fn process_payload(
+        &self,
+        payload: &str,
+        meta: &MessageMeta,
+        inv: &Invocation,
+    ) -> MessageOutcome {
+        let mut counts = Counts::default();
+        if let Some(failure) = self.start_refusal(&inv.deadline) {
+            counts.failed += 1;
+            log_message_failure(meta, &failure);
+            return MessageOutcome {
+                failure: Some(failure),
+                counts,
+            };
+        }
+        let items = match T::decode(payload) {
+            Ok(Decoded::Items(items)) => items,
+            Ok(Decoded::Skip(reason)) => {
+                counts.skipped += 1;
+                tracing::info!(message_id = %meta.message_id, outcome = "skipped", reason, "message skipped");
+                return MessageOutcome {
+                    failure: None,
+                    counts,
+                };
+            }
+            Err(e) => {
+                counts.failed += 1;
+                let failure = Failure::permanent(format!("undecodable message: {e}"));
+                log_message_failure(meta, &failure);
+                return MessageOutcome {
+                    failure: Some(failure),
+                    counts,
+                };
+            }
+        };
+        let mut failure: Option<Failure> = None;
+        for item in items {
+            let result = self.process_item(item, meta, inv).await;
+            match result {
+                ItemResult::Processed => counts.processed += 1,
+                ItemResult::Duplicate => counts.duplicate += 1,
+                ItemResult::Skipped(_) => counts.skipped += 1,
+                ItemResult::Failed(f) => {
+                    counts.failed += 1;
+                    failure = Some(match failure {
+                        Some(prev) => prev.merge(f),
+                        None => f,
+                    });
+                }
+            }
+        }
+        MessageOutcome { failure, counts }
+    }
+
+    async fn process_item(&self, item: T, meta: &MessageMeta, inv: &Invocation) -> ItemResult {
+        let started = Instant::now();
+        let label = item.label();
+        let key = match &self.key_fn {
+            Some(f) => f(&item, meta),
+            None => item.default_key(meta),
+        };
+        let result = self.run_item(item, key.clone(), meta, inv).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let outcome = result.name();
+        let label = label.as_deref().unwrap_or("");
+        let key = key.as_deref().unwrap_or("");
+        match &result {
+            ItemResult::Failed(f) => tracing::warn!(
+                message_id = %meta.message_id, key = label, idempotency_key = key, outcome, duration_ms,
+                error = %f.reason, "item failed"
+            ),
+            ItemResult::Skipped(reason) => tracing::info!(
+                message_id = %meta.message_id, key = label, outcome, duration_ms, reason = %reason, "item skipped"
+            ),
+            _ => tracing::info!(
+                message_id = %meta.message_id, key = label, idempotency_key = key, outcome, duration_ms, "item done"
+            ),
+        }
+        result
+    }
+
+    async fn run_item(
+        &self,
+        item: T,
+        key: Option<String>,
+        meta: &MessageMeta,
+        inv: &Invocation,
+    ) -> ItemResult {
+        if let Some(reason) = self.processor.skip_reason(&item) {
+            return ItemResult::Skipped(reason);
+        }
+        if let Some(failure) = self.start_refusal(&inv.deadline) {
+            return ItemResult::Failed(failure);
+        }
+        let fingerprint = item.fingerprint();
+        let (lease, key) = match self
+            .idempotency
+            .admit(key, fingerprint.as_deref(), &inv.deadline)
+            .await
+        {
+            Admission::Run { lease, key } => (lease, key),
+            Admission::Duplicate => return ItemResult::Duplicate,
+            Admission::Refused { retryable, reason } => {
+                return ItemResult::Failed(Failure { retryable, reason });
+            }
+        };
+        let ctx = ItemContext {
+            request_id: inv.request_id.clone(),
+            message_id: meta.message_id.clone(),
+            idempotency_key: key,
+            delivery: inv.delivery,
+            receive_count: meta.receive_count,
+            deadline: inv.deadline,
+        };
+        let cutoff = inv.deadline.minus(self.timing.finish_reserve);
+        let run = AssertUnwindSafe(self.processor.process(item, ctx)).catch_unwind();
+        let outcome = match tokio::time::timeout_at(cutoff, run).await {
+            Ok(Ok(Ok(output))) => Ok(output),
+            Ok(Ok(Err(e))) => Err(to_failure(&e)),
+            Ok(Err(panic)) => Err(Failure::retryable(format!(
+                "processor panicked: {}",
+                panic_message(&*panic)
+            ))),
+            Err(_) => Err(Failure::retryable(format!(
+                "abandoned {} ms before the invocation deadline; it will be redelivered",
+                self.timing.finish_reserve.as_millis()
+            ))),
+        };
+        match (outcome, lease) {
+            (Ok(output), Some(lease)) => {
+                let json = serde_json::to_string(&output).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "output is not serialisable; storing null");
+                    "null".to_owned()
+                });
+                self.idempotency.complete(&lease, &json).await;
+                ItemResult::Processed
+            }
+            (Ok(_), None) => ItemResult::Processed,
+            (Err(failure), lease) => {
+                if let Some(lease) = lease {
+                    self.idempotency.release(&lease).await;
+                }
+                ItemResult::Failed(failure)
+            }
+        }
+    }
+}
+
+fn to_failure(e: &ProcessError) -> Failure {
+    Failure {
+        retryable: e.is_retryable(),
+        reason: e.chain(),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+fn log_message_failure(meta: &MessageMeta, failure: &Failure) {
+    tracing::warn!(
+        message_id = %meta.message_id, outcome = failure.kind(), error = %failure.reason, "message failed"
+    );
+}

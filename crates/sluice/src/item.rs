@@ -1,0 +1,95 @@
+//! Items: what a message decodes into, and the idempotency key each one runs under.
+//!
+//! The key decides what counts as "the same work". Message ids are the wrong key for S3
+//! events: S3 may notify twice through two distinct SNS messages, and SQS gives every delivery
+//! of a message the same id but every *message* a new one. So an S3 record's key is its object
+//! version: `bucket/key` plus the `versionId`, or the `sequencer` when the bucket is
+//! unversioned. Other messages use the SNS `MessageId` (reused by SNS on its own retries), or a
+//! key function the handler is given.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use sluice_events::s3::S3ObjectEvent;
+use sluice_events::{Json, Payload};
+
+/// What the handler knows about the message an item came in.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct MessageMeta {
+    /// The SQS message id (SQS path) or the SNS message id (SNS path).
+    pub message_id: Arc<str>,
+    /// The SNS message id, when the message went through SNS.
+    pub sns_message_id: Option<String>,
+    /// The SNS topic, when the message went through SNS.
+    pub topic_arn: Option<String>,
+    /// The FIFO message group.
+    pub message_group_id: Option<String>,
+    /// SQS `ApproximateReceiveCount`.
+    pub receive_count: Option<u32>,
+    /// The queue or topic ARN the message came from.
+    pub source_arn: Option<String>,
+}
+
+/// A decodable item with an idempotency identity.
+///
+/// Implemented for [`S3ObjectEvent`] and [`Json<T>`]; implement it for your own [`Payload`].
+pub trait Item: Payload + Send + 'static {
+    /// The idempotency key used when the handler has no key function; `None` if there is none.
+    fn default_key(&self, message: &MessageMeta) -> Option<String>;
+
+    /// Fields that must match for an equal key to be a true duplicate (payload validation).
+    fn fingerprint(&self) -> Option<String> {
+        None
+    }
+
+    /// A short description for log lines, such as `bucket/key`.
+    fn label(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Item for S3ObjectEvent {
+    /// `bucket/key@v:<versionId>`, else `bucket/key@s:<sequencer>`, else none.
+    ///
+    /// ```
+    /// use sluice::{Item, MessageMeta};
+    /// let (_, decoded) = sluice_events::decode_body::<sluice_events::s3::S3ObjectEvent>(
+    ///     r#"{"Records":[{"eventVersion":"2.1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},
+    ///        "object":{"key":"a+b","versionId":"v1","sequencer":"05"}}}]}"#).unwrap();
+    /// let sluice_events::Decoded::Items(records) = decoded else { unreachable!() };
+    /// assert_eq!(records[0].default_key(&MessageMeta::default()).unwrap(), "b/a b@v:v1");
+    /// ```
+    fn default_key(&self, _message: &MessageMeta) -> Option<String> {
+        let (tag, id) = match (&self.version_id, &self.sequencer) {
+            (Some(v), _) => ("v", v),
+            (None, Some(s)) => ("s", s),
+            (None, None) => return None,
+        };
+        Some(format!("{}/{}@{tag}:{id}", self.bucket, self.key))
+    }
+
+    /// `etag=<eTag>;size=<size>`: a second event for the same version must describe the same
+    /// bytes.
+    fn fingerprint(&self) -> Option<String> {
+        match (&self.e_tag, self.size) {
+            (None, None) => None,
+            (e, s) => Some(format!(
+                "etag={};size={}",
+                e.as_deref().unwrap_or(""),
+                s.map(|s| s.to_string()).unwrap_or_default()
+            )),
+        }
+    }
+
+    fn label(&self) -> Option<String> {
+        Some(format!("{}/{}", self.bucket, self.key))
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Item for Json<T> {
+    /// The SNS message id, when the message went through SNS.
+    fn default_key(&self, message: &MessageMeta) -> Option<String> {
+        message.sns_message_id.clone()
+    }
+}

@@ -1,0 +1,66 @@
+//! Lambda handlers for S3 event pipelines: one processor, two delivery paths.
+//!
+//! An S3 upload reaches a worker along one of two paths, and sluice runs the same
+//! [`Processor`] on both:
+//! - **S3 -> SNS -> SQS -> Lambda**: [`SqsBatchHandler`] processes a batch with bounded
+//!   concurrency and answers with the failed message ids, so only those are redelivered.
+//! - **S3 -> SNS -> Lambda**: [`SnsHandler`] processes an asynchronous invocation and returns an
+//!   error only when Lambda's retries can help.
+//!
+//! Every item runs under an idempotency claim ([`Idempotency`]), so duplicate deliveries do
+//! their side effects once. Handlers are `tower::Service`s: run them with
+//! `lambda_runtime::run`, and wrap them in tower layers.
+//!
+//! ```no_run
+//! use sluice::{processor_fn, Idempotency, ProcessError, SqsBatchHandler};
+//! use sluice_events::s3::S3ObjectEvent;
+//! use sluice_idempotency::MemoryStore;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     sluice::telemetry::init_json_logs();
+//!     let processor = processor_fn(|record: S3ObjectEvent, ctx: sluice::ItemContext| async move {
+//!         let size = record.size.ok_or_else(|| ProcessError::permanent("no size in event"))?;
+//!         tracing::info!(key = %record.key, size, idempotency_key = ?ctx.idempotency_key, "summarised");
+//!         Ok(size)
+//!     });
+//!     let handler = SqsBatchHandler::builder(processor, Idempotency::new(MemoryStore::new())).build();
+//!     lambda_runtime::run(handler).await
+//! }
+//! ```
+
+/// The builder both handlers share.
+pub mod builder;
+/// Sending permanent failures to a dead-letter queue.
+pub mod dead_letter;
+/// The invocation deadline.
+mod deadline;
+/// One message, start to finish.
+mod engine;
+/// How handlers use idempotency records.
+mod idempotency;
+/// Items and their idempotency keys.
+mod item;
+/// The processor a worker author writes.
+mod processor;
+/// Invocation summaries and CloudWatch EMF metrics.
+pub mod report;
+/// The SNS direct handler.
+mod sns;
+/// The SQS batch handler.
+mod sqs;
+/// JSON logs for CloudWatch.
+pub mod telemetry;
+
+pub use builder::HandlerBuilder;
+pub use dead_letter::{DeadLetter, DeadLetterSink, SqsDeadLetterQueue};
+pub use deadline::Deadline;
+pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE};
+pub use idempotency::{DEFAULT_TTL, Idempotency};
+pub use item::{Item, MessageMeta};
+pub use processor::{
+    BoxError, Delivery, ItemContext, ProcessError, Processor, ProcessorFn, processor_fn,
+};
+pub use report::{EmfMetrics, InvocationReport};
+pub use sns::{SnsHandler, SnsHandlerError};
+pub use sqs::{SqsBatchError, SqsBatchHandler};

@@ -1,0 +1,205 @@
+//! The one thing a worker author writes: the processing of one item.
+//!
+//! A handler decodes each message into items (an S3 record, or one user value), runs the
+//! processor on each item under an idempotency claim, and turns the results into what the
+//! event source understands. The processor only says whether it succeeded, and if not, whether
+//! trying again could help: a [`ProcessError::Retryable`] error (a throttled call, a timeout)
+//! leaves the message to be redelivered; a [`ProcessError::Permanent`] one (a missing object, a
+//! malformed document) is poison that no retry can fix, and can go straight to a dead-letter
+//! queue instead of burning the queue's `maxReceiveCount`.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::Deadline;
+
+/// A boxed error, the error type of user code.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why processing one item failed, and whether a retry could succeed.
+///
+/// ```
+/// use sluice::ProcessError;
+///
+/// let e = ProcessError::permanent("object is larger than MAX_OBJECT_BYTES");
+/// assert!(!e.is_retryable());
+/// assert_eq!(e.to_string(), "permanent: object is larger than MAX_OBJECT_BYTES");
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// Transient: the same item may succeed later (throttling, timeouts, 5xx).
+    #[error("retryable: {0}")]
+    Retryable(#[source] BoxError),
+    /// Poison: the same item will fail again (bad input, missing object, 4xx).
+    #[error("permanent: {0}")]
+    Permanent(#[source] BoxError),
+}
+
+impl ProcessError {
+    /// A transient failure.
+    pub fn retryable(error: impl Into<BoxError>) -> Self {
+        ProcessError::Retryable(error.into())
+    }
+
+    /// A failure no retry can fix.
+    pub fn permanent(error: impl Into<BoxError>) -> Self {
+        ProcessError::Permanent(error.into())
+    }
+
+    /// True for [`ProcessError::Retryable`].
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ProcessError::Retryable(_))
+    }
+
+    /// The error with its whole source chain, `outer: inner: root`.
+    pub fn chain(&self) -> String {
+        let (ProcessError::Retryable(e) | ProcessError::Permanent(e)) = self;
+        error_chain(e.as_ref())
+    }
+}
+
+/// Formats an error and its sources as `outer: inner: root`.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.ends_with(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Which delivery path an item came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// S3 -> SNS -> SQS -> Lambda (event source mapping, batches).
+    Sqs,
+    /// S3 -> SNS -> Lambda (asynchronous invocation, one event at a time).
+    Sns,
+}
+
+impl Delivery {
+    /// `"sqs"` or `"sns"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Sqs => "sqs",
+            Delivery::Sns => "sns",
+        }
+    }
+}
+
+/// What a processor knows about the item it is processing.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ItemContext {
+    /// The Lambda request id of this invocation.
+    pub request_id: Arc<str>,
+    /// The SQS message id, or the SNS message id on the direct path.
+    pub message_id: Arc<str>,
+    /// The idempotency key the item runs under (`None` when unprotected).
+    pub idempotency_key: Option<Arc<str>>,
+    /// The path the item came through.
+    pub delivery: Delivery,
+    /// How many times SQS has delivered this message (1 on the first delivery; `None` on SNS).
+    pub receive_count: Option<u32>,
+    /// The invocation deadline.
+    pub deadline: Deadline,
+}
+
+impl ItemContext {
+    /// Time left before the invocation deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.remaining()
+    }
+}
+
+/// Processes one item of type `T`.
+///
+/// Implement it for a worker struct (clients, configuration), or wrap a closure with
+/// [`processor_fn`].
+///
+/// ```
+/// use sluice::{ItemContext, ProcessError, Processor};
+/// use sluice_events::s3::S3ObjectEvent;
+///
+/// struct Sizes;
+///
+/// impl Processor<S3ObjectEvent> for Sizes {
+///     type Output = u64;
+///
+///     async fn process(&self, record: S3ObjectEvent, _ctx: ItemContext) -> Result<u64, ProcessError> {
+///         record.size.ok_or_else(|| ProcessError::permanent("the event has no size"))
+///     }
+///
+///     fn skip_reason(&self, record: &S3ObjectEvent) -> Option<std::borrow::Cow<'static, str>> {
+///         (!record.is_object_created()).then(|| "not an ObjectCreated event".into())
+///     }
+/// }
+/// ```
+pub trait Processor<T>: Send + Sync + 'static {
+    /// What a successful run produces; stored as JSON in the idempotency record.
+    type Output: Serialize + Send + 'static;
+
+    /// Processes one item.
+    fn process(
+        &self,
+        item: T,
+        ctx: ItemContext,
+    ) -> impl Future<Output = Result<Self::Output, ProcessError>> + Send;
+
+    /// `Some(reason)` to skip an item without processing it (counted as skipped, never failed).
+    fn skip_reason(&self, item: &T) -> Option<Cow<'static, str>> {
+        let _ = item;
+        None
+    }
+}
+
+/// A [`Processor`] made from an async closure; see [`processor_fn`].
+#[derive(Clone, Copy, Debug)]
+pub struct ProcessorFn<F>(F);
+
+/// Wraps `f(item, ctx)` as a [`Processor`].
+///
+/// ```
+/// use sluice::{processor_fn, ProcessError};
+/// use sluice_events::Json;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Order { id: u64 }
+///
+/// let processor = processor_fn(|Json(order): Json<Order>, _ctx: sluice::ItemContext| async move {
+///     if order.id == 0 {
+///         return Err(ProcessError::permanent("order id 0 is invalid"));
+///     }
+///     Ok(order.id)
+/// });
+/// # let _ = processor;
+/// ```
+pub fn processor_fn<F>(f: F) -> ProcessorFn<F> {
+    ProcessorFn(f)
+}
+
+impl<T, F, Fut, O> Processor<T> for ProcessorFn<F>
+where
+    F: Fn(T, ItemContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, ProcessError>> + Send,
+    O: Serialize + Send + 'static,
+{
+    type Output = O;
+
+    fn process(
+        &self,
+        item: T,
+        ctx: ItemContext,
+    ) -> impl Future<Output = Result<O, ProcessError>> + Send {
+        (self.0)(item, ctx)
+    }
+}

@@ -1,0 +1,220 @@
+//! What an invocation did, as one log line and one CloudWatch Embedded Metric Format line.
+//!
+//! EMF lets dashboards and alarms read metrics straight from the log stream: a JSON line with
+//! an `_aws` member becomes CloudWatch metrics without a `PutMetricData` call (CloudWatch
+//! User Guide, "Embedded metric format specification").
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+
+use crate::Delivery;
+
+/// Item counts of one message or one invocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counts {
+    /// Items processed by the processor.
+    pub processed: u32,
+    /// Items found completed in the idempotency store and not processed again.
+    pub duplicate: u32,
+    /// Items and messages skipped (test events, filtered items).
+    pub skipped: u32,
+    /// Items and undecodable messages that failed.
+    pub failed: u32,
+    /// Messages sent to the dead-letter queue by the handler.
+    pub dead_lettered: u32,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.processed += o.processed;
+        self.duplicate += o.duplicate;
+        self.skipped += o.skipped;
+        self.failed += o.failed;
+        self.dead_lettered += o.dead_lettered;
+    }
+}
+
+/// The summary of one invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InvocationReport {
+    /// The delivery path.
+    pub delivery: Delivery,
+    /// Messages in the event.
+    pub messages: u32,
+    /// Messages reported failed to the event source (SQS) or failing the invocation (SNS).
+    pub failed_messages: u32,
+    /// Item counts.
+    pub counts: Counts,
+    /// Wall time of the invocation.
+    pub duration: Duration,
+}
+
+impl InvocationReport {
+    /// Logs the summary line.
+    pub(crate) fn log(&self) {
+        let c = &self.counts;
+        tracing::info!(
+            delivery = self.delivery.as_str(),
+            messages = self.messages,
+            failed_messages = self.failed_messages,
+            processed = c.processed,
+            duplicate = c.duplicate,
+            skipped = c.skipped,
+            failed = c.failed,
+            dead_lettered = c.dead_lettered,
+            duration_ms = self.duration.as_millis() as u64,
+            "invocation summary"
+        );
+    }
+}
+
+type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Writes one EMF line per invocation.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use sluice::EmfMetrics;
+///
+/// let lines = Arc::new(Mutex::new(Vec::new()));
+/// let captured = lines.clone();
+/// let metrics = EmfMetrics::new("sluice", "object-summary")
+///     .with_sink(move |line: &str| captured.lock().unwrap().push(line.to_owned()));
+/// # let _ = metrics;
+/// ```
+#[derive(Clone)]
+pub struct EmfMetrics {
+    namespace: String,
+    function_name: String,
+    sink: Option<Sink>,
+}
+
+impl std::fmt::Debug for EmfMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmfMetrics")
+            .field("namespace", &self.namespace)
+            .field("function_name", &self.function_name)
+            .field("enabled", &self.sink.is_some())
+            .finish()
+    }
+}
+
+impl EmfMetrics {
+    /// Metrics in `namespace` with the dimension `FunctionName = function_name`, written to
+    /// standard output (where Lambda's log capture picks them up).
+    pub fn new(namespace: impl Into<String>, function_name: impl Into<String>) -> Self {
+        let stdout: Sink = Arc::new(|line: &str| {
+            let mut out = std::io::stdout().lock();
+            // One write per line, so concurrent log output cannot split it.
+            let _ = out.write_all(format!("{line}\n").as_bytes());
+            let _ = out.flush();
+        });
+        EmfMetrics {
+            namespace: namespace.into(),
+            function_name: function_name.into(),
+            sink: Some(stdout),
+        }
+    }
+
+    /// No metrics.
+    pub fn disabled() -> Self {
+        EmfMetrics {
+            namespace: String::new(),
+            function_name: String::new(),
+            sink: None,
+        }
+    }
+
+    /// Sends lines to `sink` instead of standard output.
+    pub fn with_sink(mut self, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// Renders the EMF document of `report`.
+    pub fn render(&self, report: &InvocationReport) -> String {
+        let ms = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64
+        };
+        let c = &report.counts;
+        json!({
+            "_aws": {
+                "Timestamp": ms(SystemTime::now()),
+                "CloudWatchMetrics": [{
+                    "Namespace": self.namespace,
+                    "Dimensions": [["FunctionName", "Delivery"]],
+                    "Metrics": [
+                        {"Name": "Messages", "Unit": "Count"},
+                        {"Name": "FailedMessages", "Unit": "Count"},
+                        {"Name": "Processed", "Unit": "Count"},
+                        {"Name": "Duplicate", "Unit": "Count"},
+                        {"Name": "Skipped", "Unit": "Count"},
+                        {"Name": "Failed", "Unit": "Count"},
+                        {"Name": "DeadLettered", "Unit": "Count"},
+                        {"Name": "BatchDuration", "Unit": "Milliseconds"}
+                    ]
+                }]
+            },
+            "FunctionName": self.function_name,
+            "Delivery": report.delivery.as_str(),
+            "Messages": report.messages,
+            "FailedMessages": report.failed_messages,
+            "Processed": c.processed,
+            "Duplicate": c.duplicate,
+            "Skipped": c.skipped,
+            "Failed": c.failed,
+            "DeadLettered": c.dead_lettered,
+            "BatchDuration": report.duration.as_secs_f64() * 1000.0,
+        })
+        .to_string()
+    }
+
+    pub(crate) fn emit(&self, report: &InvocationReport) {
+        if let Some(sink) = &self.sink {
+            sink(&self.render(report));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_line_declares_every_metric_it_carries() {
+        let report = InvocationReport {
+            delivery: Delivery::Sqs,
+            messages: 3,
+            failed_messages: 1,
+            counts: Counts {
+                processed: 2,
+                duplicate: 0,
+                skipped: 0,
+                failed: 1,
+                dead_lettered: 0,
+            },
+            duration: Duration::from_millis(12),
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(&EmfMetrics::new("ns", "fn").render(&report)).unwrap();
+        let declared = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], "ns");
+        for metric in declared["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(doc[name].is_number(), "{name} declared but missing");
+        }
+        for dims in declared["Dimensions"][0].as_array().unwrap() {
+            assert!(doc[dims.as_str().unwrap()].is_string());
+        }
+        assert_eq!(doc["Processed"], 2);
+        assert_eq!(doc["Delivery"], "sqs");
+        assert_eq!(doc["BatchDuration"], 12.0);
+    }
+}

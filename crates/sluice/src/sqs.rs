@@ -1,0 +1,352 @@
+//! The SQS batch handler: S3 -> SNS -> SQS -> Lambda through an event source mapping.
+//!
+//! The handler answers with `batchItemFailures`, so only the failed messages come back after the
+//! visibility timeout and the others are deleted (Lambda Developer Guide, "Reporting batch item
+//! failures"; the mapping must have `ReportBatchItemFailures` on). Within a batch:
+//! - records run concurrently, at most [`HandlerBuilder::concurrency`] at once;
+//! - on a FIFO queue, the records of one `MessageGroupId` run in order and, after a failure, the
+//!   rest of that group is reported failed without being processed, so order is kept; other
+//!   groups go on;
+//! - no record starts too close to the deadline, and records still running at the end are
+//!   abandoned: both are reported failed and redelivered, never dropped;
+//! - a panic or an undecodable body fails only its own record;
+//! - permanent failures can go straight to a dead-letter queue.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::StreamExt;
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::builder::{ForSqs, HandlerBuilder};
+use crate::dead_letter::{self, DeadLetterSink};
+use crate::engine::{Engine, Failure, Invocation};
+use crate::item::{Item, MessageMeta};
+use crate::processor::{Delivery, Processor};
+use crate::report::{Counts, EmfMetrics, InvocationReport};
+use crate::{Deadline, Idempotency};
+
+/// A `tower::Service` that processes an SQS batch and answers with its failures.
+///
+/// ```no_run
+/// use sluice::{processor_fn, Idempotency, SqsBatchHandler};
+/// use sluice_events::s3::S3ObjectEvent;
+/// use sluice_idempotency::MemoryStore;
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), lambda_runtime::Error> {
+///     let handler = SqsBatchHandler::builder(
+///         processor_fn(|record: S3ObjectEvent, _ctx| async move { Ok(record.size) }),
+///         Idempotency::new(MemoryStore::new()),
+///     )
+///     .concurrency(4)
+///     .build();
+///     lambda_runtime::run(handler).await
+/// }
+/// ```
+pub struct SqsBatchHandler<T, P> {
+    inner: Arc<Inner<T, P>>,
+}
+
+struct Inner<T, P> {
+    engine: Engine<T, P>,
+    dead_letters: Option<Arc<dyn DeadLetterSink>>,
+    metrics: EmfMetrics,
+    concurrency: usize,
+    fail_when_all_fail: bool,
+}
+
+impl<T, P> Clone for SqsBatchHandler<T, P> {
+    fn clone(&self) -> Self {
+        SqsBatchHandler {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// Why an SQS batch invocation failed as a whole (every message is then redelivered).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqsBatchError {
+    /// Every record failed and the handler was told to fail the invocation.
+    #[error("all {count} records failed; first failure: {first}")]
+    AllFailed {
+        /// Records in the batch.
+        count: usize,
+        /// The first record's failure.
+        first: String,
+    },
+    /// A failed record has no `messageId`, so it cannot be reported alone.
+    #[error("record {index} failed and has no messageId to report; failing the whole batch")]
+    MissingMessageId {
+        /// Its position in the batch.
+        index: usize,
+    },
+}
+
+impl From<SqsBatchError> for Diagnostic {
+    fn from(e: SqsBatchError) -> Diagnostic {
+        let error_type = match e {
+            SqsBatchError::AllFailed { .. } => "Sluice.AllRecordsFailed",
+            SqsBatchError::MissingMessageId { .. } => "Sluice.MissingMessageId",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// The result of one record.
+struct RecordResult {
+    failure: Option<Failure>,
+    counts: Counts,
+}
+
+impl<T: Item, P: Processor<T>> SqsBatchHandler<T, P> {
+    /// A builder for a handler running `processor` under `idempotency`.
+    pub fn builder(processor: P, idempotency: Idempotency) -> HandlerBuilder<T, P, ForSqs> {
+        HandlerBuilder::new(processor, idempotency)
+    }
+
+    pub(crate) fn from_builder(b: HandlerBuilder<T, P, ForSqs>) -> Self {
+        SqsBatchHandler {
+            inner: Arc::new(Inner {
+                engine: b.engine,
+                dead_letters: b.dead_letters,
+                metrics: b.metrics,
+                concurrency: b.concurrency,
+                fail_when_all_fail: b.fail_when_all_fail,
+            }),
+        }
+    }
+
+    /// Processes one batch.
+    pub async fn handle(
+        &self,
+        event: SqsEvent,
+        ctx: &Context,
+    ) -> Result<SqsBatchResponse, SqsBatchError> {
+        let span = tracing::info_span!("invocation", request_id = %ctx.request_id);
+        self.inner.handle(event, ctx).instrument(span).await
+    }
+}
+
+impl<T: Item, P: Processor<T>> Inner<T, P> {
+    async fn handle(
+        &self,
+        event: SqsEvent,
+        ctx: &Context,
+    ) -> Result<SqsBatchResponse, SqsBatchError> {
+        let started = Instant::now();
+        let inv = Invocation {
+            request_id: Arc::from(ctx.request_id.as_str()),
+            deadline: Deadline::from_context(ctx),
+            delivery: Delivery::Sqs,
+        };
+        let records = event.records;
+        let groups = fifo_groups(&records);
+        let mut results: Vec<Option<RecordResult>> = (0..records.len()).map(|_| None).collect();
+        let mut finished = futures::stream::iter(groups)
+            .map(|group| self.run_group(&records, group, &inv))
+            .buffer_unordered(self.concurrency);
+        while let Some(group_results) = finished.next().await {
+            for (index, result) in group_results {
+                results[index] = Some(result);
+            }
+        }
+        drop(finished);
+
+        let mut counts = Counts::default();
+        let mut response = SqsBatchResponse::default();
+        let mut first_failure = None;
+        for (index, (record, result)) in records.iter().zip(results).enumerate() {
+            let result = result.expect("every record belongs to exactly one group");
+            counts += result.counts;
+            let Some(failure) = result.failure else {
+                continue;
+            };
+            first_failure.get_or_insert(failure.reason);
+            let Some(id) = record.message_id.clone().filter(|id| !id.is_empty()) else {
+                return Err(SqsBatchError::MissingMessageId { index });
+            };
+            let mut item = BatchItemFailure::default();
+            item.item_identifier = id;
+            response.batch_item_failures.push(item);
+        }
+        let report = InvocationReport {
+            delivery: Delivery::Sqs,
+            messages: records.len() as u32,
+            failed_messages: response.batch_item_failures.len() as u32,
+            counts,
+            duration: started.elapsed(),
+        };
+        report.log();
+        self.metrics.emit(&report);
+        if self.fail_when_all_fail
+            && !records.is_empty()
+            && response.batch_item_failures.len() == records.len()
+        {
+            return Err(SqsBatchError::AllFailed {
+                count: records.len(),
+                first: first_failure.unwrap_or_default(),
+            });
+        }
+        Ok(response)
+    }
+
+    /// Runs the records of one group in order. After a failure in a FIFO group, the rest of the
+    /// group is reported failed unprocessed, so a later message never overtakes an earlier one.
+    async fn run_group(
+        &self,
+        records: &[SqsMessage],
+        group: Group,
+        inv: &Invocation,
+    ) -> Vec<(usize, RecordResult)> {
+        let mut results = Vec::with_capacity(group.indices.len());
+        let mut blocked_by: Option<String> = None;
+        for index in group.indices {
+            if let Some(failed_id) = &blocked_by {
+                let reason = format!(
+                    "not processed: message {failed_id} before it in FIFO group {:?} failed",
+                    group.id.as_deref().unwrap_or_default()
+                );
+                results.push((
+                    index,
+                    RecordResult {
+                        failure: Some(Failure::retryable(reason)),
+                        counts: Counts::default(),
+                    },
+                ));
+                continue;
+            }
+            let result = self.run_record(&records[index], inv).await;
+            if result.failure.is_some() && group.id.is_some() {
+                blocked_by = Some(records[index].message_id.clone().unwrap_or_default());
+            }
+            results.push((index, result));
+        }
+        results
+    }
+
+    async fn run_record(&self, record: &SqsMessage, inv: &Invocation) -> RecordResult {
+        let mut meta = MessageMeta {
+            message_id: Arc::from(record.message_id.as_deref().unwrap_or("")),
+            message_group_id: record.attributes.get("MessageGroupId").cloned(),
+            receive_count: record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok()),
+            source_arn: record.event_source_arn.clone(),
+            ..MessageMeta::default()
+        };
+        let Some(body) = record.body.as_deref() else {
+            let failure = Failure::permanent("message has no body");
+            tracing::warn!(message_id = %meta.message_id, error = %failure.reason, "message failed");
+            let counts = Counts {
+                failed: 1,
+                ..Counts::default()
+            };
+            return self
+                .dead_letter_or_fail(
+                    RecordResult {
+                        failure: Some(failure),
+                        counts,
+                    },
+                    "",
+                    &meta,
+                    inv,
+                )
+                .await;
+        };
+        let opened = sluice_events::open(body);
+        if let Some(envelope) = &opened.envelope {
+            meta.sns_message_id = Some(envelope.message_id.clone());
+            meta.topic_arn = Some(envelope.topic_arn.clone());
+        }
+        let outcome = self
+            .engine
+            .process_payload(opened.payload(body), &meta, inv)
+            .await;
+        let result = RecordResult {
+            failure: outcome.failure,
+            counts: outcome.counts,
+        };
+        self.dead_letter_or_fail(result, body, &meta, inv).await
+    }
+
+    /// Diverts a permanent failure to the dead-letter queue, if there is one.
+    async fn dead_letter_or_fail(
+        &self,
+        mut result: RecordResult,
+        body: &str,
+        meta: &MessageMeta,
+        inv: &Invocation,
+    ) -> RecordResult {
+        let (failure, sent) = dead_letter::divert(
+            self.dead_letters.as_deref(),
+            result.failure.take(),
+            body,
+            meta,
+            inv,
+        )
+        .await;
+        result.failure = failure;
+        result.counts.dead_lettered += u32::from(sent);
+        result
+    }
+}
+
+/// Records that must run one after another: one FIFO message group, or a single record.
+struct Group {
+    id: Option<String>,
+    indices: Vec<usize>,
+}
+
+/// Splits a batch into groups, in the order their first record appears. On a FIFO queue
+/// (records carry `MessageGroupId`) each group keeps its records' order; on a standard queue
+/// every record is its own group.
+fn fifo_groups(records: &[SqsMessage]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for (index, record) in records.iter().enumerate() {
+        match record.attributes.get("MessageGroupId") {
+            Some(id) => match by_id.get(id.as_str()) {
+                Some(&g) => groups[g].indices.push(index),
+                None => {
+                    by_id.insert(id, groups.len());
+                    groups.push(Group {
+                        id: Some(id.clone()),
+                        indices: vec![index],
+                    });
+                }
+            },
+            None => groups.push(Group {
+                id: None,
+                indices: vec![index],
+            }),
+        }
+    }
+    groups
+}
+
+impl<T: Item, P: Processor<T>> tower::Service<LambdaEvent<SqsEvent>> for SqsBatchHandler<T, P> {
+    type Response = SqsBatchResponse;
+    type Error = SqsBatchError;
+    type Future = Pin<Box<dyn Future<Output = Result<SqsBatchResponse, SqsBatchError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, event: LambdaEvent<SqsEvent>) -> Self::Future {
+        let handler = self.clone();
+        Box::pin(async move { handler.handle(event.payload, &event.context).await })
+    }
+}

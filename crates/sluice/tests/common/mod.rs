@@ -1,0 +1,172 @@
+//! Test helpers: events, contexts, a scriptable processor and a fake dead-letter queue.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_lambda_events::sns::SnsEvent;
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::Context;
+use serde_json::{Value, json};
+use sluice::{BoxError, DeadLetter, DeadLetterSink, ItemContext, ProcessError, Processor};
+use sluice_events::Json;
+
+/// A job whose `action` scripts what the processor does.
+#[derive(serde::Deserialize, Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub action: String,
+}
+
+pub fn job(id: &str, action: &str) -> String {
+    json!({"id": id, "action": action}).to_string()
+}
+
+/// A Lambda context whose deadline is `remaining` from now.
+pub fn context(remaining: Duration) -> Context {
+    let mut ctx = Context::default();
+    ctx.request_id = "req-1".into();
+    let deadline = SystemTime::now() + remaining;
+    ctx.deadline = deadline
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    ctx
+}
+
+/// An SQS event with one record per `(message_id, body)`.
+pub fn sqs_event(records: &[(&str, &str)]) -> SqsEvent {
+    sqs_event_with(
+        records
+            .iter()
+            .map(|(id, body)| (*id, *body, None))
+            .collect(),
+    )
+}
+
+/// An SQS event whose records may carry a FIFO `MessageGroupId`.
+pub fn sqs_event_with(records: Vec<(&str, &str, Option<&str>)>) -> SqsEvent {
+    let records: Vec<Value> = records
+        .into_iter()
+        .map(|(id, body, group)| {
+            let mut attributes = json!({"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183"});
+            if let Some(g) = group {
+                attributes["MessageGroupId"] = json!(g);
+            }
+            json!({
+                "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
+                "attributes": attributes, "messageAttributes": {}, "md5OfBody": "x",
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:work",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+/// An SNS Lambda event with one record (the Lambda casing, `SigningCertUrl`).
+pub fn sns_event(message_id: &str, message: &str) -> SnsEvent {
+    serde_json::from_value(json!({"Records": [{
+        "EventVersion": "1.0", "EventSource": "aws:sns",
+        "EventSubscriptionArn": "arn:aws:sns:us-east-1:000000000000:uploads:sub",
+        "Sns": {
+            "Type": "Notification", "MessageId": message_id,
+            "TopicArn": "arn:aws:sns:us-east-1:000000000000:uploads",
+            "Subject": "Amazon S3 Notification", "Message": message,
+            "Timestamp": "2026-11-26T14:13:23.773Z", "SignatureVersion": "1", "Signature": "sig",
+            "SigningCertUrl": "https://sns.example/cert.pem", "UnsubscribeUrl": "https://sns.example/unsub",
+            "MessageAttributes": {}
+        }
+    }]}))
+    .unwrap()
+}
+
+/// A processor scripted by each job's `action`: `ok`, `retry`, `poison`, `panic` or
+/// `sleep:<ms>`. It records the ids it ran, in order, and the highest concurrency it saw.
+#[derive(Clone, Default)]
+pub struct Scripted {
+    pub calls: Arc<Mutex<Vec<String>>>,
+    in_flight: Arc<AtomicUsize>,
+    pub max_in_flight: Arc<AtomicUsize>,
+}
+
+impl Scripted {
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl Processor<Json<Job>> for Scripted {
+    type Output = String;
+
+    async fn process(
+        &self,
+        Json(job): Json<Job>,
+        _ctx: ItemContext,
+    ) -> Result<String, ProcessError> {
+        self.calls.lock().unwrap().push(job.id.clone());
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        struct Leave<'a>(&'a AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _leave = Leave(&self.in_flight);
+        match job.action.as_str() {
+            "ok" => Ok(format!("done {}", job.id)),
+            "retry" => Err(ProcessError::retryable("partner API answered 503")),
+            "poison" => Err(ProcessError::permanent("object is not CSV")),
+            "panic" => panic!("bug while processing {}", job.id),
+            sleep if sleep.starts_with("sleep:") => {
+                let ms: u64 = sleep["sleep:".len()..].parse().unwrap();
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(format!("slept {}", job.id))
+            }
+            other => panic!("unknown action {other}"),
+        }
+    }
+}
+
+/// A dead-letter queue that keeps what it is sent, or refuses everything.
+#[derive(Clone, Default)]
+pub struct FakeDeadLetters {
+    pub sent: Arc<Mutex<Vec<DeadLetter>>>,
+    pub refuse: bool,
+}
+
+impl FakeDeadLetters {
+    pub fn refusing() -> Self {
+        FakeDeadLetters {
+            refuse: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn sent(&self) -> Vec<DeadLetter> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl DeadLetterSink for FakeDeadLetters {
+    async fn send(&self, letter: &DeadLetter) -> Result<(), BoxError> {
+        if self.refuse {
+            return Err("AccessDenied: not authorized to perform sqs:SendMessage".into());
+        }
+        self.sent.lock().unwrap().push(letter.clone());
+        Ok(())
+    }
+}
+
+/// Message ids reported in `batchItemFailures`, in order.
+pub fn failed_ids(response: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
