@@ -65,11 +65,7 @@ pub struct ClaimRequest<'a> {
 impl<'a> ClaimRequest<'a> {
     /// A claim of `key` that holds until `in_progress_until`.
     pub fn new(key: &'a str, in_progress_until: SystemTime) -> Self {
-        ClaimRequest {
-            key,
-            in_progress_until,
-            fingerprint: None,
-        }
+        ClaimRequest { key, in_progress_until, fingerprint: None }
     }
 
     /// Adds a payload fingerprint to validate duplicates against.
@@ -89,10 +85,7 @@ pub struct Lease {
 impl Lease {
     /// A lease with a fresh random owner token. Backends call this when a claim succeeds.
     pub fn generate(key: &str) -> Self {
-        Lease {
-            key: key.to_owned(),
-            token: uuid::Uuid::new_v4().to_string(),
-        }
+        Lease { key: key.to_owned(), token: uuid::Uuid::new_v4().to_string() }
     }
 
     /// The idempotency key.
@@ -136,9 +129,7 @@ pub enum Claim {
 pub enum StoreError {
     /// The lease no longer owns the record: its claim expired and another invocation took the
     /// item over (or the record is gone). Nothing was written.
-    #[error(
-        "idempotency record {key:?} is no longer owned by this invocation (claim expired and taken over)"
-    )]
+    #[error("idempotency record {key:?} is no longer owned by this invocation (claim expired and taken over)")]
     Fenced {
         /// The key of the lost record.
         key: String,
@@ -176,12 +167,7 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError>;
 
     /// Marks the leased item completed with `output` (JSON text), kept until `expires_at`.
-    async fn complete(
-        &self,
-        lease: &Lease,
-        output: &str,
-        expires_at: SystemTime,
-    ) -> Result<(), StoreError>;
+    async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError>;
 
     /// Removes the leased claim so the item can be retried.
     async fn release(&self, lease: &Lease) -> Result<(), StoreError>;

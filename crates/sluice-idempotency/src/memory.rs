@@ -12,7 +12,9 @@ use async_trait::async_trait;
 
 use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
 
-/// Records beyond which expired ones are swept on the next claim.
+/// Records beyond which expired ones are swept on the next claim. After a sweep the threshold
+/// becomes twice the records left, so sweeping costs amortised O(1) per claim even when most
+/// records are live.
 const SWEEP_THRESHOLD: usize = 4096;
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -25,8 +27,20 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct MemoryStore {
-    records: Arc<Mutex<HashMap<String, Record>>>,
+    records: Arc<Mutex<Records>>,
     clock: Clock,
+}
+
+#[derive(Debug)]
+struct Records {
+    map: HashMap<String, Record>,
+    sweep_at: usize,
+}
+
+impl Default for Records {
+    fn default() -> Self {
+        Records { map: HashMap::new(), sweep_at: SWEEP_THRESHOLD }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -38,13 +52,8 @@ struct Record {
 
 #[derive(Debug, Clone)]
 enum State {
-    InProgress {
-        until: SystemTime,
-    },
-    Completed {
-        output: String,
-        expires_at: SystemTime,
-    },
+    InProgress { until: SystemTime },
+    Completed { output: String, expires_at: SystemTime },
 }
 
 impl Record {
@@ -64,9 +73,7 @@ impl Default for MemoryStore {
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryStore")
-            .field("records", &self.len())
-            .finish()
+        f.debug_struct("MemoryStore").field("records", &self.len()).finish()
     }
 }
 
@@ -78,15 +85,12 @@ impl MemoryStore {
 
     /// An empty store reading the time from `clock` (for tests of expiry).
     pub fn with_clock(clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        MemoryStore {
-            records: Arc::default(),
-            clock: Arc::new(clock),
-        }
+        MemoryStore { records: Arc::default(), clock: Arc::new(clock) }
     }
 
     /// Number of records held, expired or not.
     pub fn len(&self) -> usize {
-        self.records.lock().expect("memory store poisoned").len()
+        self.records.lock().expect("memory store poisoned").map.len()
     }
 
     /// True when no record is held.
@@ -94,15 +98,10 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn owned<'m>(
-        map: &'m mut HashMap<String, Record>,
-        lease: &Lease,
-    ) -> Result<&'m mut Record, StoreError> {
+    fn owned<'m>(map: &'m mut HashMap<String, Record>, lease: &Lease) -> Result<&'m mut Record, StoreError> {
         map.get_mut(lease.key())
             .filter(|r| r.token == lease.token())
-            .ok_or_else(|| StoreError::Fenced {
-                key: lease.key().to_owned(),
-            })
+            .ok_or_else(|| StoreError::Fenced { key: lease.key().to_owned() })
     }
 }
 
@@ -110,24 +109,21 @@ impl MemoryStore {
 impl IdempotencyStore for MemoryStore {
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
         let now = (self.clock)();
-        let mut map = self.records.lock().expect("memory store poisoned");
-        if map.len() >= SWEEP_THRESHOLD {
-            map.retain(|_, r| !r.expired(now));
+        let mut records = self.records.lock().expect("memory store poisoned");
+        if records.map.len() >= records.sweep_at {
+            records.map.retain(|_, r| !r.expired(now));
+            records.sweep_at = (records.map.len() * 2).max(SWEEP_THRESHOLD);
         }
+        let map = &mut records.map;
         if let Some(existing) = map.get(request.key).filter(|r| !r.expired(now)) {
             if let (Some(stored), Some(given)) = (&existing.fingerprint, request.fingerprint)
                 && stored != given
             {
-                return Ok(Claim::PayloadMismatch {
-                    stored: stored.clone(),
-                    given: given.to_owned(),
-                });
+                return Ok(Claim::PayloadMismatch { stored: stored.clone(), given: given.to_owned() });
             }
             return Ok(match &existing.state {
                 State::InProgress { until } => Claim::InProgress { until: *until },
-                State::Completed { output, .. } => Claim::Completed {
-                    output: output.clone(),
-                },
+                State::Completed { output, .. } => Claim::Completed { output: output.clone() },
             });
         }
         let lease = Lease::generate(request.key);
@@ -136,33 +132,23 @@ impl IdempotencyStore for MemoryStore {
             Record {
                 token: lease.token().to_owned(),
                 fingerprint: request.fingerprint.map(str::to_owned),
-                state: State::InProgress {
-                    until: request.in_progress_until,
-                },
+                state: State::InProgress { until: request.in_progress_until },
             },
         );
         Ok(Claim::Acquired(lease))
     }
 
-    async fn complete(
-        &self,
-        lease: &Lease,
-        output: &str,
-        expires_at: SystemTime,
-    ) -> Result<(), StoreError> {
-        let mut map = self.records.lock().expect("memory store poisoned");
-        let record = Self::owned(&mut map, lease)?;
-        record.state = State::Completed {
-            output: output.to_owned(),
-            expires_at,
-        };
+    async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {
+        let mut records = self.records.lock().expect("memory store poisoned");
+        let record = Self::owned(&mut records.map, lease)?;
+        record.state = State::Completed { output: output.to_owned(), expires_at };
         Ok(())
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
-        let mut map = self.records.lock().expect("memory store poisoned");
-        Self::owned(&mut map, lease)?;
-        map.remove(lease.key());
+        let mut records = self.records.lock().expect("memory store poisoned");
+        Self::owned(&mut records.map, lease)?;
+        records.map.remove(lease.key());
         Ok(())
     }
 }
@@ -193,18 +179,10 @@ mod tests {
         let store = MemoryStore::new();
         let claims = futures::future::join_all((0..20).map(|_| {
             let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .claim(ClaimRequest::new("k", later(60)))
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { store.claim(ClaimRequest::new("k", later(60))).await.unwrap() })
         }))
         .await;
-        let owners = claims
-            .into_iter()
-            .filter(|c| matches!(c.as_ref().unwrap(), Claim::Acquired(_)))
-            .count();
+        let owners = claims.into_iter().filter(|c| matches!(c.as_ref().unwrap(), Claim::Acquired(_))).count();
         assert_eq!(owners, 1);
     }
 
@@ -213,13 +191,7 @@ mod tests {
         let store = MemoryStore::new();
         let until = later(60);
         acquire(&store, "k", until).await;
-        assert_eq!(
-            store
-                .claim(ClaimRequest::new("k", later(60)))
-                .await
-                .unwrap(),
-            Claim::InProgress { until }
-        );
+        assert_eq!(store.claim(ClaimRequest::new("k", later(60))).await.unwrap(), Claim::InProgress { until });
     }
 
     #[tokio::test]
@@ -227,25 +199,11 @@ mod tests {
         let store = MemoryStore::new();
         let old = acquire(&store, "k", earlier(1)).await;
         let new = acquire(&store, "k", later(60)).await;
-        assert!(matches!(
-            store.complete(&old, "{}", later(60)).await,
-            Err(StoreError::Fenced { .. })
-        ));
-        assert!(matches!(
-            store.release(&old).await,
-            Err(StoreError::Fenced { .. })
-        ));
+        assert!(matches!(store.complete(&old, "{}", later(60)).await, Err(StoreError::Fenced { .. })));
+        assert!(matches!(store.release(&old).await, Err(StoreError::Fenced { .. })));
         store.complete(&new, "\"new\"", later(60)).await.unwrap();
-        let claim = store
-            .claim(ClaimRequest::new("k", later(60)))
-            .await
-            .unwrap();
-        assert_eq!(
-            claim,
-            Claim::Completed {
-                output: "\"new\"".into()
-            }
-        );
+        let claim = store.claim(ClaimRequest::new("k", later(60))).await.unwrap();
+        assert_eq!(claim, Claim::Completed { output: "\"new\"".into() });
     }
 
     #[tokio::test]
@@ -268,21 +226,9 @@ mod tests {
     #[tokio::test]
     async fn a_different_fingerprint_is_a_payload_mismatch() {
         let store = MemoryStore::new();
-        store
-            .claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("a")))
-            .await
-            .unwrap();
-        let claim = store
-            .claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("b")))
-            .await
-            .unwrap();
-        assert_eq!(
-            claim,
-            Claim::PayloadMismatch {
-                stored: "a".into(),
-                given: "b".into()
-            }
-        );
+        store.claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("a"))).await.unwrap();
+        let claim = store.claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("b"))).await.unwrap();
+        assert_eq!(claim, Claim::PayloadMismatch { stored: "a".into(), given: "b".into() });
     }
 
     #[tokio::test]
@@ -293,5 +239,16 @@ mod tests {
         }
         acquire(&store, "fresh", later(60)).await;
         assert_eq!(store.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn live_records_do_not_trigger_a_sweep_on_every_claim() {
+        let store = MemoryStore::new();
+        for i in 0..SWEEP_THRESHOLD {
+            acquire(&store, &format!("k{i}"), later(60)).await;
+        }
+        acquire(&store, "one-more", later(60)).await;
+        // The sweep found nothing to remove and moved the threshold past the live records.
+        assert_eq!(store.records.lock().unwrap().sweep_at, 2 * (SWEEP_THRESHOLD + 1) - 2);
     }
 }
