@@ -60,9 +60,6 @@ pub enum DecodeError {
 
 impl DecodeError {
     pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
-        DecodeError::Invalid {
-            what,
-            reason: reason.into(),
-        }
+        DecodeError::Invalid { what, reason: reason.into() }
     }
 }

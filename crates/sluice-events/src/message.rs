@@ -59,10 +59,7 @@ impl<T: DeserializeOwned> Payload for Json<T> {
     fn decode(payload: &str) -> Result<Decoded<Self>, DecodeError> {
         serde_json::from_str(payload)
             .map(|t| Decoded::Items(vec![Json(t)]))
-            .map_err(|e| DecodeError::Json {
-                what: std::any::type_name::<T>(),
-                source: e,
-            })
+            .map_err(|e| DecodeError::Json { what: std::any::type_name::<T>(), source: e })
     }
 }
 
@@ -92,15 +89,11 @@ impl Opened {
 /// assert_eq!(sluice_events::open("{}").payload("{}"), "{}");
 /// ```
 pub fn open(body: &str) -> Opened {
-    Opened {
-        envelope: SnsEnvelope::detect(body),
-    }
+    Opened { envelope: SnsEnvelope::detect(body) }
 }
 
 /// Opens `body` and decodes its payload: the one call a handler makes per message.
-pub fn decode_body<T: Payload>(
-    body: &str,
-) -> Result<(Option<SnsEnvelope>, Decoded<T>), DecodeError> {
+pub fn decode_body<T: Payload>(body: &str) -> Result<(Option<SnsEnvelope>, Decoded<T>), DecodeError> {
     let opened = open(body);
     let decoded = T::decode(opened.payload(body))?;
     Ok((opened.envelope, decoded))

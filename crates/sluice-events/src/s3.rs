@@ -87,15 +87,10 @@ impl S3Notification {
     /// `Records` array, a record of another major version, or a key that is not valid
     /// percent-encoded UTF-8.
     pub fn from_json(json: &str) -> Result<Self, DecodeError> {
-        let doc: RawDocument = serde_json::from_str(json).map_err(|e| DecodeError::Json {
-            what: "S3 event",
-            source: e,
-        })?;
+        let doc: RawDocument =
+            serde_json::from_str(json).map_err(|e| DecodeError::Json { what: "S3 event", source: e })?;
         match doc {
-            RawDocument {
-                records: Some(records),
-                ..
-            } => {
+            RawDocument { records: Some(records), .. } => {
                 if records.is_empty() {
                     return Err(DecodeError::invalid("S3 event", "`Records` is empty"));
                 }
@@ -106,21 +101,14 @@ impl S3Notification {
                     .collect::<Result<Vec<_>, _>>()
                     .map(S3Notification::Records)
             }
-            RawDocument {
-                event: Some(event),
-                bucket,
-                ..
-            } if event == "s3:TestEvent" => Ok(S3Notification::TestEvent { bucket }),
-            RawDocument {
-                event: Some(event), ..
-            } => Err(DecodeError::invalid(
+            RawDocument { event: Some(event), bucket, .. } if event == "s3:TestEvent" => {
+                Ok(S3Notification::TestEvent { bucket })
+            }
+            RawDocument { event: Some(event), .. } => Err(DecodeError::invalid(
                 "S3 event",
                 format!("unknown `Event` {event:?} (only s3:TestEvent has no `Records`)"),
             )),
-            _ => Err(DecodeError::invalid(
-                "S3 event",
-                "the document has neither `Records` nor `Event: s3:TestEvent`",
-            )),
+            _ => Err(DecodeError::invalid("S3 event", "the document has neither `Records` nor `Event: s3:TestEvent`")),
         }
     }
 }
@@ -137,9 +125,7 @@ pub fn decode_key(raw: &str) -> Result<String, DecodeError> {
     percent_encoding::percent_decode_str(&spaced)
         .decode_utf8()
         .map(|k| k.into_owned())
-        .map_err(|_| {
-            DecodeError::invalid("S3 object key", format!("{raw:?} does not decode to UTF-8"))
-        })
+        .map_err(|_| DecodeError::invalid("S3 object key", format!("{raw:?} does not decode to UTF-8")))
 }
 
 #[derive(Deserialize)]
@@ -187,18 +173,10 @@ impl RawRecord {
     fn into_event(self, index: usize) -> Result<S3ObjectEvent, DecodeError> {
         let what = "S3 event record";
         let at = |msg: &str| DecodeError::invalid(what, format!("record {index}: {msg}"));
-        let version = self
-            .event_version
-            .ok_or_else(|| at("missing `eventVersion`"))?;
-        let major = version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse::<u32>().ok());
+        let version = self.event_version.ok_or_else(|| at("missing `eventVersion`"))?;
+        let major = version.split('.').next().and_then(|m| m.parse::<u32>().ok());
         if major != Some(SUPPORTED_EVENT_VERSION_MAJOR) {
-            return Err(DecodeError::UnsupportedVersion {
-                found: version,
-                supported: SUPPORTED_EVENT_VERSION_MAJOR,
-            });
+            return Err(DecodeError::UnsupportedVersion { found: version, supported: SUPPORTED_EVENT_VERSION_MAJOR });
         }
         let event_name = self.event_name.ok_or_else(|| at("missing `eventName`"))?;
         let s3 = self.s3.ok_or_else(|| at("missing `s3`"))?;
@@ -214,10 +192,7 @@ impl RawRecord {
             size: s3.object.size,
             e_tag: s3.object.e_tag,
             // S3 omits versionId for unversioned buckets; some emitters send "null".
-            version_id: s3
-                .object
-                .version_id
-                .filter(|v| !v.is_empty() && v != "null"),
+            version_id: s3.object.version_id.filter(|v| !v.is_empty() && v != "null"),
             sequencer: s3.object.sequencer.filter(|s| !s.is_empty()),
         })
     }
@@ -276,11 +251,6 @@ mod tests {
             r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2014-10-13T15:57:02.089Z","Bucket":"bucketname","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw"}"#,
         )
         .unwrap();
-        assert_eq!(
-            n,
-            S3Notification::TestEvent {
-                bucket: Some("bucketname".into())
-            }
-        );
+        assert_eq!(n, S3Notification::TestEvent { bucket: Some("bucketname".into()) });
     }
 }

@@ -69,9 +69,7 @@ impl SnsEnvelope {
         if !body.contains("\"TopicArn\"") {
             return None;
         }
-        serde_json::from_str::<SnsEnvelope>(body)
-            .ok()
-            .filter(|e| e.kind == "Notification")
+        serde_json::from_str::<SnsEnvelope>(body).ok().filter(|e| e.kind == "Notification")
     }
 }
 

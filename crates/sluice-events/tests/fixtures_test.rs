@@ -12,10 +12,7 @@ fn fixture(name: &str) -> String {
 /// Bodies of an SQS ReceiveMessage capture (API casing: `Body`).
 fn captured_bodies(name: &str) -> Vec<String> {
     let messages: Vec<Value> = serde_json::from_str(&fixture(name)).unwrap();
-    messages
-        .iter()
-        .map(|m| m["Body"].as_str().unwrap().to_owned())
-        .collect()
+    messages.iter().map(|m| m["Body"].as_str().unwrap().to_owned()).collect()
 }
 
 fn records(decoded: Decoded<S3ObjectEvent>) -> Vec<S3ObjectEvent> {
@@ -36,10 +33,7 @@ fn aws_documentation_sample_decodes() {
     assert_eq!(r.key, "HappyFace.jpg");
     assert_eq!(r.size, Some(1024));
     assert_eq!(r.e_tag.as_deref(), Some("d41d8cd98f00b204e9800998ecf8427e"));
-    assert_eq!(
-        r.version_id.as_deref(),
-        Some("096fKKXTRTtl3on89fVO.nfljtsv6qko")
-    );
+    assert_eq!(r.version_id.as_deref(), Some("096fKKXTRTtl3on89fVO.nfljtsv6qko"));
     assert_eq!(r.sequencer.as_deref(), Some("0055AED6DCD90281E5"));
     assert!(r.is_object_created());
 }
@@ -56,29 +50,17 @@ fn captured_enveloped_delivery_decodes_through_the_sns_envelope() {
     assert_eq!(bodies.len(), 2);
 
     let (envelope, decoded) = decode_body::<S3ObjectEvent>(&bodies[0]).unwrap();
-    assert_eq!(
-        envelope.unwrap().subject.as_deref(),
-        Some("Amazon S3 Notification")
-    );
+    assert_eq!(envelope.unwrap().subject.as_deref(), Some("Amazon S3 Notification"));
     assert_eq!(decoded, Decoded::Skip("s3:TestEvent"));
 
     let (envelope, decoded) = decode_body::<S3ObjectEvent>(&bodies[1]).unwrap();
     let envelope = envelope.unwrap();
     assert_eq!(envelope.message_id, "d0d5f8b4-c190-4f05-86d8-eacadcccdfce");
-    assert_eq!(
-        envelope.topic_arn,
-        "arn:aws:sns:us-east-1:000000000000:capture-uploads"
-    );
+    assert_eq!(envelope.topic_arn, "arn:aws:sns:us-east-1:000000000000:capture-uploads");
     let r = &records(decoded)[0];
     assert_eq!(r.key, KOREAN_KEY);
-    assert_eq!(
-        r.raw_key,
-        "incoming/%EB%B3%B4%EA%B3%A0%EC%84%9C%202026%2Bfinal.csv"
-    );
-    assert_eq!(
-        r.version_id.as_deref(),
-        Some("AaIYM.aABCNbBz1OfJph2zcPbbbMrPwY")
-    );
+    assert_eq!(r.raw_key, "incoming/%EB%B3%B4%EA%B3%A0%EC%84%9C%202026%2Bfinal.csv");
+    assert_eq!(r.version_id.as_deref(), Some("AaIYM.aABCNbBz1OfJph2zcPbbbMrPwY"));
     assert_eq!(r.size, Some(20));
 }
 
@@ -95,8 +77,7 @@ fn captured_raw_delivery_decodes_without_an_envelope() {
 
 #[test]
 fn captured_http_notifications_decode_like_sqs_bodies() {
-    let deliveries: Vec<Value> =
-        serde_json::from_str(&fixture("captured/sns-http-deliveries.json")).unwrap();
+    let deliveries: Vec<Value> = serde_json::from_str(&fixture("captured/sns-http-deliveries.json")).unwrap();
     let notification = deliveries
         .iter()
         .filter(|d| d["headers"]["x-amz-sns-message-type"] == "Notification")
@@ -109,11 +90,7 @@ fn captured_http_notifications_decode_like_sqs_bodies() {
 
 #[test]
 fn multi_record_documents_keep_every_record_and_its_order() {
-    let rs = records(
-        decode_body::<S3ObjectEvent>(&fixture("multi-record.json"))
-            .unwrap()
-            .1,
-    );
+    let rs = records(decode_body::<S3ObjectEvent>(&fixture("multi-record.json")).unwrap().1);
     assert_eq!(rs.len(), 2);
     assert_eq!(rs[0].key, "incoming/red flower.jpg");
     assert_eq!(rs[0].version_id, None);
@@ -129,9 +106,7 @@ fn korean_key_round_trips_through_encoding() {
         .bytes()
         .map(|b| match b {
             b' ' => "+".to_owned(),
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => {
-                (b as char).to_string()
-            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect();
@@ -141,8 +116,7 @@ fn korean_key_round_trips_through_encoding() {
 
 #[test]
 fn an_envelope_around_garbage_names_the_inner_problem() {
-    let body =
-        r#"{"Type":"Notification","MessageId":"m","TopicArn":"t","Message":"{\"Records\": 5}"}"#;
+    let body = r#"{"Type":"Notification","MessageId":"m","TopicArn":"t","Message":"{\"Records\": 5}"}"#;
     let err = decode_body::<S3ObjectEvent>(body).unwrap_err();
     assert!(err.to_string().contains("S3 event"), "{err}");
     assert!(S3Notification::from_json("{").is_err());

@@ -63,10 +63,7 @@ impl<T: Item, P: Processor<T>, K> HandlerBuilder<T, P, K> {
     }
 
     /// Names each item's idempotency key, instead of [`Item::default_key`].
-    pub fn idempotency_key(
-        mut self,
-        key: impl Fn(&T, &MessageMeta) -> Option<String> + Send + Sync + 'static,
-    ) -> Self {
+    pub fn idempotency_key(mut self, key: impl Fn(&T, &MessageMeta) -> Option<String> + Send + Sync + 'static) -> Self {
         self.engine.key_fn = Some(Arc::new(key));
         self
     }

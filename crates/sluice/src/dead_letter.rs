@@ -116,10 +116,7 @@ pub struct SqsDeadLetterQueue {
 impl SqsDeadLetterQueue {
     /// The queue at `queue_url`.
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        SqsDeadLetterQueue {
-            client,
-            queue_url: queue_url.into(),
-        }
+        SqsDeadLetterQueue { client, queue_url: queue_url.into() }
     }
 
     /// The queue URL.
@@ -129,10 +126,7 @@ impl SqsDeadLetterQueue {
 }
 
 fn string_attribute(value: &str) -> Result<MessageAttributeValue, BoxError> {
-    Ok(MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()?)
+    Ok(MessageAttributeValue::builder().data_type("String").string_value(value).build()?)
 }
 
 fn truncate(text: &str, max: usize) -> &str {
@@ -155,14 +149,8 @@ impl DeadLetterSink for SqsDeadLetterQueue {
             .queue_url(&self.queue_url)
             .message_body(&letter.body)
             .message_attributes("ErrorKind", string_attribute(&letter.error_kind)?)
-            .message_attributes(
-                "ErrorMessage",
-                string_attribute(truncate(&letter.reason, MAX_REASON_BYTES))?,
-            )
-            .message_attributes(
-                "SourceMessageId",
-                string_attribute(&letter.source_message_id)?,
-            )
+            .message_attributes("ErrorMessage", string_attribute(truncate(&letter.reason, MAX_REASON_BYTES))?)
+            .message_attributes("SourceMessageId", string_attribute(&letter.source_message_id)?)
             .message_attributes("RequestId", string_attribute(&letter.request_id)?);
         if let Some(arn) = &letter.source_arn {
             request = request.message_attributes("SourceArn", string_attribute(arn)?);
@@ -170,20 +158,12 @@ impl DeadLetterSink for SqsDeadLetterQueue {
         if let Some(count) = letter.receive_count {
             request = request.message_attributes(
                 "ApproximateReceiveCount",
-                MessageAttributeValue::builder()
-                    .data_type("Number")
-                    .string_value(count.to_string())
-                    .build()?,
+                MessageAttributeValue::builder().data_type("Number").string_value(count.to_string()).build()?,
             );
         }
         if self.queue_url.ends_with(".fifo") {
             request = request
-                .message_group_id(
-                    letter
-                        .message_group_id
-                        .as_deref()
-                        .unwrap_or("sluice-dead-letters"),
-                )
+                .message_group_id(letter.message_group_id.as_deref().unwrap_or("sluice-dead-letters"))
                 .message_deduplication_id(&letter.source_message_id);
         }
         request.send().await?;

@@ -32,21 +32,13 @@ impl Deadline {
 
     /// A deadline at the wall-clock time `wall`.
     pub fn at_system_time(wall: SystemTime) -> Self {
-        let remaining = wall
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
-        Deadline {
-            instant: Instant::now() + remaining,
-            wall,
-        }
+        let remaining = wall.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+        Deadline { instant: Instant::now() + remaining, wall }
     }
 
     /// A deadline `remaining` from now.
     pub fn after(remaining: Duration) -> Self {
-        Deadline {
-            instant: Instant::now() + remaining,
-            wall: SystemTime::now() + remaining,
-        }
+        Deadline { instant: Instant::now() + remaining, wall: SystemTime::now() + remaining }
     }
 
     /// Time left before the deadline (zero once it has passed).

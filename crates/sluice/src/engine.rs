@@ -40,10 +40,7 @@ pub const DEFAULT_FINISH_RESERVE: Duration = Duration::from_millis(200);
 
 impl Default for Timing {
     fn default() -> Self {
-        Timing {
-            margin: DEFAULT_DEADLINE_MARGIN,
-            finish_reserve: DEFAULT_FINISH_RESERVE,
-        }
+        Timing { margin: DEFAULT_DEADLINE_MARGIN, finish_reserve: DEFAULT_FINISH_RESERVE }
     }
 }
 
@@ -64,25 +61,15 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub fn retryable(reason: impl Into<String>) -> Self {
-        Failure {
-            retryable: true,
-            reason: reason.into(),
-        }
+        Failure { retryable: true, reason: reason.into() }
     }
 
     pub fn permanent(reason: impl Into<String>) -> Self {
-        Failure {
-            retryable: false,
-            reason: reason.into(),
-        }
+        Failure { retryable: false, reason: reason.into() }
     }
 
     pub fn kind(&self) -> &'static str {
-        if self.retryable {
-            "retryable"
-        } else {
-            "permanent"
-        }
+        if self.retryable { "retryable" } else { "permanent" }
     }
 
     /// Combines the failures of several items: retryable wins, since a retry can still help.
@@ -90,10 +77,7 @@ impl Failure {
         match (self.retryable, other.retryable) {
             (true, false) => self,
             (false, true) => other,
-            _ => Failure {
-                retryable: self.retryable,
-                reason: format!("{}; {}", self.reason, other.reason),
-            },
+            _ => Failure { retryable: self.retryable, reason: format!("{}; {}", self.reason, other.reason) },
         }
     }
 }
@@ -134,13 +118,7 @@ pub(crate) struct Engine<T, P> {
 
 impl<T: Item, P: Processor<T>> Engine<T, P> {
     pub fn new(processor: P, idempotency: Idempotency) -> Self {
-        Engine {
-            processor,
-            idempotency,
-            key_fn: None,
-            timing: Timing::default(),
-            _item: PhantomData,
-        }
+        Engine { processor, idempotency, key_fn: None, timing: Timing::default(), _item: PhantomData }
     }
 
     /// A failure if no new work may start now.
@@ -156,39 +134,25 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
     }
 
     /// Decodes `payload` (a message with any SNS envelope already removed) and runs its items.
-    pub async fn process_payload(
-        &self,
-        payload: &str,
-        meta: &MessageMeta,
-        inv: &Invocation,
-    ) -> MessageOutcome {
+    pub async fn process_payload(&self, payload: &str, meta: &MessageMeta, inv: &Invocation) -> MessageOutcome {
         let mut counts = Counts::default();
         if let Some(failure) = self.start_refusal(&inv.deadline) {
             counts.failed += 1;
             log_message_failure(meta, &failure);
-            return MessageOutcome {
-                failure: Some(failure),
-                counts,
-            };
+            return MessageOutcome { failure: Some(failure), counts };
         }
         let items = match T::decode(payload) {
             Ok(Decoded::Items(items)) => items,
             Ok(Decoded::Skip(reason)) => {
                 counts.skipped += 1;
                 tracing::info!(message_id = %meta.message_id, outcome = "skipped", reason, "message skipped");
-                return MessageOutcome {
-                    failure: None,
-                    counts,
-                };
+                return MessageOutcome { failure: None, counts };
             }
             Err(e) => {
                 counts.failed += 1;
                 let failure = Failure::permanent(format!("undecodable message: {e}"));
                 log_message_failure(meta, &failure);
-                return MessageOutcome {
-                    failure: Some(failure),
-                    counts,
-                };
+                return MessageOutcome { failure: Some(failure), counts };
             }
         };
         let mut failure: Option<Failure> = None;
@@ -237,13 +201,7 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
         result
     }
 
-    async fn run_item(
-        &self,
-        item: T,
-        key: Option<String>,
-        meta: &MessageMeta,
-        inv: &Invocation,
-    ) -> ItemResult {
+    async fn run_item(&self, item: T, key: Option<String>, meta: &MessageMeta, inv: &Invocation) -> ItemResult {
         if let Some(reason) = self.processor.skip_reason(&item) {
             return ItemResult::Skipped(reason);
         }
@@ -251,11 +209,7 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
             return ItemResult::Failed(failure);
         }
         let fingerprint = item.fingerprint();
-        let (lease, key) = match self
-            .idempotency
-            .admit(key, fingerprint.as_deref(), &inv.deadline)
-            .await
-        {
+        let (lease, key) = match self.idempotency.admit(key, fingerprint.as_deref(), &inv.deadline).await {
             Admission::Run { lease, key } => (lease, key),
             Admission::Duplicate => return ItemResult::Duplicate,
             Admission::Refused { retryable, reason } => {
@@ -275,10 +229,7 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
         let outcome = match tokio::time::timeout_at(cutoff, run).await {
             Ok(Ok(Ok(output))) => Ok(output),
             Ok(Ok(Err(e))) => Err(to_failure(&e)),
-            Ok(Err(panic)) => Err(Failure::retryable(format!(
-                "processor panicked: {}",
-                panic_message(&*panic)
-            ))),
+            Ok(Err(panic)) => Err(Failure::retryable(format!("processor panicked: {}", panic_message(&*panic)))),
             Err(_) => Err(Failure::retryable(format!(
                 "abandoned {} ms before the invocation deadline; it will be redelivered",
                 self.timing.finish_reserve.as_millis()
@@ -305,10 +256,7 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
 }
 
 fn to_failure(e: &ProcessError) -> Failure {
-    Failure {
-        retryable: e.is_retryable(),
-        reason: e.chain(),
-    }
+    Failure { retryable: e.is_retryable(), reason: e.chain() }
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

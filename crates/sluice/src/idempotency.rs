@@ -65,10 +65,7 @@ impl std::fmt::Debug for Idempotency {
 /// What the claim decided for one item.
 pub(crate) enum Admission {
     /// Process the item; `lease` is `None` when unprotected.
-    Run {
-        lease: Option<Lease>,
-        key: Option<Arc<str>>,
-    },
+    Run { lease: Option<Lease>, key: Option<Arc<str>> },
     /// Processed before: do not run.
     Duplicate,
     /// Do not run now; the item fails with this reason.
@@ -84,12 +81,7 @@ impl Idempotency {
     /// Protection with a shared store.
     pub fn with_store(store: Arc<dyn IdempotencyStore>) -> Self {
         Idempotency {
-            config: Some(Arc::new(Config {
-                store,
-                ttl: DEFAULT_TTL,
-                key_prefix: None,
-                allow_missing_keys: false,
-            })),
+            config: Some(Arc::new(Config { store, ttl: DEFAULT_TTL, key_prefix: None, allow_missing_keys: false })),
         }
     }
 
@@ -125,37 +117,22 @@ impl Idempotency {
         };
         let mut config = Arc::unwrap_or_clone(config);
         f(&mut config);
-        Idempotency {
-            config: Some(Arc::new(config)),
-        }
+        Idempotency { config: Some(Arc::new(config)) }
     }
 
     /// Claims the item's key, or decides to run it unprotected.
-    pub(crate) async fn admit(
-        &self,
-        key: Option<String>,
-        fingerprint: Option<&str>,
-        deadline: &Deadline,
-    ) -> Admission {
+    pub(crate) async fn admit(&self, key: Option<String>, fingerprint: Option<&str>, deadline: &Deadline) -> Admission {
         let Some(config) = &self.config else {
-            return Admission::Run {
-                lease: None,
-                key: key.map(Arc::from),
-            };
+            return Admission::Run { lease: None, key: key.map(Arc::from) };
         };
         let Some(key) = key else {
             if config.allow_missing_keys {
                 tracing::warn!("item has no idempotency key; processing it without protection");
-                return Admission::Run {
-                    lease: None,
-                    key: None,
-                };
+                return Admission::Run { lease: None, key: None };
             }
             return Admission::Refused {
                 retryable: false,
-                reason:
-                    "item has no idempotency key (configure a key function, or allow missing keys)"
-                        .into(),
+                reason: "item has no idempotency key (configure a key function, or allow missing keys)".into(),
             };
         };
         let key = match &config.key_prefix {
@@ -164,19 +141,13 @@ impl Idempotency {
         };
         let request = ClaimRequest::new(&key, deadline.system_time()).with_fingerprint(fingerprint);
         match config.store.claim(request).await {
-            Ok(Claim::Acquired(lease)) => Admission::Run {
-                lease: Some(lease),
-                key: Some(Arc::from(key)),
-            },
+            Ok(Claim::Acquired(lease)) => Admission::Run { lease: Some(lease), key: Some(Arc::from(key)) },
             Ok(Claim::Completed { .. }) => Admission::Duplicate,
             Ok(Claim::InProgress { until }) => Admission::Refused {
                 retryable: true,
                 reason: format!(
                     "item {key:?} is being processed by another invocation (claim held for {} ms more)",
-                    until
-                        .duration_since(SystemTime::now())
-                        .unwrap_or_default()
-                        .as_millis()
+                    until.duration_since(SystemTime::now()).unwrap_or_default().as_millis()
                 ),
             },
             Ok(Claim::PayloadMismatch { stored, given }) => Admission::Refused {
@@ -185,10 +156,7 @@ impl Idempotency {
                     "idempotency key {key:?} was seen with a different payload (stored {stored:?}, now {given:?})"
                 ),
             },
-            Err(e) => Admission::Refused {
-                retryable: true,
-                reason: e.to_string(),
-            },
+            Err(e) => Admission::Refused { retryable: true, reason: e.to_string() },
         }
     }
 

@@ -58,9 +58,7 @@ pub use deadline::Deadline;
 pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE};
 pub use idempotency::{DEFAULT_TTL, Idempotency};
 pub use item::{Item, MessageMeta};
-pub use processor::{
-    BoxError, Delivery, ItemContext, ProcessError, Processor, ProcessorFn, processor_fn,
-};
+pub use processor::{BoxError, Delivery, ItemContext, ProcessError, Processor, ProcessorFn, processor_fn};
 pub use report::{EmfMetrics, InvocationReport};
 pub use sns::{SnsHandler, SnsHandlerError};
 pub use sqs::{SqsBatchError, SqsBatchHandler};

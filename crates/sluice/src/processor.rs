@@ -149,11 +149,7 @@ pub trait Processor<T>: Send + Sync + 'static {
     type Output: Serialize + Send + 'static;
 
     /// Processes one item.
-    fn process(
-        &self,
-        item: T,
-        ctx: ItemContext,
-    ) -> impl Future<Output = Result<Self::Output, ProcessError>> + Send;
+    fn process(&self, item: T, ctx: ItemContext) -> impl Future<Output = Result<Self::Output, ProcessError>> + Send;
 
     /// `Some(reason)` to skip an item without processing it (counted as skipped, never failed).
     fn skip_reason(&self, item: &T) -> Option<Cow<'static, str>> {
@@ -195,11 +191,7 @@ where
 {
     type Output = O;
 
-    fn process(
-        &self,
-        item: T,
-        ctx: ItemContext,
-    ) -> impl Future<Output = Result<O, ProcessError>> + Send {
+    fn process(&self, item: T, ctx: ItemContext) -> impl Future<Output = Result<O, ProcessError>> + Send {
         (self.0)(item, ctx)
     }
 }

@@ -114,20 +114,12 @@ impl EmfMetrics {
             let _ = out.write_all(format!("{line}\n").as_bytes());
             let _ = out.flush();
         });
-        EmfMetrics {
-            namespace: namespace.into(),
-            function_name: function_name.into(),
-            sink: Some(stdout),
-        }
+        EmfMetrics { namespace: namespace.into(), function_name: function_name.into(), sink: Some(stdout) }
     }
 
     /// No metrics.
     pub fn disabled() -> Self {
-        EmfMetrics {
-            namespace: String::new(),
-            function_name: String::new(),
-            sink: None,
-        }
+        EmfMetrics { namespace: String::new(), function_name: String::new(), sink: None }
     }
 
     /// Sends lines to `sink` instead of standard output.
@@ -138,11 +130,7 @@ impl EmfMetrics {
 
     /// Renders the EMF document of `report`.
     pub fn render(&self, report: &InvocationReport) -> String {
-        let ms = |t: SystemTime| {
-            t.duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis() as u64
-        };
+        let ms = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
         let c = &report.counts;
         json!({
             "_aws": {
@@ -193,17 +181,10 @@ mod tests {
             delivery: Delivery::Sqs,
             messages: 3,
             failed_messages: 1,
-            counts: Counts {
-                processed: 2,
-                duplicate: 0,
-                skipped: 0,
-                failed: 1,
-                dead_lettered: 0,
-            },
+            counts: Counts { processed: 2, duplicate: 0, skipped: 0, failed: 1, dead_lettered: 0 },
             duration: Duration::from_millis(12),
         };
-        let doc: serde_json::Value =
-            serde_json::from_str(&EmfMetrics::new("ns", "fn").render(&report)).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&EmfMetrics::new("ns", "fn").render(&report)).unwrap();
         let declared = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "ns");
         for metric in declared["Metrics"].as_array().unwrap() {

@@ -56,9 +56,7 @@ struct Inner<T, P> {
 
 impl<T, P> Clone for SnsHandler<T, P> {
     fn clone(&self) -> Self {
-        SnsHandler {
-            inner: self.inner.clone(),
-        }
+        SnsHandler { inner: self.inner.clone() }
     }
 }
 
@@ -91,10 +89,7 @@ impl From<SnsHandlerError> for Diagnostic {
             SnsHandlerError::Retryable { .. } => "Sluice.Retryable",
             SnsHandlerError::Permanent { .. } => "Sluice.Permanent",
         };
-        Diagnostic {
-            error_type: error_type.into(),
-            error_message: e.to_string(),
-        }
+        Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
     }
 }
 
@@ -105,13 +100,7 @@ impl<T: Item, P: Processor<T>> SnsHandler<T, P> {
     }
 
     pub(crate) fn from_builder(b: HandlerBuilder<T, P, ForSns>) -> Self {
-        SnsHandler {
-            inner: Arc::new(Inner {
-                engine: b.engine,
-                dead_letters: b.dead_letters,
-                metrics: b.metrics,
-            }),
-        }
+        SnsHandler { inner: Arc::new(Inner { engine: b.engine, dead_letters: b.dead_letters, metrics: b.metrics }) }
     }
 
     /// Processes one SNS event.
@@ -137,15 +126,9 @@ impl<T: Item, P: Processor<T>> Inner<T, P> {
             let Some(failure) = failure else { continue };
             let message_id = record.sns.message_id.clone();
             let this = if failure.retryable {
-                SnsHandlerError::Retryable {
-                    message_id,
-                    reason: failure.reason,
-                }
+                SnsHandlerError::Retryable { message_id, reason: failure.reason }
             } else {
-                SnsHandlerError::Permanent {
-                    message_id,
-                    reason: failure.reason,
-                }
+                SnsHandlerError::Permanent { message_id, reason: failure.reason }
             };
             // A retryable failure decides: Lambda's retry may fix it.
             if !matches!(error, Some(SnsHandlerError::Retryable { .. })) {
@@ -175,14 +158,8 @@ impl<T: Item, P: Processor<T>> Inner<T, P> {
         };
         let outcome = self.engine.process_payload(&sns.message, &meta, inv).await;
         let mut counts = outcome.counts;
-        let (failure, sent) = dead_letter::divert(
-            self.dead_letters.as_deref(),
-            outcome.failure,
-            &sns.message,
-            &meta,
-            inv,
-        )
-        .await;
+        let (failure, sent) =
+            dead_letter::divert(self.dead_letters.as_deref(), outcome.failure, &sns.message, &meta, inv).await;
         counts.dead_lettered += u32::from(sent);
         (failure, counts)
     }

@@ -64,9 +64,7 @@ struct Inner<T, P> {
 
 impl<T, P> Clone for SqsBatchHandler<T, P> {
     fn clone(&self) -> Self {
-        SqsBatchHandler {
-            inner: self.inner.clone(),
-        }
+        SqsBatchHandler { inner: self.inner.clone() }
     }
 }
 
@@ -96,10 +94,7 @@ impl From<SqsBatchError> for Diagnostic {
             SqsBatchError::AllFailed { .. } => "Sluice.AllRecordsFailed",
             SqsBatchError::MissingMessageId { .. } => "Sluice.MissingMessageId",
         };
-        Diagnostic {
-            error_type: error_type.into(),
-            error_message: e.to_string(),
-        }
+        Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
     }
 }
 
@@ -128,22 +123,14 @@ impl<T: Item, P: Processor<T>> SqsBatchHandler<T, P> {
     }
 
     /// Processes one batch.
-    pub async fn handle(
-        &self,
-        event: SqsEvent,
-        ctx: &Context,
-    ) -> Result<SqsBatchResponse, SqsBatchError> {
+    pub async fn handle(&self, event: SqsEvent, ctx: &Context) -> Result<SqsBatchResponse, SqsBatchError> {
         let span = tracing::info_span!("invocation", request_id = %ctx.request_id);
         self.inner.handle(event, ctx).instrument(span).await
     }
 }
 
 impl<T: Item, P: Processor<T>> Inner<T, P> {
-    async fn handle(
-        &self,
-        event: SqsEvent,
-        ctx: &Context,
-    ) -> Result<SqsBatchResponse, SqsBatchError> {
+    async fn handle(&self, event: SqsEvent, ctx: &Context) -> Result<SqsBatchResponse, SqsBatchError> {
         let started = Instant::now();
         let inv = Invocation {
             request_id: Arc::from(ctx.request_id.as_str()),
@@ -189,26 +176,15 @@ impl<T: Item, P: Processor<T>> Inner<T, P> {
         };
         report.log();
         self.metrics.emit(&report);
-        if self.fail_when_all_fail
-            && !records.is_empty()
-            && response.batch_item_failures.len() == records.len()
-        {
-            return Err(SqsBatchError::AllFailed {
-                count: records.len(),
-                first: first_failure.unwrap_or_default(),
-            });
+        if self.fail_when_all_fail && !records.is_empty() && response.batch_item_failures.len() == records.len() {
+            return Err(SqsBatchError::AllFailed { count: records.len(), first: first_failure.unwrap_or_default() });
         }
         Ok(response)
     }
 
     /// Runs the records of one group in order. After a failure in a FIFO group, the rest of the
     /// group is reported failed unprocessed, so a later message never overtakes an earlier one.
-    async fn run_group(
-        &self,
-        records: &[SqsMessage],
-        group: Group,
-        inv: &Invocation,
-    ) -> Vec<(usize, RecordResult)> {
+    async fn run_group(&self, records: &[SqsMessage], group: Group, inv: &Invocation) -> Vec<(usize, RecordResult)> {
         let mut results = Vec::with_capacity(group.indices.len());
         let mut blocked_by: Option<String> = None;
         for index in group.indices {
@@ -219,10 +195,7 @@ impl<T: Item, P: Processor<T>> Inner<T, P> {
                 );
                 results.push((
                     index,
-                    RecordResult {
-                        failure: Some(Failure::retryable(reason)),
-                        counts: Counts::default(),
-                    },
+                    RecordResult { failure: Some(Failure::retryable(reason)), counts: Counts::default() },
                 ));
                 continue;
             }
@@ -239,45 +212,23 @@ impl<T: Item, P: Processor<T>> Inner<T, P> {
         let mut meta = MessageMeta {
             message_id: Arc::from(record.message_id.as_deref().unwrap_or("")),
             message_group_id: record.attributes.get("MessageGroupId").cloned(),
-            receive_count: record
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|c| c.parse().ok()),
+            receive_count: record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()),
             source_arn: record.event_source_arn.clone(),
             ..MessageMeta::default()
         };
         let Some(body) = record.body.as_deref() else {
             let failure = Failure::permanent("message has no body");
             tracing::warn!(message_id = %meta.message_id, error = %failure.reason, "message failed");
-            let counts = Counts {
-                failed: 1,
-                ..Counts::default()
-            };
-            return self
-                .dead_letter_or_fail(
-                    RecordResult {
-                        failure: Some(failure),
-                        counts,
-                    },
-                    "",
-                    &meta,
-                    inv,
-                )
-                .await;
+            let counts = Counts { failed: 1, ..Counts::default() };
+            return self.dead_letter_or_fail(RecordResult { failure: Some(failure), counts }, "", &meta, inv).await;
         };
         let opened = sluice_events::open(body);
         if let Some(envelope) = &opened.envelope {
             meta.sns_message_id = Some(envelope.message_id.clone());
             meta.topic_arn = Some(envelope.topic_arn.clone());
         }
-        let outcome = self
-            .engine
-            .process_payload(opened.payload(body), &meta, inv)
-            .await;
-        let result = RecordResult {
-            failure: outcome.failure,
-            counts: outcome.counts,
-        };
+        let outcome = self.engine.process_payload(opened.payload(body), &meta, inv).await;
+        let result = RecordResult { failure: outcome.failure, counts: outcome.counts };
         self.dead_letter_or_fail(result, body, &meta, inv).await
     }
 
@@ -289,14 +240,8 @@ impl<T: Item, P: Processor<T>> Inner<T, P> {
         meta: &MessageMeta,
         inv: &Invocation,
     ) -> RecordResult {
-        let (failure, sent) = dead_letter::divert(
-            self.dead_letters.as_deref(),
-            result.failure.take(),
-            body,
-            meta,
-            inv,
-        )
-        .await;
+        let (failure, sent) =
+            dead_letter::divert(self.dead_letters.as_deref(), result.failure.take(), body, meta, inv).await;
         result.failure = failure;
         result.counts.dead_lettered += u32::from(sent);
         result
@@ -321,16 +266,10 @@ fn fifo_groups(records: &[SqsMessage]) -> Vec<Group> {
                 Some(&g) => groups[g].indices.push(index),
                 None => {
                     by_id.insert(id, groups.len());
-                    groups.push(Group {
-                        id: Some(id.clone()),
-                        indices: vec![index],
-                    });
+                    groups.push(Group { id: Some(id.clone()), indices: vec![index] });
                 }
             },
-            None => groups.push(Group {
-                id: None,
-                indices: vec![index],
-            }),
+            None => groups.push(Group { id: None, indices: vec![index] }),
         }
     }
     groups

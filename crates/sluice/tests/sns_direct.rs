@@ -19,12 +19,8 @@ fn handler(p: Scripted) -> SnsHandler<sluice_events::Json<Job>, Scripted> {
 async fn success_returns_ok_and_a_redelivery_is_a_duplicate() {
     let p = Scripted::default();
     let h = handler(p.clone());
-    h.handle(sns_event("sns-1", &job("a", "ok")), &context(PLENTY))
-        .await
-        .unwrap();
-    h.handle(sns_event("sns-1", &job("a", "ok")), &context(PLENTY))
-        .await
-        .unwrap();
+    h.handle(sns_event("sns-1", &job("a", "ok")), &context(PLENTY)).await.unwrap();
+    h.handle(sns_event("sns-1", &job("a", "ok")), &context(PLENTY)).await.unwrap();
     assert_eq!(p.calls(), ["a"]);
 }
 
@@ -32,19 +28,13 @@ async fn success_returns_ok_and_a_redelivery_is_a_duplicate() {
 async fn a_retryable_failure_returns_an_error_so_lambda_retries() {
     let p = Scripted::default();
     let h = handler(p.clone());
-    let err = h
-        .handle(sns_event("sns-1", &job("a", "retry")), &context(PLENTY))
-        .await
-        .unwrap_err();
+    let err = h.handle(sns_event("sns-1", &job("a", "retry")), &context(PLENTY)).await.unwrap_err();
     assert!(matches!(err, SnsHandlerError::Retryable { .. }), "{err}");
     let diagnostic: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diagnostic.error_type, "Sluice.Retryable");
     assert!(diagnostic.error_message.contains("503"));
     // The claim was released: Lambda's retry runs the item again.
-    let err = h
-        .handle(sns_event("sns-1", &job("a", "retry")), &context(PLENTY))
-        .await
-        .unwrap_err();
+    let err = h.handle(sns_event("sns-1", &job("a", "retry")), &context(PLENTY)).await.unwrap_err();
     assert!(matches!(err, SnsHandlerError::Retryable { .. }));
     assert_eq!(p.calls().len(), 2);
 }
@@ -64,20 +54,13 @@ async fn a_permanent_failure_goes_to_the_queue_and_the_invocation_succeeds() {
     let h = SnsHandler::builder(Scripted::default(), Idempotency::new(MemoryStore::new()))
         .dead_letter_queue(dlq.clone())
         .build();
-    h.handle(sns_event("sns-1", &job("a", "poison")), &context(PLENTY))
-        .await
-        .unwrap();
-    h.handle(sns_event("sns-2", "{not json"), &context(PLENTY))
-        .await
-        .unwrap();
+    h.handle(sns_event("sns-1", &job("a", "poison")), &context(PLENTY)).await.unwrap();
+    h.handle(sns_event("sns-2", "{not json"), &context(PLENTY)).await.unwrap();
     let sent = dlq.sent();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0].body, job("a", "poison"));
     assert_eq!(sent[0].source_message_id, "sns-1");
-    assert_eq!(
-        sent[0].source_arn.as_deref(),
-        Some("arn:aws:sns:us-east-1:000000000000:uploads")
-    );
+    assert_eq!(sent[0].source_arn.as_deref(), Some("arn:aws:sns:us-east-1:000000000000:uploads"));
     assert!(sent[1].reason.contains("undecodable"));
 }
 
@@ -86,10 +69,7 @@ async fn a_failed_queue_send_returns_the_permanent_error() {
     let h = SnsHandler::builder(Scripted::default(), Idempotency::new(MemoryStore::new()))
         .dead_letter_queue(FakeDeadLetters::refusing())
         .build();
-    let err = h
-        .handle(sns_event("sns-1", &job("a", "poison")), &context(PLENTY))
-        .await
-        .unwrap_err();
+    let err = h.handle(sns_event("sns-1", &job("a", "poison")), &context(PLENTY)).await.unwrap_err();
     assert!(matches!(err, SnsHandlerError::Permanent { .. }));
 }
 
@@ -99,11 +79,7 @@ async fn a_retryable_failure_is_not_sent_to_the_queue() {
     let h = SnsHandler::builder(Scripted::default(), Idempotency::new(MemoryStore::new()))
         .dead_letter_queue(dlq.clone())
         .build();
-    assert!(
-        h.handle(sns_event("sns-1", &job("a", "retry")), &context(PLENTY))
-            .await
-            .is_err()
-    );
+    assert!(h.handle(sns_event("sns-1", &job("a", "retry")), &context(PLENTY)).await.is_err());
     assert!(dlq.sent().is_empty());
 }
 
@@ -123,13 +99,7 @@ async fn nothing_starts_inside_the_deadline_margin() {
     let h = SnsHandler::builder(p.clone(), Idempotency::new(MemoryStore::new()))
         .deadline_margin(Duration::from_millis(500))
         .build();
-    let err = h
-        .handle(
-            sns_event("sns-1", &job("a", "ok")),
-            &context(Duration::from_millis(300)),
-        )
-        .await
-        .unwrap_err();
+    let err = h.handle(sns_event("sns-1", &job("a", "ok")), &context(Duration::from_millis(300))).await.unwrap_err();
     assert!(matches!(err, SnsHandlerError::Retryable { .. }));
     assert!(err.to_string().contains("margin"), "{err}");
     assert!(p.calls().is_empty());
@@ -140,18 +110,14 @@ async fn the_s3_test_event_succeeds_without_processing() {
     let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = runs.clone();
     let h = SnsHandler::builder(
-        sluice::processor_fn(
-            move |_r: sluice_events::s3::S3ObjectEvent, _: sluice::ItemContext| {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                async { Ok(()) }
-            },
-        ),
+        sluice::processor_fn(move |_r: sluice_events::s3::S3ObjectEvent, _: sluice::ItemContext| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { Ok(()) }
+        }),
         Idempotency::new(MemoryStore::new()),
     )
     .build();
     let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"ingest"}"#;
-    h.handle(sns_event("sns-1", test_event), &context(PLENTY))
-        .await
-        .unwrap();
+    h.handle(sns_event("sns-1", test_event), &context(PLENTY)).await.unwrap();
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 0);
 }

@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use sluice::{
-    EmfMetrics, HandlerBuilder, Idempotency, SqsBatchError, SqsBatchHandler, builder::ForSqs,
-};
+use sluice::{EmfMetrics, HandlerBuilder, Idempotency, SqsBatchError, SqsBatchHandler, builder::ForSqs};
 use sluice_events::Json;
 use sluice_idempotency::MemoryStore;
 
@@ -24,11 +22,7 @@ fn builder(processor: Scripted, store: MemoryStore) -> HandlerBuilder<Json<Job>,
 async fn only_failed_records_are_reported() {
     let p = Scripted::default();
     let handler = builder(p.clone(), MemoryStore::new()).build();
-    let event = sqs_event(&[
-        ("m1", &job("a", "ok")),
-        ("m2", &job("b", "retry")),
-        ("m3", &job("c", "ok")),
-    ]);
+    let event = sqs_event(&[("m1", &job("a", "ok")), ("m2", &job("b", "retry")), ("m3", &job("c", "ok"))]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
     assert_eq!(failed_ids(&response), ["m2"]);
     assert_eq!(p.calls().len(), 3);
@@ -36,13 +30,8 @@ async fn only_failed_records_are_reported() {
 
 #[tokio::test]
 async fn an_empty_batch_is_an_empty_response() {
-    let handler = builder(Scripted::default(), MemoryStore::new())
-        .fail_invocation_when_all_fail(true)
-        .build();
-    let response = handler
-        .handle(sqs_event(&[]), &context(PLENTY))
-        .await
-        .unwrap();
+    let handler = builder(Scripted::default(), MemoryStore::new()).fail_invocation_when_all_fail(true).build();
+    let response = handler.handle(sqs_event(&[]), &context(PLENTY)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
 }
 
@@ -50,11 +39,7 @@ async fn an_empty_batch_is_an_empty_response() {
 async fn an_undecodable_record_fails_only_itself() {
     let p = Scripted::default();
     let handler = builder(p.clone(), MemoryStore::new()).build();
-    let event = sqs_event(&[
-        ("m1", "{not json"),
-        ("m2", &job("b", "ok")),
-        ("m3", r#"{"id":"no action"}"#),
-    ]);
+    let event = sqs_event(&[("m1", "{not json"), ("m2", &job("b", "ok")), ("m3", r#"{"id":"no action"}"#)]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
     assert_eq!(failed_ids(&response), ["m1", "m3"]);
     assert_eq!(p.calls(), ["b"]);
@@ -69,10 +54,7 @@ async fn a_panic_fails_only_its_record_and_releases_its_claim() {
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
     assert_eq!(failed_ids(&response), ["m1"]);
     // The claim of the panicked item was released: a redelivery runs it again.
-    let again = handler
-        .handle(sqs_event(&[("m1", &job("a", "ok"))]), &context(PLENTY))
-        .await
-        .unwrap();
+    let again = handler.handle(sqs_event(&[("m1", &job("a", "ok"))]), &context(PLENTY)).await.unwrap();
     assert!(again.batch_item_failures.is_empty());
     assert_eq!(p.calls().iter().filter(|c| *c == "a").count(), 2);
 }
@@ -87,15 +69,10 @@ async fn all_failed_returns_the_partial_response_by_default() {
 
 #[tokio::test]
 async fn all_failed_can_fail_the_invocation_instead() {
-    let handler = builder(Scripted::default(), MemoryStore::new())
-        .fail_invocation_when_all_fail(true)
-        .build();
+    let handler = builder(Scripted::default(), MemoryStore::new()).fail_invocation_when_all_fail(true).build();
     let event = sqs_event(&[("m1", &job("a", "retry")), ("m2", &job("b", "poison"))]);
     let err = handler.handle(event, &context(PLENTY)).await.unwrap_err();
-    assert!(
-        matches!(err, SqsBatchError::AllFailed { count: 2, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, SqsBatchError::AllFailed { count: 2, .. }), "{err}");
     assert!(err.to_string().contains("503"), "{err}");
     // Not all failed: still a partial response.
     let event = sqs_event(&[("m3", &job("c", "retry")), ("m4", &job("d", "ok"))]);
@@ -113,10 +90,7 @@ async fn duplicates_are_not_processed_again() {
     assert_eq!(p.calls(), ["a"]);
     assert!(failed_ids(&response).len() <= 1);
     // A redelivery after completion is a duplicate: success without processing.
-    let response = handler
-        .handle(sqs_event(&[("m9", &job("a", "ok"))]), &context(PLENTY))
-        .await
-        .unwrap();
+    let response = handler.handle(sqs_event(&[("m9", &job("a", "ok"))]), &context(PLENTY)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(p.calls(), ["a"]);
 }
@@ -124,9 +98,7 @@ async fn duplicates_are_not_processed_again() {
 #[tokio::test(start_paused = true)]
 async fn an_item_claimed_by_a_running_record_is_retryable() {
     let p = Scripted::default();
-    let handler = builder(p.clone(), MemoryStore::new())
-        .concurrency(2)
-        .build();
+    let handler = builder(p.clone(), MemoryStore::new()).concurrency(2).build();
     // m1 holds the claim of "a" while it sleeps; m2 finds it in progress and is redelivered.
     let event = sqs_event(&[("m1", &job("a", "sleep:50")), ("m2", &job("a", "ok"))]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
@@ -137,9 +109,7 @@ async fn an_item_claimed_by_a_running_record_is_retryable() {
 #[tokio::test(start_paused = true)]
 async fn an_item_completed_earlier_in_the_batch_is_a_duplicate() {
     let p = Scripted::default();
-    let handler = builder(p.clone(), MemoryStore::new())
-        .concurrency(1)
-        .build();
+    let handler = builder(p.clone(), MemoryStore::new()).concurrency(1).build();
     let event = sqs_event(&[("m1", &job("a", "sleep:50")), ("m2", &job("a", "ok"))]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -151,22 +121,13 @@ async fn items_without_a_key_fail_unless_allowed() {
     let p = Scripted::default();
     // Json<T> on SQS without an SNS envelope has no default key.
     let strict = SqsBatchHandler::builder(p.clone(), Idempotency::new(MemoryStore::new())).build();
-    let response = strict
-        .handle(sqs_event(&[("m1", &job("a", "ok"))]), &context(PLENTY))
-        .await
-        .unwrap();
+    let response = strict.handle(sqs_event(&[("m1", &job("a", "ok"))]), &context(PLENTY)).await.unwrap();
     assert_eq!(failed_ids(&response), ["m1"]);
     assert!(p.calls().is_empty());
 
-    let lenient = SqsBatchHandler::builder(
-        p.clone(),
-        Idempotency::new(MemoryStore::new()).allow_missing_keys(),
-    )
-    .build();
-    let response = lenient
-        .handle(sqs_event(&[("m1", &job("a", "ok"))]), &context(PLENTY))
-        .await
-        .unwrap();
+    let lenient =
+        SqsBatchHandler::builder(p.clone(), Idempotency::new(MemoryStore::new()).allow_missing_keys()).build();
+    let response = lenient.handle(sqs_event(&[("m1", &job("a", "ok"))]), &context(PLENTY)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(p.calls(), ["a"]);
 }
@@ -181,36 +142,20 @@ async fn the_sns_message_id_is_the_default_key_of_enveloped_json() {
         .to_string()
     };
     // Two SQS deliveries of one SNS message (distinct SQS ids), then a new SNS message.
-    let event = sqs_event(&[
-        ("m1", &envelope("sns-1")),
-        ("m2", &envelope("sns-1")),
-        ("m3", &envelope("sns-2")),
-    ]);
+    let event = sqs_event(&[("m1", &envelope("sns-1")), ("m2", &envelope("sns-1")), ("m3", &envelope("sns-2"))]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
     assert_eq!(p.calls().len(), 2, "sns-1 runs once, sns-2 once");
-    assert!(
-        failed_ids(&response).len() <= 1,
-        "the second sns-1 delivery is a duplicate or waits"
-    );
+    assert!(failed_ids(&response).len() <= 1, "the second sns-1 delivery is a duplicate or waits");
 }
 
 #[tokio::test(start_paused = true)]
 async fn concurrency_is_bounded() {
     let p = Scripted::default();
-    let handler = builder(p.clone(), MemoryStore::new())
-        .concurrency(3)
-        .build();
-    let records: Vec<(String, String)> = (0..10)
-        .map(|i| (format!("m{i}"), job(&format!("j{i}"), "sleep:100")))
-        .collect();
-    let refs: Vec<(&str, &str)> = records
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let response = handler
-        .handle(sqs_event(&refs), &context(PLENTY))
-        .await
-        .unwrap();
+    let handler = builder(p.clone(), MemoryStore::new()).concurrency(3).build();
+    let records: Vec<(String, String)> =
+        (0..10).map(|i| (format!("m{i}"), job(&format!("j{i}"), "sleep:100"))).collect();
+    let refs: Vec<(&str, &str)> = records.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let response = handler.handle(sqs_event(&refs), &context(PLENTY)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(p.max_in_flight.load(Ordering::SeqCst), 3);
 }
@@ -246,20 +191,14 @@ async fn fifo_groups_run_concurrently_with_each_other() {
         ("m3", &job("g1-b", "sleep:50"), Some("g1")),
     ]);
     handler.handle(event, &context(PLENTY)).await.unwrap();
-    assert_eq!(
-        p.max_in_flight.load(Ordering::SeqCst),
-        2,
-        "one record per group at a time"
-    );
+    assert_eq!(p.max_in_flight.load(Ordering::SeqCst), 2, "one record per group at a time");
 }
 
 #[tokio::test(start_paused = true)]
 async fn no_record_starts_inside_the_deadline_margin() {
     let p = Scripted::default();
-    let handler = builder(p.clone(), MemoryStore::new())
-        .concurrency(1)
-        .deadline_margin(Duration::from_millis(500))
-        .build();
+    let handler =
+        builder(p.clone(), MemoryStore::new()).concurrency(1).deadline_margin(Duration::from_millis(500)).build();
     // 1000 ms left; each record takes 300 ms: starts at 0 (1000 left), 300 (700 left);
     // at 600 only 400 ms are left, below the margin, so the third and fourth never start.
     let event = sqs_event(&[
@@ -268,10 +207,7 @@ async fn no_record_starts_inside_the_deadline_margin() {
         ("m3", &job("c", "sleep:300")),
         ("m4", &job("d", "ok")),
     ]);
-    let response = handler
-        .handle(event, &context(Duration::from_millis(1000)))
-        .await
-        .unwrap();
+    let response = handler.handle(event, &context(Duration::from_millis(1000))).await.unwrap();
     assert_eq!(p.calls(), ["a", "b"]);
     assert_eq!(failed_ids(&response), ["m3", "m4"]);
 }
@@ -284,29 +220,18 @@ async fn records_still_running_at_the_finish_reserve_are_abandoned_and_reported(
         .deadline_margin(Duration::from_millis(100))
         .finish_reserve(Duration::from_millis(200))
         .build();
-    let event = sqs_event(&[
-        ("m1", &job("slow", "sleep:5000")),
-        ("m2", &job("fast", "ok")),
-    ]);
-    let response = handler
-        .handle(event, &context(Duration::from_millis(1000)))
-        .await
-        .unwrap();
+    let event = sqs_event(&[("m1", &job("slow", "sleep:5000")), ("m2", &job("fast", "ok"))]);
+    let response = handler.handle(event, &context(Duration::from_millis(1000))).await.unwrap();
     assert_eq!(failed_ids(&response), ["m1"]);
     // The abandoned item's claim was released, so its redelivery can run.
-    let again = handler
-        .handle(sqs_event(&[("m1", &job("slow", "ok"))]), &context(PLENTY))
-        .await
-        .unwrap();
+    let again = handler.handle(sqs_event(&[("m1", &job("slow", "ok"))]), &context(PLENTY)).await.unwrap();
     assert!(again.batch_item_failures.is_empty());
 }
 
 #[tokio::test]
 async fn permanent_failures_go_to_the_dead_letter_queue_and_count_as_handled() {
     let dlq = FakeDeadLetters::default();
-    let handler = builder(Scripted::default(), MemoryStore::new())
-        .dead_letter_queue(dlq.clone())
-        .build();
+    let handler = builder(Scripted::default(), MemoryStore::new()).dead_letter_queue(dlq.clone()).build();
     let event = sqs_event(&[
         ("m1", &job("a", "poison")),
         ("m2", &job("b", "retry")),
@@ -314,38 +239,26 @@ async fn permanent_failures_go_to_the_dead_letter_queue_and_count_as_handled() {
         ("m4", &job("d", "ok")),
     ]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
-    assert_eq!(
-        failed_ids(&response),
-        ["m2"],
-        "retryable failures are still redelivered"
-    );
+    assert_eq!(failed_ids(&response), ["m2"], "retryable failures are still redelivered");
     let sent = dlq.sent();
     let mut ids: Vec<_> = sent.iter().map(|l| l.source_message_id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, ["m1", "m3"]);
     let poison = sent.iter().find(|l| l.source_message_id == "m1").unwrap();
-    assert_eq!(
-        poison.body,
-        job("a", "poison"),
-        "the body is sent unchanged"
-    );
+    assert_eq!(poison.body, job("a", "poison"), "the body is sent unchanged");
     assert_eq!(poison.error_kind, "permanent");
     assert!(poison.reason.contains("not CSV"), "{}", poison.reason);
     assert_eq!(poison.request_id, "req-1");
     assert_eq!(poison.receive_count, Some(1));
-    assert_eq!(
-        poison.source_arn.as_deref(),
-        Some("arn:aws:sqs:us-east-1:000000000000:work")
-    );
+    assert_eq!(poison.source_arn.as_deref(), Some("arn:aws:sqs:us-east-1:000000000000:work"));
     let garbage = sent.iter().find(|l| l.source_message_id == "m3").unwrap();
     assert!(garbage.reason.contains("undecodable"), "{}", garbage.reason);
 }
 
 #[tokio::test]
 async fn a_failed_dead_letter_send_leaves_the_record_failed() {
-    let handler = builder(Scripted::default(), MemoryStore::new())
-        .dead_letter_queue(FakeDeadLetters::refusing())
-        .build();
+    let handler =
+        builder(Scripted::default(), MemoryStore::new()).dead_letter_queue(FakeDeadLetters::refusing()).build();
     let event = sqs_event(&[("m1", &job("a", "poison")), ("m2", &job("b", "ok"))]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
     assert_eq!(failed_ids(&response), ["m1"]);
@@ -355,16 +268,10 @@ async fn a_failed_dead_letter_send_leaves_the_record_failed() {
 async fn one_emf_line_per_invocation_carries_the_counts() {
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
-    let metrics = EmfMetrics::new("sluice-test", "worker")
-        .with_sink(move |l: &str| sink.lock().unwrap().push(l.into()));
-    let handler = builder(Scripted::default(), MemoryStore::new())
-        .metrics(metrics)
-        .build();
-    let event = sqs_event(&[
-        ("m1", &job("a", "ok")),
-        ("m2", &job("b", "retry")),
-        ("m3", &job("a", "ok")),
-    ]);
+    let metrics =
+        EmfMetrics::new("sluice-test", "worker").with_sink(move |l: &str| sink.lock().unwrap().push(l.into()));
+    let handler = builder(Scripted::default(), MemoryStore::new()).metrics(metrics).build();
+    let event = sqs_event(&[("m1", &job("a", "ok")), ("m2", &job("b", "retry")), ("m3", &job("a", "ok"))]);
     handler.handle(event, &context(PLENTY)).await.unwrap();
     let lines = lines.lock().unwrap();
     assert_eq!(lines.len(), 1);
@@ -375,19 +282,14 @@ async fn one_emf_line_per_invocation_carries_the_counts() {
     assert_eq!(doc["FunctionName"], "worker");
     let failed = doc["Failed"].as_u64().unwrap();
     let duplicate = doc["Duplicate"].as_u64().unwrap();
-    assert_eq!(
-        failed + duplicate,
-        2,
-        "b failed; the second a either waited or was a duplicate"
-    );
+    assert_eq!(failed + duplicate, 2, "b failed; the second a either waited or was a duplicate");
 }
 
 #[tokio::test]
 async fn the_handler_is_a_tower_service() {
     use tower::{Service, ServiceExt};
     let mut handler = builder(Scripted::default(), MemoryStore::new()).build();
-    let event =
-        lambda_runtime::LambdaEvent::new(sqs_event(&[("m1", &job("a", "retry"))]), context(PLENTY));
+    let event = lambda_runtime::LambdaEvent::new(sqs_event(&[("m1", &job("a", "retry"))]), context(PLENTY));
     let response = handler.ready().await.unwrap().call(event).await.unwrap();
     assert_eq!(failed_ids(&response), ["m1"]);
 }

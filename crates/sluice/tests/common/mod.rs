@@ -29,21 +29,13 @@ pub fn context(remaining: Duration) -> Context {
     let mut ctx = Context::default();
     ctx.request_id = "req-1".into();
     let deadline = SystemTime::now() + remaining;
-    ctx.deadline = deadline
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    ctx.deadline = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
     ctx
 }
 
 /// An SQS event with one record per `(message_id, body)`.
 pub fn sqs_event(records: &[(&str, &str)]) -> SqsEvent {
-    sqs_event_with(
-        records
-            .iter()
-            .map(|(id, body)| (*id, *body, None))
-            .collect(),
-    )
+    sqs_event_with(records.iter().map(|(id, body)| (*id, *body, None)).collect())
 }
 
 /// An SQS event whose records may carry a FIFO `MessageGroupId`.
@@ -101,11 +93,7 @@ impl Scripted {
 impl Processor<Json<Job>> for Scripted {
     type Output = String;
 
-    async fn process(
-        &self,
-        Json(job): Json<Job>,
-        _ctx: ItemContext,
-    ) -> Result<String, ProcessError> {
+    async fn process(&self, Json(job): Json<Job>, _ctx: ItemContext) -> Result<String, ProcessError> {
         self.calls.lock().unwrap().push(job.id.clone());
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -140,10 +128,7 @@ pub struct FakeDeadLetters {
 
 impl FakeDeadLetters {
     pub fn refusing() -> Self {
-        FakeDeadLetters {
-            refuse: true,
-            ..Default::default()
-        }
+        FakeDeadLetters { refuse: true, ..Default::default() }
     }
 
     pub fn sent(&self) -> Vec<DeadLetter> {
@@ -164,9 +149,5 @@ impl DeadLetterSink for FakeDeadLetters {
 
 /// Message ids reported in `batchItemFailures`, in order.
 pub fn failed_ids(response: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<String> {
-    response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect()
+    response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
 }
