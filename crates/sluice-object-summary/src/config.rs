@@ -1,0 +1,169 @@
+//! Configuration from the environment, checked at initialisation.
+//!
+//! A Lambda function is configured through environment variables. Reading them all once, at
+//! start, turns a typo into an `Runtime.InitError` naming the variable, instead of a failure
+//! on the first event.
+
+use std::time::Duration;
+
+/// Why the configuration is invalid: the variable and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The worker's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// `RESULTS_BUCKET` (required): where receipts are written.
+    pub results_bucket: String,
+    /// `IDEMPOTENCY_TABLE`: a DynamoDB table for idempotency records.
+    pub idempotency_table: Option<String>,
+    /// `IDEMPOTENCY_REDIS_URL`: a Redis or Valkey server for idempotency records.
+    pub idempotency_redis_url: Option<String>,
+    /// `IDEMPOTENCY_TTL_SECONDS` (default 3600): how long completed records are kept.
+    pub idempotency_ttl: Duration,
+    /// `WEBHOOK_URL`: where each receipt is POSTed.
+    pub webhook_url: Option<reqwest::Url>,
+    /// `MAX_OBJECT_BYTES`: larger objects are refused as permanent failures.
+    pub max_object_bytes: Option<u64>,
+    /// `BATCH_CONCURRENCY` (default 10): records of an SQS batch processed at once.
+    pub batch_concurrency: usize,
+    /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go at once.
+    pub dead_letter_queue_url: Option<String>,
+    /// `DEADLINE_MARGIN_MS` (default 1000): no record starts with less time left.
+    pub deadline_margin: Duration,
+    /// `AWS_LAMBDA_FUNCTION_NAME`, for the metrics dimension.
+    pub function_name: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup` (for tests).
+    ///
+    /// ```
+    /// use sluice_object_summary::Config;
+    ///
+    /// let err = Config::from_lookup(|_| None).unwrap_err();
+    /// assert_eq!(err.to_string(), "RESULTS_BUCKET: is required");
+    /// let config = Config::from_lookup(|name| (name == "RESULTS_BUCKET").then(|| "results".to_owned()))?;
+    /// assert_eq!(config.batch_concurrency, 10);
+    /// # Ok::<(), sluice_object_summary::ConfigError>(())
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let err = |variable: &'static str, reason: String| ConfigError { variable, reason };
+        let number = |variable: &'static str, min: u64| -> Result<Option<u64>, ConfigError> {
+            get(variable)
+                .map(|v| match v.parse::<u64>() {
+                    Ok(n) if n >= min => Ok(n),
+                    Ok(n) => Err(err(variable, format!("must be at least {min}, got {n}"))),
+                    Err(_) => Err(err(variable, format!("must be a whole number, got {v:?}"))),
+                })
+                .transpose()
+        };
+        let results_bucket = get("RESULTS_BUCKET").ok_or_else(|| err("RESULTS_BUCKET", "is required".into()))?;
+        let webhook_url = get("WEBHOOK_URL")
+            .map(|v| {
+                let url =
+                    reqwest::Url::parse(&v).map_err(|e| err("WEBHOOK_URL", format!("{v:?} is not a URL: {e}")))?;
+                match url.scheme() {
+                    "http" | "https" => Ok(url),
+                    other => Err(err("WEBHOOK_URL", format!("scheme must be http or https, got {other:?}"))),
+                }
+            })
+            .transpose()?;
+        let idempotency_table = get("IDEMPOTENCY_TABLE");
+        let idempotency_redis_url = get("IDEMPOTENCY_REDIS_URL");
+        if idempotency_table.is_some() && idempotency_redis_url.is_some() {
+            return Err(err(
+                "IDEMPOTENCY_REDIS_URL",
+                "set only one of IDEMPOTENCY_TABLE and IDEMPOTENCY_REDIS_URL".into(),
+            ));
+        }
+        Ok(Config {
+            results_bucket,
+            idempotency_table,
+            idempotency_redis_url,
+            idempotency_ttl: Duration::from_secs(number("IDEMPOTENCY_TTL_SECONDS", 1)?.unwrap_or(3600)),
+            webhook_url,
+            max_object_bytes: number("MAX_OBJECT_BYTES", 0)?,
+            batch_concurrency: number("BATCH_CONCURRENCY", 1)?.unwrap_or(10) as usize,
+            dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
+            deadline_margin: Duration::from_millis(number("DEADLINE_MARGIN_MS", 0)?.unwrap_or(1000)),
+            function_name: get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "object-summary".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let c = config(&[
+            ("RESULTS_BUCKET", "results"),
+            ("IDEMPOTENCY_TABLE", "idem"),
+            ("IDEMPOTENCY_TTL_SECONDS", "60"),
+            ("WEBHOOK_URL", "https://partner.example/hook"),
+            ("MAX_OBJECT_BYTES", "1024"),
+            ("BATCH_CONCURRENCY", "4"),
+            ("DEAD_LETTER_QUEUE_URL", "http://sqs/dlq"),
+            ("DEADLINE_MARGIN_MS", "250"),
+        ])
+        .unwrap();
+        assert_eq!(c.idempotency_table.as_deref(), Some("idem"));
+        assert_eq!(c.idempotency_ttl, Duration::from_secs(60));
+        assert_eq!(c.webhook_url.unwrap().host_str(), Some("partner.example"));
+        assert_eq!(c.max_object_bytes, Some(1024));
+        assert_eq!(c.batch_concurrency, 4);
+        assert_eq!(c.deadline_margin, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let cases = [
+            (vec![("IDEMPOTENCY_TTL_SECONDS", "soon")], "IDEMPOTENCY_TTL_SECONDS: must be a whole number"),
+            (vec![("IDEMPOTENCY_TTL_SECONDS", "0")], "IDEMPOTENCY_TTL_SECONDS: must be at least 1"),
+            (vec![("BATCH_CONCURRENCY", "0")], "BATCH_CONCURRENCY: must be at least 1"),
+            (vec![("MAX_OBJECT_BYTES", "-1")], "MAX_OBJECT_BYTES: must be a whole number"),
+            (vec![("WEBHOOK_URL", "partner")], "WEBHOOK_URL: \"partner\" is not a URL"),
+            (vec![("WEBHOOK_URL", "ftp://x/y")], "WEBHOOK_URL: scheme must be http or https"),
+            (
+                vec![("IDEMPOTENCY_TABLE", "t"), ("IDEMPOTENCY_REDIS_URL", "redis://r")],
+                "IDEMPOTENCY_REDIS_URL: set only one",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let mut all = vec![("RESULTS_BUCKET", "results")];
+            all.extend(vars);
+            let e = config(&all).unwrap_err().to_string();
+            assert!(e.starts_with(expected), "{e:?} should start with {expected:?}");
+        }
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let e = config(&[("RESULTS_BUCKET", "  ")]).unwrap_err();
+        assert_eq!(e.variable, "RESULTS_BUCKET");
+        let c = config(&[("RESULTS_BUCKET", "r"), ("WEBHOOK_URL", "")]).unwrap();
+        assert!(c.webhook_url.is_none());
+    }
+}

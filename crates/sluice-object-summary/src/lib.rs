@@ -1,0 +1,99 @@
+//! The object-summary worker: the sample sluice application.
+//!
+//! For each `ObjectCreated` record it streams the object from S3 (memory does not grow with
+//! its size), computes size, SHA-256 and line count, writes a JSON [`Receipt`] to
+//! `RESULTS_BUCKET` at `receipts/<key>.json`, and, when `WEBHOOK_URL` is set, POSTs the receipt
+//! there with an `Idempotency-Key` header. A missing object, or one over `MAX_OBJECT_BYTES`, is
+//! a permanent failure. The same processor serves both delivery paths: [`run`] with
+//! [`Delivery::Sqs`] in the `sqs-worker` binary, [`Delivery::Sns`] in `sns-worker`.
+//!
+//! ```no_run
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     sluice_object_summary::run(sluice::Delivery::Sqs).await
+//! }
+//! ```
+
+/// Configuration from the environment.
+mod config;
+/// Streaming size, SHA-256 and line count.
+mod digest;
+/// Classification of AWS SDK errors.
+mod errors;
+/// The receipt document.
+mod receipt;
+/// The webhook client.
+mod webhook;
+/// The processor.
+mod worker;
+
+pub use config::{Config, ConfigError};
+pub use digest::{ObjectDigest, Summary};
+pub use errors::classify;
+pub use receipt::{Receipt, receipt_key};
+pub use webhook::Webhook;
+pub use worker::ObjectSummary;
+
+use sluice::{Delivery, EmfMetrics, Idempotency, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
+use sluice_idempotency::MemoryStore;
+
+/// CloudWatch namespace of the worker's EMF metrics.
+pub const METRICS_NAMESPACE: &str = "Sluice";
+
+/// Reads the configuration, builds the clients and serves Lambda events for `delivery`.
+///
+/// Invalid configuration fails initialisation with the variable's name.
+pub async fn run(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
+    sluice::telemetry::init_json_logs();
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let aws = aws_config::load_from_env().await;
+    let s3 = s3_client(&aws);
+    let processor = ObjectSummary::new(s3, &config.results_bucket)
+        .max_object_bytes(config.max_object_bytes)
+        .webhook(config.webhook_url.clone().map(Webhook::new).transpose()?);
+    let idempotency = idempotency(&config)?;
+    let metrics = EmfMetrics::new(METRICS_NAMESPACE, &config.function_name);
+    let dead_letters =
+        config.dead_letter_queue_url.as_ref().map(|url| SqsDeadLetterQueue::new(aws_sdk_sqs::Client::new(&aws), url));
+    tracing::info!(delivery = delivery.as_str(), results_bucket = %config.results_bucket, "object-summary worker starting");
+    match delivery {
+        Delivery::Sqs => {
+            let mut builder = SqsBatchHandler::builder(processor, idempotency)
+                .concurrency(config.batch_concurrency)
+                .deadline_margin(config.deadline_margin)
+                .metrics(metrics);
+            if let Some(dlq) = dead_letters {
+                builder = builder.dead_letter_queue(dlq);
+            }
+            lambda_runtime::run(builder.build()).await
+        }
+        Delivery::Sns => {
+            let mut builder =
+                SnsHandler::builder(processor, idempotency).deadline_margin(config.deadline_margin).metrics(metrics);
+            if let Some(dlq) = dead_letters {
+                builder = builder.dead_letter_queue(dlq);
+            }
+            lambda_runtime::run(builder.build()).await
+        }
+    }
+}
+
+/// An S3 client; path-style addressing when an endpoint override (a local stack) is set,
+/// since `<bucket>.127.0.0.1` does not resolve.
+pub fn s3_client(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let local = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"].iter().any(|v| std::env::var_os(v).is_some());
+    let config = aws_sdk_s3::config::Builder::from(aws).force_path_style(local).build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+fn idempotency(config: &Config) -> Result<Idempotency, ConfigError> {
+    if config.idempotency_table.is_some() || config.idempotency_redis_url.is_some() {
+        let variable = if config.idempotency_table.is_some() { "IDEMPOTENCY_TABLE" } else { "IDEMPOTENCY_REDIS_URL" };
+        return Err(ConfigError { variable, reason: "this build has no DynamoDB or Redis store yet".into() });
+    }
+    tracing::warn!(
+        "neither IDEMPOTENCY_TABLE nor IDEMPOTENCY_REDIS_URL is set: idempotency records live in this \
+         execution environment's memory only, so duplicates reaching another instance are processed again"
+    );
+    Ok(Idempotency::new(MemoryStore::new()).ttl(config.idempotency_ttl))
+}

@@ -1,0 +1,127 @@
+//! The object-summary processor: stream the object, write a receipt, notify a webhook.
+
+use std::borrow::Cow;
+
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::ByteStream;
+use sluice::{ItemContext, ProcessError, Processor};
+use sluice_events::s3::S3ObjectEvent;
+use time::format_description::well_known::Rfc3339;
+
+use crate::errors::classify;
+use crate::{ObjectDigest, Receipt, Webhook, receipt_key};
+
+/// Summarises each created object into `receipts/<key>.json` in the results bucket.
+#[derive(Debug, Clone)]
+pub struct ObjectSummary {
+    s3: aws_sdk_s3::Client,
+    results_bucket: String,
+    max_object_bytes: Option<u64>,
+    webhook: Option<Webhook>,
+}
+
+impl ObjectSummary {
+    /// A processor reading with `s3` and writing receipts to `results_bucket`.
+    pub fn new(s3: aws_sdk_s3::Client, results_bucket: impl Into<String>) -> Self {
+        ObjectSummary { s3, results_bucket: results_bucket.into(), max_object_bytes: None, webhook: None }
+    }
+
+    /// Refuses objects larger than `max` bytes, as permanent failures.
+    pub fn max_object_bytes(mut self, max: Option<u64>) -> Self {
+        self.max_object_bytes = max;
+        self
+    }
+
+    /// POSTs each receipt to `webhook`.
+    pub fn webhook(mut self, webhook: Option<Webhook>) -> Self {
+        self.webhook = webhook;
+        self
+    }
+
+    fn too_large(&self, record: &S3ObjectEvent, size: u64) -> Option<ProcessError> {
+        let max = self.max_object_bytes?;
+        (size > max).then(|| {
+            ProcessError::permanent(format!(
+                "s3://{}/{} is {size} bytes, over MAX_OBJECT_BYTES ({max})",
+                record.bucket, record.key
+            ))
+        })
+    }
+
+    /// Reads the object in chunks: memory stays constant whatever its size.
+    async fn summarise(&self, record: &S3ObjectEvent) -> Result<crate::Summary, ProcessError> {
+        let what = format!("GetObject s3://{}/{}", record.bucket, record.key);
+        let output = self
+            .s3
+            .get_object()
+            .bucket(&record.bucket)
+            .key(&record.key)
+            .set_version_id(record.version_id.clone())
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(GetObjectError::NoSuchKey(_)) => {
+                    ProcessError::permanent(format!("{what}: NoSuchKey: the object no longer exists"))
+                }
+                _ => classify(&what, e),
+            })?;
+        if let Some(size) = output.content_length().and_then(|l| u64::try_from(l).ok())
+            && let Some(e) = self.too_large(record, size)
+        {
+            return Err(e);
+        }
+        let mut body: ByteStream = output.body;
+        let mut digest = ObjectDigest::default();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| ProcessError::retryable(format!("{what}: reading the body: {e}")))?;
+            digest.update(&chunk);
+            if let Some(e) = self.too_large(record, digest.size()) {
+                return Err(e);
+            }
+        }
+        Ok(digest.finish())
+    }
+}
+
+impl Processor<S3ObjectEvent> for ObjectSummary {
+    type Output = Receipt;
+
+    async fn process(&self, record: S3ObjectEvent, ctx: ItemContext) -> Result<Receipt, ProcessError> {
+        if let Some(e) = record.size.and_then(|size| self.too_large(&record, size)) {
+            return Err(e);
+        }
+        let summary = self.summarise(&record).await?;
+        let receipt = Receipt {
+            bucket: record.bucket.clone(),
+            key: record.key.clone(),
+            version_id: record.version_id.clone(),
+            sequencer: record.sequencer.clone(),
+            size: summary.size,
+            sha256: summary.sha256,
+            lines: summary.lines,
+            path: ctx.delivery.as_str().to_owned(),
+            processed_at: time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
+        };
+        let body = serde_json::to_vec(&receipt).map_err(ProcessError::permanent)?;
+        let target = receipt_key(&record.key);
+        self.s3
+            .put_object()
+            .bucket(&self.results_bucket)
+            .key(&target)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify(&format!("PutObject s3://{}/{target}", self.results_bucket), e))?;
+        if let Some(webhook) = &self.webhook {
+            // Without protection there is no idempotency key: fall back to the message id.
+            let key = ctx.idempotency_key.as_deref().unwrap_or(&ctx.message_id);
+            webhook.post(&receipt, key).await?;
+        }
+        Ok(receipt)
+    }
+
+    fn skip_reason(&self, record: &S3ObjectEvent) -> Option<Cow<'static, str>> {
+        (!record.is_object_created()).then(|| format!("{} is not an ObjectCreated event", record.event_name).into())
+    }
+}

@@ -1,0 +1,401 @@
+//! The object-summary worker against the local stack: real S3 uploads, real SNS -> SQS
+//! notifications, real receipts and a real SQS dead-letter queue.
+//!
+//! These tests need `scripts/stack start` (the test command `scripts/test` does it); they are
+//! `#[ignore]`d so a bare `cargo test` without the stack does not fail on them.
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::SqsEvent;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use lambda_runtime::Context;
+use serde_json::json;
+use sluice::{Idempotency, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
+use sluice_idempotency::MemoryStore;
+use sluice_object_summary::{ObjectSummary, Receipt, Webhook, receipt_key};
+
+struct Stack {
+    s3: aws_sdk_s3::Client,
+    sqs: aws_sdk_sqs::Client,
+    sns: aws_sdk_sns::Client,
+}
+
+async fn stack() -> Stack {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set: start the stack with scripts/stack start and eval \"$(scripts/stack env)\""
+    );
+    let aws = aws_config::load_from_env().await;
+    Stack {
+        s3: sluice_object_summary::s3_client(&aws),
+        sqs: aws_sdk_sqs::Client::new(&aws),
+        sns: aws_sdk_sns::Client::new(&aws),
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+fn context() -> Context {
+    let mut ctx = Context::default();
+    ctx.request_id = unique("req");
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(60);
+    ctx.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    ctx
+}
+
+impl Stack {
+    async fn bucket(&self, versioned: bool) -> String {
+        let name = unique("bucket");
+        self.s3.create_bucket().bucket(&name).send().await.unwrap();
+        if versioned {
+            let on = aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build();
+            self.s3.put_bucket_versioning().bucket(&name).versioning_configuration(on).send().await.unwrap();
+        }
+        name
+    }
+
+    async fn queue(&self) -> (String, String) {
+        let url = self.sqs.create_queue().queue_name(unique("queue")).send().await.unwrap().queue_url.unwrap();
+        let arn = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&QueueAttributeName::QueueArn]
+            .clone();
+        (url, arn)
+    }
+
+    /// An ingest bucket notifying a topic on `incoming/`, and a queue subscribed to the topic.
+    async fn pipeline(&self) -> (String, String, String) {
+        let ingest = self.bucket(true).await;
+        let topic = self.sns.create_topic().name(unique("topic")).send().await.unwrap().topic_arn.unwrap();
+        let (queue_url, queue_arn) = self.queue().await;
+        self.sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(&queue_arn).send().await.unwrap();
+        let rule = aws_sdk_s3::types::FilterRule::builder()
+            .name(aws_sdk_s3::types::FilterRuleName::Prefix)
+            .value("incoming/")
+            .build();
+        let notification = aws_sdk_s3::types::NotificationConfiguration::builder()
+            .topic_configurations(
+                aws_sdk_s3::types::TopicConfiguration::builder()
+                    .topic_arn(&topic)
+                    .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+                    .filter(
+                        aws_sdk_s3::types::NotificationConfigurationFilter::builder()
+                            .key(aws_sdk_s3::types::S3KeyFilter::builder().filter_rules(rule).build())
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        self.s3
+            .put_bucket_notification_configuration()
+            .bucket(&ingest)
+            .notification_configuration(notification)
+            .send()
+            .await
+            .unwrap();
+        (ingest, topic, queue_url)
+    }
+
+    /// Receives up to `count` messages within 20 s, as a Lambda SQS event (the translation an
+    /// event source mapping makes: `Body` -> `body`, `MessageId` -> `messageId`, ...).
+    async fn receive_event(&self, queue_url: &str, count: usize) -> SqsEvent {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut records = Vec::new();
+        while records.len() < count && Instant::now() < deadline {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .unwrap();
+            for m in out.messages.unwrap_or_default() {
+                let attributes: serde_json::Map<String, serde_json::Value> = m
+                    .attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
+                    .collect();
+                records.push(json!({
+                    "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
+                    "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.md5_of_body,
+                    "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:test",
+                    "awsRegion": "us-east-1"
+                }));
+            }
+        }
+        assert!(records.len() >= count, "only {} of {count} messages arrived in 20 s", records.len());
+        serde_json::from_value(json!({ "Records": records })).unwrap()
+    }
+
+    /// Receives the S3 event messages (skipping the s3:TestEvent) until `count` arrived.
+    async fn receive_uploads(&self, queue_url: &str, count: usize) -> SqsEvent {
+        let mut event = self.receive_event(queue_url, count).await;
+        event.records.retain(|r| !r.body.as_deref().unwrap_or("").contains("s3:TestEvent"));
+        while event.records.len() < count {
+            event.records.extend(self.receive_event(queue_url, 1).await.records);
+            event.records.retain(|r| !r.body.as_deref().unwrap_or("").contains("s3:TestEvent"));
+        }
+        event
+    }
+
+    async fn receipt(&self, bucket: &str, key: &str) -> Option<Receipt> {
+        let out = self.s3.get_object().bucket(bucket).key(receipt_key(key)).send().await.ok()?;
+        Some(serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap())
+    }
+}
+
+const KOREAN_KEY: &str = "incoming/보고서 2026+final.csv";
+const CONTENT: &[u8] = b"id,amount\n1,100\n2,250";
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn an_upload_through_sns_and_sqs_gets_its_receipt() {
+    let stack = stack().await;
+    let (ingest, _topic, queue) = stack.pipeline().await;
+    let results = stack.bucket(false).await;
+    let put = stack
+        .s3
+        .put_object()
+        .bucket(&ingest)
+        .key(KOREAN_KEY)
+        .body(ByteStream::from_static(CONTENT))
+        .send()
+        .await
+        .unwrap();
+    // A file outside the prefix must not be notified.
+    stack
+        .s3
+        .put_object()
+        .bucket(&ingest)
+        .key("elsewhere/x.csv")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+
+    let event = stack.receive_uploads(&queue, 1).await;
+    assert_eq!(event.records.len(), 1);
+    let handler =
+        SqsBatchHandler::builder(ObjectSummary::new(stack.s3.clone(), &results), Idempotency::new(MemoryStore::new()))
+            .build();
+    let response = handler.handle(event.clone(), &context()).await.unwrap();
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    let receipt = stack.receipt(&results, KOREAN_KEY).await.expect("receipt written");
+    assert_eq!(receipt.bucket, ingest);
+    assert_eq!(receipt.key, KOREAN_KEY);
+    assert_eq!(receipt.version_id, put.version_id);
+    assert_eq!(receipt.size, CONTENT.len() as u64);
+    assert_eq!(receipt.lines, 3);
+    // `printf 'id,amount\n1,100\n2,250' | sha256sum`
+    assert_eq!(receipt.sha256, "5113bff741e1a6fe5cee8b860547a21a9db0b691320dd7cd9d7a66e9625e2766");
+    assert_eq!(receipt.path, "sqs");
+    assert!(stack.receipt(&results, "elsewhere/x.csv").await.is_none());
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_redelivered_upload_is_not_summarised_twice_and_the_sns_path_writes_the_same_receipt() {
+    let stack = stack().await;
+    let (ingest, _topic, queue) = stack.pipeline().await;
+    let results = stack.bucket(false).await;
+    stack
+        .s3
+        .put_object()
+        .bucket(&ingest)
+        .key("incoming/a.csv")
+        .body(ByteStream::from_static(CONTENT))
+        .send()
+        .await
+        .unwrap();
+    let event = stack.receive_uploads(&queue, 1).await;
+    let store = MemoryStore::new();
+    let processor = ObjectSummary::new(stack.s3.clone(), &results);
+    let sqs = SqsBatchHandler::builder(processor.clone(), Idempotency::new(store.clone())).build();
+    sqs.handle(event.clone(), &context()).await.unwrap();
+    let first = stack.receipt(&results, "incoming/a.csv").await.unwrap();
+
+    // The same S3 event through the SNS path (the envelope's Message, in a Lambda SNS event):
+    // the same object version, so a duplicate: the receipt is not rewritten.
+    let sns_event = sns_event_from(&event);
+    let sns = SnsHandler::builder(processor.clone(), Idempotency::new(store.clone())).build();
+    sns.handle(sns_event, &context()).await.unwrap();
+    sqs.handle(event.clone(), &context()).await.unwrap();
+    assert_eq!(stack.receipt(&results, "incoming/a.csv").await.unwrap(), first, "not processed again");
+
+    // Without the shared store the SNS path processes it and says so in the receipt.
+    let envelope_event = sns_event_from(&event);
+    SnsHandler::builder(processor, Idempotency::new(MemoryStore::new()))
+        .build()
+        .handle(envelope_event, &context())
+        .await
+        .unwrap();
+    let again = stack.receipt(&results, "incoming/a.csv").await.unwrap();
+    assert_eq!(again.path, "sns");
+    assert_eq!(again.sha256, first.sha256);
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_missing_object_goes_to_the_real_dead_letter_queue_with_its_reason() {
+    let stack = stack().await;
+    let (ingest, _topic, queue) = stack.pipeline().await;
+    let results = stack.bucket(false).await;
+    let (dlq_url, _) = stack.queue().await;
+    let put = stack
+        .s3
+        .put_object()
+        .bucket(&ingest)
+        .key("incoming/gone.csv")
+        .body(ByteStream::from_static(CONTENT))
+        .send()
+        .await
+        .unwrap();
+    let event = stack.receive_uploads(&queue, 1).await;
+    // Deleting that exact version makes GetObject answer NoSuchVersion / NoSuchKey.
+    stack
+        .s3
+        .delete_object()
+        .bucket(&ingest)
+        .key("incoming/gone.csv")
+        .set_version_id(put.version_id)
+        .send()
+        .await
+        .unwrap();
+
+    let handler =
+        SqsBatchHandler::builder(ObjectSummary::new(stack.s3.clone(), &results), Idempotency::new(MemoryStore::new()))
+            .dead_letter_queue(SqsDeadLetterQueue::new(stack.sqs.clone(), &dlq_url))
+            .build();
+    let response = handler.handle(event.clone(), &context()).await.unwrap();
+    assert!(response.batch_item_failures.is_empty(), "diverted to the DLQ: {response:?}");
+
+    let letters = stack
+        .sqs
+        .receive_message()
+        .queue_url(&dlq_url)
+        .wait_time_seconds(5)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert_eq!(letter.body, event.records[0].body, "the body is unchanged, so it can be redriven");
+    let attrs = letter.message_attributes.as_ref().unwrap();
+    let attr = |name: &str| attrs[name].string_value.clone().unwrap();
+    assert_eq!(attr("ErrorKind"), "permanent");
+    assert!(attr("ErrorMessage").contains("incoming/gone.csv"), "{}", attr("ErrorMessage"));
+    assert_eq!(attr("SourceMessageId"), event.records[0].message_id.clone().unwrap());
+    assert_eq!(attr("ApproximateReceiveCount"), "1");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn an_object_over_the_limit_is_a_permanent_failure() {
+    let stack = stack().await;
+    let (ingest, _topic, queue) = stack.pipeline().await;
+    let results = stack.bucket(false).await;
+    stack
+        .s3
+        .put_object()
+        .bucket(&ingest)
+        .key("incoming/big.csv")
+        .body(ByteStream::from_static(CONTENT))
+        .send()
+        .await
+        .unwrap();
+    let event = stack.receive_uploads(&queue, 1).await;
+    let processor = ObjectSummary::new(stack.s3.clone(), &results).max_object_bytes(Some(4));
+    let err = SnsHandler::builder(processor, Idempotency::disabled())
+        .build()
+        .handle(sns_event_from(&event), &context())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("over MAX_OBJECT_BYTES (4)"), "{err}");
+    assert!(matches!(err, sluice::SnsHandlerError::Permanent { .. }));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_webhook_gets_the_receipt_with_the_idempotency_key() {
+    use std::sync::{Arc, Mutex};
+    let stack = stack().await;
+    let (ingest, _topic, queue) = stack.pipeline().await;
+    let results = stack.bucket(false).await;
+    let put = stack
+        .s3
+        .put_object()
+        .bucket(&ingest)
+        .key("incoming/hook.csv")
+        .body(ByteStream::from_static(CONTENT))
+        .send()
+        .await
+        .unwrap();
+    let event = stack.receive_uploads(&queue, 1).await;
+
+    let seen: Arc<Mutex<Vec<(String, Receipt)>>> = Arc::default();
+    let status = Arc::new(Mutex::new(axum::http::StatusCode::BAD_REQUEST));
+    let app = {
+        let (seen, status) = (seen.clone(), status.clone());
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, axum::Json(r): axum::Json<Receipt>| {
+                let key = headers["idempotency-key"].to_str().unwrap().to_owned();
+                seen.lock().unwrap().push((key, r));
+                let status = *status.lock().unwrap();
+                async move { status }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let processor =
+        ObjectSummary::new(stack.s3.clone(), &results).webhook(Some(Webhook::new(url.parse().unwrap()).unwrap()));
+    let handler = SqsBatchHandler::builder(processor, Idempotency::new(MemoryStore::new())).build();
+
+    // 400: permanent, reported failed (no DLQ configured).
+    let response = handler.handle(event.clone(), &context()).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1);
+    // 200 on the redelivery.
+    *status.lock().unwrap() = axum::http::StatusCode::OK;
+    let response = handler.handle(event, &context()).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    let expected_key = format!("{ingest}/incoming/hook.csv@v:{}", put.version_id.unwrap());
+    assert!(seen.iter().all(|(key, _)| *key == expected_key), "{seen:?}");
+    assert_eq!(seen[1].1.key, "incoming/hook.csv");
+}
+
+/// The S3 message of an SQS delivery, as the Lambda SNS event the direct path would get.
+fn sns_event_from(event: &SqsEvent) -> aws_lambda_events::sns::SnsEvent {
+    let envelope: serde_json::Value = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
+    serde_json::from_value(json!({"Records": [{
+        "EventVersion": "1.0", "EventSource": "aws:sns", "EventSubscriptionArn": "arn:aws:sns:us-east-1:0:t:s",
+        "Sns": {"Type": "Notification", "MessageId": envelope["MessageId"], "TopicArn": envelope["TopicArn"],
+                "Message": envelope["Message"], "Timestamp": envelope["Timestamp"],
+                "SignatureVersion": "1", "Signature": "s", "SigningCertUrl": "u", "UnsubscribeUrl": "u"}}]}))
+    .unwrap()
+}
