@@ -1,0 +1,163 @@
+//! Which failures are worth another attempt.
+//!
+//! Retry only what can change: throttling, server errors, timeouts and connection failures.
+//! A client error (a 400, 403 or 404) will be the same next time, and retrying it only delays
+//! the real answer. Throttling codes are AWS's (SDK retry documentation and the smithy-rs
+//! standard retry classifier); HTTP statuses follow RFC 9110 (408, 429, 5xx).
+
+use std::time::{Duration, SystemTime};
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// What kind of failure an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Throttling (429, `ThrottlingException`, `SlowDown`, ...): retry, later.
+    Throttling,
+    /// A server error (5xx) or an unreadable response: retry.
+    Server,
+    /// A timeout (408, connect, read or attempt timeout): retry.
+    Timeout,
+    /// The request never got an answer (connection refused or reset): retry.
+    Connection,
+    /// The request is wrong or not allowed (other 4xx): do not retry.
+    Client,
+    /// Anything else: do not retry.
+    Other,
+}
+
+impl ErrorClass {
+    /// True for the classes a retry can fix.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorClass::Throttling | ErrorClass::Server | ErrorClass::Timeout | ErrorClass::Connection)
+    }
+
+    /// A short name for logs: `throttling`, `server`, `timeout`, `connection`, `client`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Throttling => "throttling",
+            ErrorClass::Server => "server",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Connection => "connection",
+            ErrorClass::Client => "client",
+            ErrorClass::Other => "other",
+        }
+    }
+
+    /// The class of an HTTP status code.
+    ///
+    /// ```
+    /// use sluice_retry::ErrorClass;
+    /// assert_eq!(ErrorClass::from_status(503), ErrorClass::Server);
+    /// assert_eq!(ErrorClass::from_status(429), ErrorClass::Throttling);
+    /// assert_eq!(ErrorClass::from_status(408), ErrorClass::Timeout);
+    /// assert!(!ErrorClass::from_status(404).is_retryable());
+    /// ```
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            429 => ErrorClass::Throttling,
+            408 => ErrorClass::Timeout,
+            500..=599 => ErrorClass::Server,
+            400..=499 => ErrorClass::Client,
+            _ => ErrorClass::Other,
+        }
+    }
+}
+
+/// An error that knows whether it is worth retrying.
+pub trait Classify {
+    /// The kind of failure.
+    fn error_class(&self) -> ErrorClass;
+
+    /// How long the server asked to wait (`Retry-After` or `x-amz-retry-after`), if it did.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// AWS error codes that mean "slow down", whatever the status.
+pub const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// AWS error codes of transient server-side failures sent with a 4xx status.
+const TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException", "InternalError"];
+
+impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
+    fn error_class(&self) -> ErrorClass {
+        match self {
+            SdkError::ServiceError(service) => {
+                let code = service.err().code().unwrap_or_default();
+                if THROTTLING_CODES.contains(&code) {
+                    ErrorClass::Throttling
+                } else if TRANSIENT_CODES.contains(&code) {
+                    ErrorClass::Timeout
+                } else {
+                    ErrorClass::from_status(service.raw().status().as_u16())
+                }
+            }
+            SdkError::TimeoutError(_) => ErrorClass::Timeout,
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => ErrorClass::Timeout,
+            SdkError::DispatchFailure(failure) if failure.is_user() => ErrorClass::Client,
+            SdkError::DispatchFailure(_) => ErrorClass::Connection,
+            SdkError::ResponseError(_) => ErrorClass::Server,
+            SdkError::ConstructionFailure(_) => ErrorClass::Client,
+            _ => ErrorClass::Other,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        let headers = self.raw_response()?.headers();
+        // x-amz-retry-after is in milliseconds (AWS SDK retry behaviour 2.1).
+        if let Some(ms) = headers.get("x-amz-retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
+            return Some(Duration::from_millis(ms));
+        }
+        headers.get("retry-after").and_then(parse_retry_after)
+    }
+}
+
+impl Classify for reqwest::Error {
+    fn error_class(&self) -> ErrorClass {
+        if self.is_timeout() {
+            ErrorClass::Timeout
+        } else if let Some(status) = self.status() {
+            ErrorClass::from_status(status.as_u16())
+        } else if self.is_connect() || self.is_request() || self.is_body() {
+            ErrorClass::Connection
+        } else {
+            ErrorClass::Other
+        }
+    }
+}
+
+/// Parses a `Retry-After` value: delay-seconds or an HTTP-date (RFC 9110, section 10.2.3).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(sluice_retry::parse_retry_after("3"), Some(Duration::from_secs(3)));
+/// assert_eq!(sluice_retry::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+/// assert_eq!(sluice_retry::parse_retry_after("soon"), None);
+/// ```
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
