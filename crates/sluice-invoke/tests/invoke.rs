@@ -1,0 +1,176 @@
+//! The invoke client and the `sluice invoke` command over real HTTP, against a small server
+//! that speaks the Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use sluice_invoke::{Idempotence, InvokeClient, InvokeError};
+use sluice_retry::RetryPolicy;
+
+#[derive(Clone, Copy)]
+enum Answer {
+    Throttled,
+    ServiceError,
+    FunctionError,
+    Ok,
+}
+
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<(String, String, String)>>>);
+
+impl Seen {
+    fn requests(&self) -> Vec<(String, String, String)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Serves `script` (then `Ok` forever) and returns its endpoint and what it saw.
+async fn lambda_api(script: Vec<Answer>) -> (String, Seen) {
+    let seen = Seen::default();
+    let next = Arc::new(Mutex::new(script.into_iter()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/2015-03-31/functions/{name}/invocations",
+        axum::routing::post(move |Path(name): Path<String>, headers: HeaderMap, body: String| {
+            let invocation_type =
+                headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            log.0.lock().unwrap().push((name, invocation_type, body.clone()));
+            let answer = next.lock().unwrap().next().unwrap_or(Answer::Ok);
+            async move {
+                match answer {
+                    Answer::Throttled => (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [("x-amzn-errortype", "TooManyRequestsException")],
+                        r#"{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}"#.to_owned(),
+                    )
+                        .into_response(),
+                    Answer::ServiceError => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        [("x-amzn-errortype", "ServiceException")],
+                        r#"{"message":"internal"}"#.to_owned(),
+                    )
+                        .into_response(),
+                    Answer::FunctionError => (
+                        StatusCode::OK,
+                        [("x-amz-function-error", "Unhandled"), ("x-amz-executed-version", "$LATEST")],
+                        r#"{"errorMessage":"boom","errorType":"Sluice.Permanent"}"#.to_owned(),
+                    )
+                        .into_response(),
+                    Answer::Ok => (StatusCode::OK, [("x-amz-executed-version", "$LATEST")], format!(r#"{{"echo":{body}}}"#))
+                        .into_response(),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
+            aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "test"),
+        ))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
+}
+
+fn quick() -> RetryPolicy {
+    RetryPolicy::default().base(Duration::from_millis(1)).cap(Duration::from_millis(5)).max_attempts(4)
+}
+
+#[tokio::test]
+async fn throttled_twice_then_success() {
+    let (url, seen) = lambda_api(vec![Answer::Throttled, Answer::Throttled]).await;
+    let client = InvokeClient::new(&sdk_config(&url), quick());
+    let response = client.invoke("summary", br#"{"n":1}"#.to_vec(), Idempotence::NotIdempotent).await.unwrap();
+    assert_eq!(String::from_utf8(response.payload).unwrap(), r#"{"echo":{"n":1}}"#);
+    assert_eq!(response.attempts, 3);
+    let requests = seen.requests();
+    assert_eq!(requests.len(), 3, "exactly one SDK attempt per client attempt: the SDK does not retry");
+    assert!(requests.iter().all(|(name, kind, _)| name == "summary" && kind == "RequestResponse"));
+}
+
+#[tokio::test]
+async fn service_errors_are_retried_until_the_attempts_run_out() {
+    let (url, seen) = lambda_api(vec![Answer::ServiceError; 10]).await;
+    let err = InvokeClient::new(&sdk_config(&url), quick())
+        .invoke("summary", b"{}".to_vec(), Idempotence::NotIdempotent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InvokeError::Service { class: sluice_retry::ErrorClass::Server, .. }), "{err}");
+    assert_eq!(seen.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn a_function_error_is_not_retried_by_default() {
+    let (url, seen) = lambda_api(vec![Answer::FunctionError]).await;
+    let err = InvokeClient::new(&sdk_config(&url), quick())
+        .invoke("summary", b"{}".to_vec(), Idempotence::NotIdempotent)
+        .await
+        .unwrap_err();
+    match err {
+        InvokeError::Function { kind, payload, .. } => {
+            assert_eq!(kind, "Unhandled");
+            assert!(payload.contains("boom"), "{payload}");
+        }
+        other => panic!("expected a function error, got {other}"),
+    }
+    assert_eq!(seen.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_function_error_is_retried_when_the_call_is_idempotent() {
+    let (url, seen) = lambda_api(vec![Answer::FunctionError]).await;
+    let response = InvokeClient::new(&sdk_config(&url), quick())
+        .invoke("summary", b"{}".to_vec(), Idempotence::Idempotent)
+        .await
+        .unwrap();
+    assert_eq!(response.attempts, 2);
+    assert_eq!(seen.requests().len(), 2);
+}
+
+/// Runs the `sluice` binary against `url` in a blocking thread.
+async fn sluice_cli(url: &str, args: &[&str]) -> std::process::Output {
+    let (url, args): (String, Vec<String>) = (url.to_owned(), args.iter().map(|a| a.to_string()).collect());
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(&args)
+            .env("AWS_ENDPOINT_URL", url)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_invokes_through_aws_endpoint_url_and_prints_the_response() {
+    let (url, seen) = lambda_api(vec![Answer::Throttled]).await;
+    let dir = std::env::temp_dir().join(format!("sluice-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let payload = dir.join("payload.json");
+    std::fs::write(&payload, r#"{"key":"incoming/a.csv"}"#).unwrap();
+    let out =
+        sluice_cli(&url, &["invoke", "summary", "--payload", payload.to_str().unwrap(), "--max-delay-ms", "5"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"{"echo":{"key":"incoming/a.csv"}}"#);
+    assert_eq!(seen.requests().len(), 2);
+
+    let (url, _) = lambda_api(vec![Answer::FunctionError]).await;
+    let out = sluice_cli(&url, &["invoke", "summary", "--payload", payload.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("boom"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("function error (Unhandled)"));
+}
