@@ -31,11 +31,12 @@ pub use config::{Config, ConfigError};
 pub use digest::{ObjectDigest, Summary};
 pub use errors::classify;
 pub use receipt::{Receipt, receipt_key};
-pub use webhook::Webhook;
+pub use webhook::{WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError};
 pub use worker::ObjectSummary;
 
 use sluice::{Delivery, EmfMetrics, Idempotency, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
 use sluice_idempotency::MemoryStore;
+use sluice_retry::RetryPolicy;
 
 /// CloudWatch namespace of the worker's EMF metrics.
 pub const METRICS_NAMESPACE: &str = "Sluice";
@@ -46,11 +47,13 @@ pub const METRICS_NAMESPACE: &str = "Sluice";
 pub async fn run(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
     sluice::telemetry::init_json_logs();
     let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let aws = aws_config::load_from_env().await;
+    let retries = RetryPolicy::default();
+    // The SDK retries its own calls; the same policy shapes its backoff.
+    let aws = aws_config::from_env().retry_config(retries.sdk_retry_config()).load().await;
     let s3 = s3_client(&aws);
     let processor = ObjectSummary::new(s3, &config.results_bucket)
         .max_object_bytes(config.max_object_bytes)
-        .webhook(config.webhook_url.clone().map(Webhook::new).transpose()?);
+        .webhook(config.webhook_url.clone().map(|url| Webhook::new(url, retries.clone())).transpose()?);
     let idempotency = idempotency(&config)?;
     let metrics = EmfMetrics::new(METRICS_NAMESPACE, &config.function_name);
     let dead_letters =

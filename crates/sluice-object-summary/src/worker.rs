@@ -6,6 +6,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use sluice::{ItemContext, ProcessError, Processor};
 use sluice_events::s3::S3ObjectEvent;
+use sluice_retry::Classify;
 use time::format_description::well_known::Rfc3339;
 
 use crate::errors::classify;
@@ -116,7 +117,9 @@ impl Processor<S3ObjectEvent> for ObjectSummary {
         if let Some(webhook) = &self.webhook {
             // Without protection there is no idempotency key: fall back to the message id.
             let key = ctx.idempotency_key.as_deref().unwrap_or(&ctx.message_id);
-            webhook.post(&receipt, key).await?;
+            webhook.post(&receipt, key, ctx.deadline.instant()).await.map_err(|e| {
+                if e.error_class().is_retryable() { ProcessError::retryable(e) } else { ProcessError::permanent(e) }
+            })?;
         }
         Ok(receipt)
     }

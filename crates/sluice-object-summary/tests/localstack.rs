@@ -371,8 +371,8 @@ async fn the_webhook_gets_the_receipt_with_the_idempotency_key() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let processor =
-        ObjectSummary::new(stack.s3.clone(), &results).webhook(Some(Webhook::new(url.parse().unwrap()).unwrap()));
+    let processor = ObjectSummary::new(stack.s3.clone(), &results)
+        .webhook(Some(Webhook::new(url.parse().unwrap(), sluice_retry::RetryPolicy::default()).unwrap()));
     let handler = SqsBatchHandler::builder(processor, Idempotency::new(MemoryStore::new())).build();
 
     // 400: permanent, reported failed (no DLQ configured).

@@ -1,0 +1,101 @@
+//! The webhook client over real HTTP: retries of transient answers with one Idempotency-Key,
+//! no retry of a client error, Retry-After, and the deadline.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use sluice_object_summary::{Receipt, Webhook, WebhookError};
+use sluice_retry::{Classify, RetryPolicy};
+use tokio::time::Instant;
+
+/// A server answering `statuses` in turn (then 200), recording each request's key.
+async fn server(statuses: Vec<(u16, Option<&'static str>)>) -> (reqwest::Url, Arc<Mutex<Vec<String>>>) {
+    let keys: Arc<Mutex<Vec<String>>> = Arc::default();
+    let script = Arc::new(Mutex::new(statuses.into_iter()));
+    let seen = keys.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, axum::Json(_): axum::Json<Receipt>| {
+            seen.lock().unwrap().push(headers["idempotency-key"].to_str().unwrap().to_owned());
+            let (status, retry_after) = script.lock().unwrap().next().unwrap_or((200, None));
+            async move {
+                let mut h = HeaderMap::new();
+                if let Some(r) = retry_after {
+                    h.insert("retry-after", r.parse().unwrap());
+                }
+                (StatusCode::from_u16(status).unwrap(), h, "partner says hi")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap()).parse().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, keys)
+}
+
+fn receipt() -> Receipt {
+    Receipt {
+        bucket: "ingest".into(),
+        key: "incoming/a.csv".into(),
+        version_id: Some("v1".into()),
+        sequencer: None,
+        size: 3,
+        sha256: "00".into(),
+        lines: 1,
+        path: "sqs".into(),
+        processed_at: "2026-11-26T15:00:00Z".into(),
+    }
+}
+
+fn quick() -> RetryPolicy {
+    RetryPolicy::default().base(Duration::from_millis(1)).cap(Duration::from_millis(20)).max_attempts(5)
+}
+
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+#[tokio::test]
+async fn two_503_then_200_is_three_requests_with_one_key() {
+    let (url, keys) = server(vec![(503, None), (503, None)]).await;
+    Webhook::new(url, quick()).unwrap().post(&receipt(), "ingest/incoming/a.csv@v:v1", far()).await.unwrap();
+    assert_eq!(*keys.lock().unwrap(), vec!["ingest/incoming/a.csv@v:v1"; 3]);
+}
+
+#[tokio::test]
+async fn a_400_is_one_request_and_a_permanent_error() {
+    let (url, keys) = server(vec![(400, None)]).await;
+    let err = Webhook::new(url, quick()).unwrap().post(&receipt(), "k", far()).await.unwrap_err();
+    assert!(matches!(err, WebhookError::Status { status: 400, .. }), "{err}");
+    assert!(!err.error_class().is_retryable());
+    assert!(err.to_string().contains("partner says hi"), "{err}");
+    assert_eq!(keys.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_retried() {
+    let (url, keys) = server(vec![(429, Some("0")), (408, None)]).await;
+    Webhook::new(url, quick()).unwrap().post(&receipt(), "k", far()).await.unwrap();
+    assert_eq!(keys.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn no_retry_starts_inside_the_deadline_margin() {
+    let (url, keys) = server(vec![(503, None); 10]).await;
+    // The deadline is closer than the margin: the first failure is final.
+    let deadline = Instant::now() + Duration::from_millis(100);
+    let err = Webhook::new(url, quick()).unwrap().post(&receipt(), "k", deadline).await.unwrap_err();
+    assert!(err.error_class().is_retryable());
+    assert_eq!(keys.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retryable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap()).parse().unwrap();
+    drop(listener);
+    let err = Webhook::new(url, quick().max_attempts(2)).unwrap().post(&receipt(), "k", far()).await.unwrap_err();
+    assert!(matches!(err, WebhookError::Transport { .. }), "{err}");
+    assert!(err.error_class().is_retryable());
+}
