@@ -46,7 +46,24 @@ fn context() -> Context {
     ctx
 }
 
+/// The stack, an ingest bucket notifying a queue through a topic, and a results bucket.
+async fn scenario() -> (Stack, String, String, String) {
+    let stack = stack().await;
+    let (ingest, _topic, queue) = stack.pipeline().await;
+    let results = stack.bucket(false).await;
+    (stack, ingest, results, queue)
+}
+
 impl Stack {
+    async fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &'static [u8],
+    ) -> aws_sdk_s3::operation::put_object::PutObjectOutput {
+        self.s3.put_object().bucket(bucket).key(key).body(ByteStream::from_static(body)).send().await.unwrap()
+    }
+
     async fn bucket(&self, versioned: bool) -> String {
         let name = unique("bucket");
         self.s3.create_bucket().bucket(&name).send().await.unwrap();
@@ -168,28 +185,10 @@ const CONTENT: &[u8] = b"id,amount\n1,100\n2,250";
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn an_upload_through_sns_and_sqs_gets_its_receipt() {
-    let stack = stack().await;
-    let (ingest, _topic, queue) = stack.pipeline().await;
-    let results = stack.bucket(false).await;
-    let put = stack
-        .s3
-        .put_object()
-        .bucket(&ingest)
-        .key(KOREAN_KEY)
-        .body(ByteStream::from_static(CONTENT))
-        .send()
-        .await
-        .unwrap();
+    let (stack, ingest, results, queue) = scenario().await;
+    let put = stack.upload(&ingest, KOREAN_KEY, CONTENT).await;
     // A file outside the prefix must not be notified.
-    stack
-        .s3
-        .put_object()
-        .bucket(&ingest)
-        .key("elsewhere/x.csv")
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap();
+    stack.upload(&ingest, "elsewhere/x.csv", b"x").await;
 
     let event = stack.receive_uploads(&queue, 1).await;
     assert_eq!(event.records.len(), 1);
@@ -214,18 +213,8 @@ async fn an_upload_through_sns_and_sqs_gets_its_receipt() {
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn a_redelivered_upload_is_not_summarised_twice_and_the_sns_path_writes_the_same_receipt() {
-    let stack = stack().await;
-    let (ingest, _topic, queue) = stack.pipeline().await;
-    let results = stack.bucket(false).await;
-    stack
-        .s3
-        .put_object()
-        .bucket(&ingest)
-        .key("incoming/a.csv")
-        .body(ByteStream::from_static(CONTENT))
-        .send()
-        .await
-        .unwrap();
+    let (stack, ingest, results, queue) = scenario().await;
+    stack.upload(&ingest, "incoming/a.csv", CONTENT).await;
     let event = stack.receive_uploads(&queue, 1).await;
     let store = MemoryStore::new();
     let processor = ObjectSummary::new(stack.s3.clone(), &results);
@@ -256,19 +245,9 @@ async fn a_redelivered_upload_is_not_summarised_twice_and_the_sns_path_writes_th
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn a_missing_object_goes_to_the_real_dead_letter_queue_with_its_reason() {
-    let stack = stack().await;
-    let (ingest, _topic, queue) = stack.pipeline().await;
-    let results = stack.bucket(false).await;
+    let (stack, ingest, results, queue) = scenario().await;
     let (dlq_url, _) = stack.queue().await;
-    let put = stack
-        .s3
-        .put_object()
-        .bucket(&ingest)
-        .key("incoming/gone.csv")
-        .body(ByteStream::from_static(CONTENT))
-        .send()
-        .await
-        .unwrap();
+    let put = stack.upload(&ingest, "incoming/gone.csv", CONTENT).await;
     let event = stack.receive_uploads(&queue, 1).await;
     // Deleting that exact version makes GetObject answer NoSuchVersion / NoSuchKey.
     stack
@@ -313,18 +292,8 @@ async fn a_missing_object_goes_to_the_real_dead_letter_queue_with_its_reason() {
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn an_object_over_the_limit_is_a_permanent_failure() {
-    let stack = stack().await;
-    let (ingest, _topic, queue) = stack.pipeline().await;
-    let results = stack.bucket(false).await;
-    stack
-        .s3
-        .put_object()
-        .bucket(&ingest)
-        .key("incoming/big.csv")
-        .body(ByteStream::from_static(CONTENT))
-        .send()
-        .await
-        .unwrap();
+    let (stack, ingest, results, queue) = scenario().await;
+    stack.upload(&ingest, "incoming/big.csv", CONTENT).await;
     let event = stack.receive_uploads(&queue, 1).await;
     let processor = ObjectSummary::new(stack.s3.clone(), &results).max_object_bytes(Some(4));
     let err = SnsHandler::builder(processor, Idempotency::disabled())
@@ -340,18 +309,8 @@ async fn an_object_over_the_limit_is_a_permanent_failure() {
 #[ignore = "needs the local stack: run scripts/test"]
 async fn the_webhook_gets_the_receipt_with_the_idempotency_key() {
     use std::sync::{Arc, Mutex};
-    let stack = stack().await;
-    let (ingest, _topic, queue) = stack.pipeline().await;
-    let results = stack.bucket(false).await;
-    let put = stack
-        .s3
-        .put_object()
-        .bucket(&ingest)
-        .key("incoming/hook.csv")
-        .body(ByteStream::from_static(CONTENT))
-        .send()
-        .await
-        .unwrap();
+    let (stack, ingest, results, queue) = scenario().await;
+    let put = stack.upload(&ingest, "incoming/hook.csv", CONTENT).await;
     let event = stack.receive_uploads(&queue, 1).await;
 
     let seen: Arc<Mutex<Vec<(String, Receipt)>>> = Arc::default();
