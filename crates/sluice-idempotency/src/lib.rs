@@ -34,7 +34,7 @@
 //! store.complete(&lease, r#"{"lines":3}"#, SystemTime::now() + Duration::from_secs(3600)).await?;
 //!
 //! let duplicate = store.claim(ClaimRequest::new("bucket/key#v1", deadline)).await?;
-//! assert!(matches!(duplicate, Claim::Completed { output } if output == r#"{"lines":3}"#));
+//! assert!(matches!(duplicate, Claim::Completed { output, .. } if output == r#"{"lines":3}"#));
 //! # Ok::<(), sluice_idempotency::StoreError>(()) }).unwrap() }
 //! ```
 
@@ -42,10 +42,26 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+/// A bounded cache of completed records in front of a store.
+pub mod cache;
+/// The DynamoDB store.
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+/// A wrapper counting requests and adding latency, for tests and benchmarks.
+pub mod instrumented;
 /// The in-memory store, for tests and single-process use.
 pub mod memory;
+/// The Redis / Valkey store.
+#[cfg(feature = "redis")]
+pub mod redis;
 
+pub use cache::{CachedStore, DEFAULT_CACHE_CAPACITY};
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::{AttributeNames, DynamoDbStore};
+pub use instrumented::InstrumentedStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
 
 /// A boxed error from a backend's client.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -108,6 +124,8 @@ pub enum Claim {
     Completed {
         /// The output stored by `complete`.
         output: String,
+        /// When the record expires.
+        expires_at: SystemTime,
     },
     /// Another invocation holds the item until `until`.
     InProgress {
@@ -160,7 +178,7 @@ pub enum StoreError {
 ///
 /// Implementations must make `claim` atomic (two concurrent claims of one key: one
 /// [`Claim::Acquired`]), treat expired records as absent, and fence `complete` and `release` on
-/// the lease's token. `tests/conformance.rs`-style suites in this workspace check all of it.
+/// the lease's token. `tests/conformance.rs` checks all of it against every store.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Claims `request.key` for processing.
@@ -171,4 +189,20 @@ pub trait IdempotencyStore: Send + Sync + 'static {
 
     /// Removes the leased claim so the item can be retried.
     async fn release(&self, lease: &Lease) -> Result<(), StoreError>;
+}
+
+/// A shared store is a store: `Arc<S>` delegates to `S`.
+#[async_trait]
+impl<S: IdempotencyStore + ?Sized> IdempotencyStore for std::sync::Arc<S> {
+    async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        (**self).claim(request).await
+    }
+
+    async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {
+        (**self).complete(lease, output, expires_at).await
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+        (**self).release(lease).await
+    }
 }

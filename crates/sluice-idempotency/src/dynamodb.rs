@@ -1,0 +1,293 @@
+//! The DynamoDB store: one conditional write per operation.
+//!
+//! - `claim` is one conditional `PutItem` with `ReturnValuesOnConditionCheckFailure=ALL_OLD`:
+//!   it succeeds when no live record exists, and when one does, the failed condition returns
+//!   it, so a duplicate costs one request (Powertools' protocol, with its condition).
+//! - `complete` is a conditional `UpdateItem`, `release` a conditional `DeleteItem`, both on
+//!   the owner token: a late invocation whose claim was taken over is fenced off.
+//!
+//! Item layout (attribute names configurable, defaults as in Powertools):
+//!
+//! | attribute | type | meaning |
+//! |---|---|---|
+//! | `id` | S | the key (partition key; or the sort key under a static partition key) |
+//! | `status` | S | `INPROGRESS` or `COMPLETED` |
+//! | `expiration` | N | epoch seconds after which the record is dead; the table's TTL attribute |
+//! | `in_progress_expiration` | N | epoch milliseconds: the claimant's invocation deadline |
+//! | `data` | S | the stored output (JSON), once completed |
+//! | `validation` | S | the payload fingerprint, if any |
+//! | `owner` | S | the owner token that fences `complete` and `release` |
+//!
+//! DynamoDB's TTL deletion can lag by up to 48 hours (DynamoDB Developer Guide, "Time to
+//! Live"), and moto never deletes: every read checks `expiration` and `in_progress_expiration`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
+
+const IN_PROGRESS: &str = "INPROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+/// Attribute names of the idempotency table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AttributeNames {
+    /// Key attribute (default `id`).
+    pub key: String,
+    /// Status attribute (default `status`).
+    pub status: String,
+    /// Expiry in epoch seconds, the TTL attribute (default `expiration`).
+    pub expiration: String,
+    /// In-progress expiry in epoch milliseconds (default `in_progress_expiration`).
+    pub in_progress_expiration: String,
+    /// Stored output (default `data`).
+    pub data: String,
+    /// Payload fingerprint (default `validation`).
+    pub validation: String,
+    /// Owner token (default `owner`).
+    pub owner: String,
+}
+
+impl Default for AttributeNames {
+    fn default() -> Self {
+        AttributeNames {
+            key: "id".into(),
+            status: "status".into(),
+            expiration: "expiration".into(),
+            in_progress_expiration: "in_progress_expiration".into(),
+            data: "data".into(),
+            validation: "validation".into(),
+            owner: "owner".into(),
+        }
+    }
+}
+
+/// Idempotency records in a DynamoDB table.
+///
+/// ```no_run
+/// use sluice_idempotency::DynamoDbStore;
+/// # async fn example() {
+/// let aws = aws_config::load_from_env().await;
+/// let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), "idempotency")
+///     .key_prefix("object-summary#");
+/// # let _ = store; }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DynamoDbStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    names: AttributeNames,
+    key_prefix: String,
+    sort_key: Option<(String, String)>,
+}
+
+impl DynamoDbStore {
+    /// Records in `table`, whose partition key is `id` (a string).
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoDbStore {
+            client,
+            table: table.into(),
+            names: AttributeNames::default(),
+            key_prefix: String::new(),
+            sort_key: None,
+        }
+    }
+
+    /// Other attribute names.
+    pub fn attribute_names(mut self, names: AttributeNames) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// A prefix for every key written to the table.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// A table with a sort key: the partition key holds `partition_value` for every record and
+    /// the sort key attribute `sort_key_attribute` holds the idempotency key.
+    pub fn sort_key(mut self, sort_key_attribute: impl Into<String>, partition_value: impl Into<String>) -> Self {
+        self.sort_key = Some((sort_key_attribute.into(), partition_value.into()));
+        self
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn key(&self, key: &str) -> HashMap<String, AttributeValue> {
+        let stored = format!("{}{key}", self.key_prefix);
+        match &self.sort_key {
+            None => HashMap::from([(self.names.key.clone(), AttributeValue::S(stored))]),
+            Some((sort_attr, partition)) => HashMap::from([
+                (self.names.key.clone(), AttributeValue::S(partition.clone())),
+                (sort_attr.clone(), AttributeValue::S(stored)),
+            ]),
+        }
+    }
+
+    /// The attribute that must not exist for a claim on a fresh key.
+    fn identity_attribute(&self) -> &str {
+        self.sort_key.as_ref().map_or(&self.names.key, |(sort, _)| sort)
+    }
+
+    fn unavailable<E>(operation: &'static str, key: &str, e: SdkError<E>) -> StoreError
+    where
+        E: std::error::Error + Send + Sync + 'static,
+        SdkError<E>: std::error::Error,
+    {
+        StoreError::Unavailable { operation, key: key.to_owned(), source: DisplayErrorContext(&e).to_string().into() }
+    }
+
+    fn decode(
+        &self,
+        key: &str,
+        item: &HashMap<String, AttributeValue>,
+        fingerprint: Option<&str>,
+    ) -> Result<Claim, StoreError> {
+        let corrupt = |reason: &str| StoreError::Corrupt { key: key.to_owned(), reason: reason.to_owned() };
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u64>().ok());
+        if let (Some(stored), Some(given)) = (text(&self.names.validation), fingerprint)
+            && stored != given
+        {
+            return Ok(Claim::PayloadMismatch { stored, given: given.to_owned() });
+        }
+        let status = text(&self.names.status).ok_or_else(|| corrupt("no status"))?;
+        match status.as_str() {
+            COMPLETED => Ok(Claim::Completed {
+                output: text(&self.names.data).unwrap_or_else(|| "null".into()),
+                expires_at: UNIX_EPOCH
+                    + Duration::from_secs(number(&self.names.expiration).ok_or_else(|| corrupt("no expiration"))?),
+            }),
+            IN_PROGRESS => Ok(Claim::InProgress {
+                until: UNIX_EPOCH
+                    + Duration::from_millis(
+                        number(&self.names.in_progress_expiration).ok_or_else(|| corrupt("no in-progress expiry"))?,
+                    ),
+            }),
+            other => Err(corrupt(&format!("unknown status {other:?}"))),
+        }
+    }
+}
+
+fn epoch_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
+fn epoch_millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoDbStore {
+    async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        let now = SystemTime::now();
+        let lease = Lease::generate(request.key);
+        let names = &self.names;
+        let mut item = self.key(request.key);
+        item.insert(names.status.clone(), AttributeValue::S(IN_PROGRESS.into()));
+        // The record dies with the claim; seconds, rounded up, for the TTL attribute.
+        item.insert(names.expiration.clone(), n(epoch_secs(request.in_progress_until) + 1));
+        item.insert(names.in_progress_expiration.clone(), n(epoch_millis(request.in_progress_until)));
+        item.insert(names.owner.clone(), AttributeValue::S(lease.token().to_owned()));
+        if let Some(fingerprint) = request.fingerprint {
+            item.insert(names.validation.clone(), AttributeValue::S(fingerprint.to_owned()));
+        }
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(#id) OR #expiry < :now OR \
+                 (#status = :inprogress AND #in_progress_expiry < :now_ms)",
+            )
+            .expression_attribute_names("#id", self.identity_attribute())
+            .expression_attribute_names("#expiry", &names.expiration)
+            .expression_attribute_names("#status", &names.status)
+            .expression_attribute_names("#in_progress_expiry", &names.in_progress_expiration)
+            .expression_attribute_values(":now", n(epoch_secs(now)))
+            .expression_attribute_values(":now_ms", n(epoch_millis(now)))
+            .expression_attribute_values(":inprogress", AttributeValue::S(IN_PROGRESS.into()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Acquired(lease)),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => match failed.item() {
+                    Some(old) => self.decode(request.key, old, request.fingerprint),
+                    None => Err(StoreError::Corrupt {
+                        key: request.key.to_owned(),
+                        reason: "condition failed but no old item was returned".into(),
+                    }),
+                },
+                _ => Err(Self::unavailable("claim", request.key, e)),
+            },
+        }
+    }
+
+    async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {
+        let names = &self.names;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(lease.key())))
+            .update_expression("SET #status = :completed, #data = :data, #expiry = :expiry REMOVE #in_progress_expiry")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#status", &names.status)
+            .expression_attribute_names("#data", &names.data)
+            .expression_attribute_names("#expiry", &names.expiration)
+            .expression_attribute_names("#in_progress_expiry", &names.in_progress_expiration)
+            .expression_attribute_names("#owner", &names.owner)
+            .expression_attribute_values(":completed", AttributeValue::S(COMPLETED.into()))
+            .expression_attribute_values(":data", AttributeValue::S(output.to_owned()))
+            .expression_attribute_values(":expiry", n(epoch_secs(expires_at)))
+            .expression_attribute_values(":owner", AttributeValue::S(lease.token().to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Err(StoreError::Fenced { key: lease.key().to_owned() })
+            }
+            Err(e) => Err(Self::unavailable("complete", lease.key(), e)),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(lease.key())))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", &self.names.owner)
+            .expression_attribute_values(":owner", AttributeValue::S(lease.token().to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => {
+                Err(StoreError::Fenced { key: lease.key().to_owned() })
+            }
+            Err(e) => Err(Self::unavailable("release", lease.key(), e)),
+        }
+    }
+}
