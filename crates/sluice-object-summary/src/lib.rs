@@ -35,7 +35,11 @@ pub use webhook::{WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError};
 pub use worker::ObjectSummary;
 
 use sluice::{Delivery, EmfMetrics, Idempotency, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
-use sluice_idempotency::MemoryStore;
+use std::sync::Arc;
+
+use sluice_idempotency::{
+    CachedStore, DEFAULT_CACHE_CAPACITY, DynamoDbStore, IdempotencyStore, MemoryStore, RedisStore,
+};
 use sluice_retry::RetryPolicy;
 
 /// CloudWatch namespace of the worker's EMF metrics.
@@ -54,7 +58,7 @@ pub async fn run(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
     let processor = ObjectSummary::new(s3, &config.results_bucket)
         .max_object_bytes(config.max_object_bytes)
         .webhook(config.webhook_url.clone().map(|url| Webhook::new(url, retries.clone())).transpose()?);
-    let idempotency = idempotency(&config)?;
+    let idempotency = idempotency(&config, &aws).await?;
     let metrics = EmfMetrics::new(METRICS_NAMESPACE, &config.function_name);
     let dead_letters =
         config.dead_letter_queue_url.as_ref().map(|url| SqsDeadLetterQueue::new(aws_sdk_sqs::Client::new(&aws), url));
@@ -89,14 +93,26 @@ pub fn s3_client(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-fn idempotency(config: &Config) -> Result<Idempotency, ConfigError> {
-    if config.idempotency_table.is_some() || config.idempotency_redis_url.is_some() {
-        let variable = if config.idempotency_table.is_some() { "IDEMPOTENCY_TABLE" } else { "IDEMPOTENCY_REDIS_URL" };
-        return Err(ConfigError { variable, reason: "this build has no DynamoDB or Redis store yet".into() });
-    }
-    tracing::warn!(
-        "neither IDEMPOTENCY_TABLE nor IDEMPOTENCY_REDIS_URL is set: idempotency records live in this \
-         execution environment's memory only, so duplicates reaching another instance are processed again"
-    );
-    Ok(Idempotency::new(MemoryStore::new()).ttl(config.idempotency_ttl))
+/// The idempotency store `config` selects: DynamoDB (`IDEMPOTENCY_TABLE`), Redis
+/// (`IDEMPOTENCY_REDIS_URL`), or this environment's memory, with a warning. Remote stores get a
+/// local cache of completed records, so warm duplicates cost no request.
+async fn idempotency(config: &Config, aws: &aws_config::SdkConfig) -> Result<Idempotency, lambda_runtime::Error> {
+    let store: Arc<dyn IdempotencyStore> = if let Some(table) = &config.idempotency_table {
+        tracing::info!(table = %table, "idempotency records in DynamoDB");
+        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+        Arc::new(CachedStore::new(store, DEFAULT_CACHE_CAPACITY))
+    } else if let Some(url) = &config.idempotency_redis_url {
+        tracing::info!("idempotency records in Redis");
+        let store = RedisStore::connect(url)
+            .await
+            .map_err(|e| ConfigError { variable: "IDEMPOTENCY_REDIS_URL", reason: format!("cannot connect: {e}") })?;
+        Arc::new(CachedStore::new(store, DEFAULT_CACHE_CAPACITY))
+    } else {
+        tracing::warn!(
+            "neither IDEMPOTENCY_TABLE nor IDEMPOTENCY_REDIS_URL is set: idempotency records live in this \
+             execution environment's memory only, so duplicates reaching another instance are processed again"
+        );
+        Arc::new(MemoryStore::new())
+    };
+    Ok(Idempotency::with_store(store).ttl(config.idempotency_ttl))
 }
