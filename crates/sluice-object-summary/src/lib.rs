@@ -50,7 +50,11 @@ pub const METRICS_NAMESPACE: &str = "Sluice";
 /// Invalid configuration fails initialisation with the variable's name.
 pub async fn run(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
     sluice::telemetry::init_json_logs();
-    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    serve(delivery).await.inspect_err(|e| tracing::error!(error = %e, "object-summary worker stopped"))
+}
+
+async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
+    let config = Config::from_env()?;
     let retries = RetryPolicy::default();
     // The SDK retries its own calls; the same policy shapes its backoff.
     let aws = aws_config::from_env().retry_config(retries.sdk_retry_config()).load().await;

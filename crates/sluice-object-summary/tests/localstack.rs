@@ -358,3 +358,57 @@ fn sns_event_from(event: &SqsEvent) -> aws_lambda_events::sns::SnsEvent {
                 "SignatureVersion": "1", "Signature": "s", "SigningCertUrl": "u", "UnsubscribeUrl": "u"}}]}))
     .unwrap()
 }
+
+/// Two worker instances (two handlers, two local caches) sharing one remote store: the second
+/// sees the first's record, whichever path it came through.
+async fn duplicate_across_instances(store: impl Fn() -> std::sync::Arc<dyn sluice_idempotency::IdempotencyStore>) {
+    let (stack, ingest, results, queue) = scenario().await;
+    stack.upload(&ingest, "incoming/shared.csv", CONTENT).await;
+    let event = stack.receive_uploads(&queue, 1).await;
+    let cached = |s| sluice_idempotency::CachedStore::new(s, 64);
+    let first =
+        SqsBatchHandler::builder(ObjectSummary::new(stack.s3.clone(), &results), Idempotency::new(cached(store())))
+            .build();
+    first.handle(event.clone(), &context()).await.unwrap();
+    let receipt = stack.receipt(&results, "incoming/shared.csv").await.unwrap();
+    stack.s3.delete_object().bucket(&results).key(receipt_key("incoming/shared.csv")).send().await.unwrap();
+
+    let second =
+        SnsHandler::builder(ObjectSummary::new(stack.s3.clone(), &results), Idempotency::new(cached(store()))).build();
+    second.handle(sns_event_from(&event), &context()).await.unwrap();
+    assert!(stack.receipt(&results, "incoming/shared.csv").await.is_none(), "the duplicate did not run");
+    assert_eq!(receipt.path, "sqs");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_duplicate_reaching_another_instance_is_caught_through_dynamodb() {
+    let aws = aws_config::load_from_env().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let table = unique("idempotency");
+    use aws_sdk_dynamodb::types::*;
+    dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    duplicate_across_instances(|| {
+        std::sync::Arc::new(sluice_idempotency::DynamoDbStore::new(dynamodb.clone(), &table))
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_duplicate_reaching_another_instance_is_caught_through_redis() {
+    let url = std::env::var("SLUICE_REDIS_URL").expect("SLUICE_REDIS_URL: run scripts/test");
+    let prefix = format!("{}:", unique("worker"));
+    let store = sluice_idempotency::RedisStore::connect(&url).await.unwrap().key_prefix(prefix);
+    duplicate_across_instances(|| std::sync::Arc::new(store.clone())).await;
+}
