@@ -16,12 +16,17 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Where receipts go in the results bucket unless `RESULTS_PREFIX` says otherwise.
+pub const DEFAULT_RESULTS_PREFIX: &str = "receipts/";
+
 /// The worker's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
     /// `RESULTS_BUCKET` (required): where receipts are written.
     pub results_bucket: String,
+    /// `RESULTS_PREFIX` (default `receipts/`): where in the bucket receipts are written.
+    pub results_prefix: String,
     /// `IDEMPOTENCY_TABLE`: a DynamoDB table for idempotency records.
     pub idempotency_table: Option<String>,
     /// `IDEMPOTENCY_REDIS_URL`: a Redis or Valkey server for idempotency records.
@@ -92,6 +97,7 @@ impl Config {
         }
         Ok(Config {
             results_bucket,
+            results_prefix: get("RESULTS_PREFIX").unwrap_or_else(|| DEFAULT_RESULTS_PREFIX.into()),
             idempotency_table,
             idempotency_redis_url,
             idempotency_ttl: Duration::from_secs(number("IDEMPOTENCY_TTL_SECONDS", 1)?.unwrap_or(3600)),

@@ -27,10 +27,10 @@ mod webhook;
 /// The processor.
 mod worker;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, DEFAULT_RESULTS_PREFIX};
 pub use digest::{ObjectDigest, Summary};
 pub use errors::classify;
-pub use receipt::{Receipt, receipt_key};
+pub use receipt::{Receipt, receipt_key, receipt_key_under};
 pub use webhook::{WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError};
 pub use worker::ObjectSummary;
 
@@ -60,6 +60,7 @@ async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
     let aws = aws_config::from_env().retry_config(retries.sdk_retry_config()).load().await;
     let s3 = s3_client(&aws);
     let processor = ObjectSummary::new(s3, &config.results_bucket)
+        .results_prefix(&config.results_prefix)
         .max_object_bytes(config.max_object_bytes)
         .webhook(config.webhook_url.clone().map(|url| Webhook::new(url, retries.clone())).transpose()?);
     let idempotency = idempotency(&config, &aws).await?;
@@ -118,5 +119,6 @@ async fn idempotency(config: &Config, aws: &aws_config::SdkConfig) -> Result<Ide
         );
         Arc::new(MemoryStore::new())
     };
-    Ok(Idempotency::with_store(store).ttl(config.idempotency_ttl))
+    // Each function has its own namespace: both paths see every upload and must both run it.
+    Ok(Idempotency::with_store(store).ttl(config.idempotency_ttl).key_prefix(&config.function_name))
 }

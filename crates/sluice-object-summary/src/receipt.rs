@@ -27,11 +27,16 @@ pub struct Receipt {
     pub processed_at: String,
 }
 
-/// Where the receipt of `key` is written in the results bucket.
+/// Where the receipt of `key` is written in the results bucket, with the default prefix.
 ///
 /// ```
 /// assert_eq!(sluice_object_summary::receipt_key("incoming/보고서 2026.csv"), "receipts/incoming/보고서 2026.csv.json");
 /// ```
 pub fn receipt_key(key: &str) -> String {
-    format!("receipts/{key}.json")
+    receipt_key_under(crate::config::DEFAULT_RESULTS_PREFIX, key)
+}
+
+/// Where the receipt of `key` is written under `prefix`.
+pub fn receipt_key_under(prefix: &str, key: &str) -> String {
+    format!("{prefix}{key}.json")
 }

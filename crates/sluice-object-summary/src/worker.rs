@@ -10,13 +10,14 @@ use sluice_retry::Classify;
 use time::format_description::well_known::Rfc3339;
 
 use crate::errors::classify;
-use crate::{ObjectDigest, Receipt, Webhook, receipt_key};
+use crate::{ObjectDigest, Receipt, Webhook, receipt_key_under};
 
 /// Summarises each created object into `receipts/<key>.json` in the results bucket.
 #[derive(Debug, Clone)]
 pub struct ObjectSummary {
     s3: aws_sdk_s3::Client,
     results_bucket: String,
+    results_prefix: String,
     max_object_bytes: Option<u64>,
     webhook: Option<Webhook>,
 }
@@ -24,7 +25,19 @@ pub struct ObjectSummary {
 impl ObjectSummary {
     /// A processor reading with `s3` and writing receipts to `results_bucket`.
     pub fn new(s3: aws_sdk_s3::Client, results_bucket: impl Into<String>) -> Self {
-        ObjectSummary { s3, results_bucket: results_bucket.into(), max_object_bytes: None, webhook: None }
+        ObjectSummary {
+            s3,
+            results_bucket: results_bucket.into(),
+            results_prefix: crate::config::DEFAULT_RESULTS_PREFIX.into(),
+            max_object_bytes: None,
+            webhook: None,
+        }
+    }
+
+    /// Writes receipts under `prefix` (default `receipts/`).
+    pub fn results_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.results_prefix = prefix.into();
+        self
     }
 
     /// Refuses objects larger than `max` bytes, as permanent failures.
@@ -104,7 +117,7 @@ impl Processor<S3ObjectEvent> for ObjectSummary {
             processed_at: time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
         };
         let body = serde_json::to_vec(&receipt).map_err(ProcessError::permanent)?;
-        let target = receipt_key(&record.key);
+        let target = receipt_key_under(&self.results_prefix, &record.key);
         self.s3
             .put_object()
             .bucket(&self.results_bucket)

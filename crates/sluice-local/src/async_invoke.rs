@@ -1,0 +1,114 @@
+//! Asynchronous invocation: the internal queue, retries, the DLQ and the on-failure destination.
+//!
+//! `Invoke` with `Event` answers 202 at once and queues the event (Lambda Developer Guide,
+//! invocation-async). A failed attempt (function error, timeout, runtime exit) is retried
+//! `MaximumRetryAttempts` times (0 to 2, default 2) after the configured delays (AWS: about 1
+//! and 2 minutes), unless the event would be older than `MaximumEventAgeInSeconds`. Then the
+//! event goes to the dead-letter queue as-is, with the message attributes `RequestID` (String),
+//! `ErrorCode` (Number, the status code) and `ErrorMessage` (String, at most 1 KB), and the
+//! invocation record to the on-failure destination (invocation-async-retain-records).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use tokio::time::Instant;
+
+use crate::function::{Function, InvokeResult};
+use crate::records::Trigger;
+
+/// Lambda cuts `ErrorMessage` to its first kilobyte.
+const ERROR_MESSAGE_BYTES: usize = 1024;
+
+/// Runs `event` through `function` with Lambda's asynchronous retry rules.
+pub(crate) async fn run(function: Arc<Function>, sqs: aws_sdk_sqs::Client, event: Vec<u8>) {
+    let received = Instant::now();
+    let config = function.config.async_invoke.clone();
+    let mut attempts = 0u32;
+    let (last, condition) = loop {
+        let slot = function.slot().await;
+        let result = function.invoke(slot, event.clone(), Trigger::Async, 1).await;
+        attempts += 1;
+        if result.is_success() {
+            return;
+        }
+        let retries_done = attempts - 1;
+        if retries_done >= config.maximum_retry_attempts {
+            break (result, "RetriesExhausted");
+        }
+        let delay = config.retry_delays.get(retries_done as usize).copied().unwrap_or_default();
+        if received.elapsed() + delay > config.maximum_event_age {
+            break (result, "EventAgeExceeded");
+        }
+        tracing::info!(function = %function.config.name, attempt = attempts, delay_ms = delay.as_millis() as u64,
+            error = %result.error_message(), "async invocation failed; retrying");
+        tokio::time::sleep(delay).await;
+    };
+    tracing::warn!(function = %function.config.name, attempts, condition, error = %last.error_message(),
+        "async invocation failed for good");
+    if let Some(url) = &config.dead_letter_queue_url {
+        send_dead_letter(&sqs, url, &event, &last).await;
+    }
+    if let Some(url) = &config.on_failure_queue_url {
+        let record = invocation_record(&function, &event, &last, attempts, condition);
+        if let Err(e) = sqs.send_message().queue_url(url).message_body(record.to_string()).send().await {
+            tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "on-failure destination send failed");
+        }
+    }
+}
+
+async fn send_dead_letter(sqs: &aws_sdk_sqs::Client, url: &str, event: &[u8], last: &InvokeResult) {
+    let mut message = last.error_message();
+    if message.len() > ERROR_MESSAGE_BYTES {
+        let mut end = ERROR_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+    }
+    let attribute = |kind: &str, value: String| {
+        MessageAttributeValue::builder().data_type(kind).string_value(value).build().expect("type and value are set")
+    };
+    let sent = sqs
+        .send_message()
+        .queue_url(url)
+        .message_body(String::from_utf8_lossy(event))
+        .message_attributes("RequestID", attribute("String", last.request_id.clone()))
+        .message_attributes("ErrorCode", attribute("Number", "200".into()))
+        .message_attributes("ErrorMessage", attribute("String", message))
+        .send()
+        .await;
+    if let Err(e) = sent {
+        // Lambda then drops the event and emits DeadLetterErrors.
+        tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "dead-letter queue send failed");
+    }
+}
+
+/// The invocation record Lambda sends to destinations (invocation-async-retain-records).
+fn invocation_record(
+    function: &Function,
+    event: &[u8],
+    last: &InvokeResult,
+    attempts: u32,
+    condition: &str,
+) -> serde_json::Value {
+    let timestamp = time::OffsetDateTime::from(SystemTime::now()).format(&Rfc3339).unwrap_or_default();
+    let payload =
+        serde_json::from_slice::<serde_json::Value>(event).unwrap_or_else(|_| json!(String::from_utf8_lossy(event)));
+    let response = serde_json::from_slice::<serde_json::Value>(&last.body).unwrap_or(serde_json::Value::Null);
+    json!({
+        "version": "1.0",
+        "timestamp": timestamp,
+        "requestContext": {
+            "requestId": last.request_id,
+            "functionArn": format!("{}:$LATEST", function.arn),
+            "condition": condition,
+            "approximateInvokeCount": attempts
+        },
+        "requestPayload": payload,
+        "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+        "responsePayload": response
+    })
+}

@@ -1,0 +1,71 @@
+//! A small function for testing the local Lambda service, driven by its event. With
+//! `TEST_FUNCTION_EVENT_LOG` set, it appends every event it receives to that file.
+//!
+//! - `{"action":"echo", ...}`: returns the event.
+//! - `{"action":"context"}`: returns the request id, deadline, function ARN and Lambda variables.
+//! - `{"action":"sleep","ms":N}`: sleeps, then returns `{"slept":N}`.
+//! - `{"action":"fail"}`: returns an error (a function error).
+//! - `{"action":"crash"}`: exits the process.
+//! - An SQS event: each record's body says what to do: `ok`, `fail` (reported in
+//!   `batchItemFailures`), `sleep:N`, `error` (the whole invocation fails), `unknown-id` (reports
+//!   an id that is not in the batch), `not-an-object` (answers a JSON string).
+
+use std::time::{Duration, SystemTime};
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let (payload, ctx) = event.into_parts();
+    if let Ok(path) = std::env::var("TEST_FUNCTION_EVENT_LOG") {
+        use std::io::Write;
+        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        writeln!(log, "{payload}")?;
+    }
+    if payload.get("Records").and_then(|r| r.get(0)).and_then(|r| r.get("eventSource")) == Some(&json!("aws:sqs")) {
+        return sqs(payload).await;
+    }
+    match payload.get("action").and_then(Value::as_str).unwrap_or("echo") {
+        "context" => Ok(json!({
+            "request_id": ctx.request_id,
+            "deadline_ms": ctx.deadline,
+            "now_ms": SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?.as_millis() as u64,
+            "function_arn": ctx.invoked_function_arn,
+            "trace_id": ctx.xray_trace_id,
+            "function_name": std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+            "memory": std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok(),
+        })),
+        "sleep" => {
+            let ms = payload.get("ms").and_then(Value::as_u64).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(json!({ "slept": ms }))
+        }
+        "fail" => Err("the test function was asked to fail".into()),
+        "crash" => std::process::exit(3),
+        _ => Ok(payload),
+    }
+}
+
+async fn sqs(payload: Value) -> Result<Value, Error> {
+    let mut failures = Vec::new();
+    for record in payload["Records"].as_array().into_iter().flatten() {
+        let id = record["messageId"].as_str().unwrap_or_default();
+        match record["body"].as_str().unwrap_or_default() {
+            "fail" => failures.push(json!({ "itemIdentifier": id })),
+            "error" => return Err("a record asked the whole invocation to fail".into()),
+            "unknown-id" => failures.push(json!({ "itemIdentifier": "not-in-this-batch" })),
+            "not-an-object" => return Ok(json!("done")),
+            sleep if sleep.starts_with("sleep:") => {
+                let ms: u64 = sleep["sleep:".len()..].parse().unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            _ => {}
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures }))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::run(service_fn(handle)).await
+}

@@ -1,0 +1,238 @@
+//! The main job on the local stack: provision the topology, run both workers on the local
+//! Lambda service, upload sample objects (one with a Korean name, one poison), and show each
+//! object's receipts and what went to the dead-letter queues, for both paths.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::topology::{self, Topology};
+use crate::{
+    AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, ServiceConfig, ServiceOptions,
+    SnsSubscriptionConfig,
+};
+
+/// Objects over this size are poison for the demo's workers.
+pub const MAX_OBJECT_BYTES: u64 = 1024 * 1024;
+
+/// A sample upload and whether the workers should accept it.
+struct Sample {
+    key: &'static str,
+    body: Vec<u8>,
+    poison: bool,
+}
+
+fn samples() -> Vec<Sample> {
+    let numbers: String = (1..=1000).map(|i| format!("{i},{}\n", i * i)).collect();
+    vec![
+        Sample { key: "incoming/보고서 2026+final.csv", body: "id,amount\n1,100\n2,250".into(), poison: false },
+        Sample { key: "incoming/hello world.txt", body: "hello\nworld\n".into(), poison: false },
+        Sample { key: "incoming/squares.csv", body: numbers.into_bytes(), poison: false },
+        Sample { key: "incoming/poison-too-large.bin", body: vec![b'x'; 2 * MAX_OBJECT_BYTES as usize], poison: true },
+    ]
+}
+
+/// The report of a demo run.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Lines to print.
+    pub lines: Vec<String>,
+    /// Expectations that were not met.
+    pub missing: Vec<String>,
+}
+
+/// Runs the demo with the workers in `workers` (a directory holding `sqs-worker` and
+/// `sns-worker`), waiting at most `limit` for the results.
+pub async fn run(
+    aws: &aws_config::SdkConfig,
+    workers: &Path,
+    log_dir: &Path,
+    limit: Duration,
+) -> Result<Report, Box<dyn std::error::Error>> {
+    let name = format!("sluice-demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let topology = Topology::provision(aws, &name).await?;
+    let service = LocalLambda::start(
+        service_config(&topology, workers),
+        ServiceOptions { port: 0, log_dir: log_dir.to_owned(), aws: aws.clone() },
+    )
+    .await?;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(true).build());
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let mut report = Report::default();
+    report.lines.push(format!(
+        "topology {name}: ingest s3://{}, results s3://{}",
+        topology.ingest_bucket, topology.results_bucket
+    ));
+    report.lines.push(format!(
+        "local Lambda service at {} (function logs in {})",
+        service.endpoint(),
+        log_dir.display()
+    ));
+
+    let samples = samples();
+    for sample in &samples {
+        s3.put_object()
+            .bucket(&topology.ingest_bucket)
+            .key(sample.key)
+            .body(ByteStream::from(sample.body.clone()))
+            .send()
+            .await?;
+    }
+    // Outside the notification prefix: never processed.
+    s3.put_object()
+        .bucket(&topology.ingest_bucket)
+        .key("elsewhere/ignored.txt")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await?;
+    report.lines.push(format!(
+        "uploaded {} objects under {}, and one outside it",
+        samples.len(),
+        topology::NOTIFICATION_PREFIX
+    ));
+
+    let receipt = |path: &'static str, key: &'static str| {
+        let (s3, bucket) = (s3.clone(), topology.results_bucket.clone());
+        async move {
+            let out = s3.get_object().bucket(&bucket).key(format!("receipts/{path}/{key}.json")).send().await.ok()?;
+            let bytes = out.body.collect().await.ok()?.into_bytes();
+            serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+        }
+    };
+    report.lines.push(String::new());
+    report.lines.push(format!("{:<36} {:<5} {:>8} {:>6}  sha256", "object", "path", "bytes", "lines"));
+    for sample in samples.iter().filter(|s| !s.poison) {
+        for path in ["sqs", "sns"] {
+            match topology::wait_for(limit, || receipt(path, sample.key)).await {
+                Some(r) => report.lines.push(format!(
+                    "{:<36} {:<5} {:>8} {:>6}  {}",
+                    sample.key,
+                    path,
+                    r["size"].as_u64().unwrap_or_default(),
+                    r["lines"].as_u64().unwrap_or_default(),
+                    r["sha256"].as_str().unwrap_or_default()
+                )),
+                None => report.missing.push(format!("no {path} receipt for {} within {limit:?}", sample.key)),
+            }
+        }
+    }
+
+    report.lines.push(String::new());
+    let poison = samples.iter().find(|s| s.poison).map(|s| s.key).unwrap_or_default();
+    let letter = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            let out = sqs
+                .receive_message()
+                .queue_url(&url)
+                .wait_time_seconds(1)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .ok()?;
+            out.messages.unwrap_or_default().into_iter().next()
+        }
+    };
+    match topology::wait_for(limit, || letter(topology.work_dlq_url.clone())).await {
+        Some(m) => {
+            let reason =
+                m.message_attributes().and_then(|a| a.get("ErrorMessage")).and_then(|v| v.string_value()).unwrap_or("");
+            report.lines.push(format!("sqs path: {poison} went straight to the work DLQ: {reason}"));
+        }
+        None => report.missing.push("nothing reached the work DLQ".into()),
+    }
+    match topology::wait_for(limit, || letter(topology.direct_failures_url.clone())).await {
+        Some(m) => {
+            let record: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
+            report.lines.push(format!(
+                "sns path: {poison} failed {} times ({}), then went to the on-failure destination: {}",
+                record["requestContext"]["approximateInvokeCount"],
+                record["requestContext"]["condition"].as_str().unwrap_or_default(),
+                record["responsePayload"]["errorMessage"].as_str().unwrap_or_default()
+            ));
+        }
+        None => report.missing.push("nothing reached the direct path's on-failure destination".into()),
+    }
+
+    report.lines.push(String::new());
+    for function in ["sqs-worker", "sns-worker"] {
+        let invocations: Vec<_> =
+            service.records().invocations().into_iter().filter(|r| r.function == function).collect();
+        let cold = invocations.iter().filter(|r| r.cold).count();
+        let failed = invocations.iter().filter(|r| r.outcome != crate::Outcome::Success).count();
+        let records: usize = invocations.iter().map(|r| r.batch_size).sum();
+        report.lines.push(format!(
+            "{function}: {} invocations ({cold} cold, {failed} failed), {records} records, at most {} at once",
+            invocations.len(),
+            service.records().max_concurrency(function)
+        ));
+    }
+    service.shutdown().await;
+    Ok(report)
+}
+
+fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
+    let mut common = BTreeMap::new();
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "RUST_LOG",
+    ] {
+        if let Ok(value) = std::env::var(var) {
+            common.insert(var.to_owned(), value);
+        }
+    }
+    common.insert("RESULTS_BUCKET".into(), t.results_bucket.clone());
+    common.insert("IDEMPOTENCY_TABLE".into(), t.idempotency_table.clone());
+    common.insert("MAX_OBJECT_BYTES".into(), MAX_OBJECT_BYTES.to_string());
+    let mut sqs_env = common.clone();
+    sqs_env.insert("RESULTS_PREFIX".into(), "receipts/sqs/".into());
+    sqs_env.insert("DEAD_LETTER_QUEUE_URL".into(), t.work_dlq_url.clone());
+    let mut sns_env = common;
+    sns_env.insert("RESULTS_PREFIX".into(), "receipts/sns/".into());
+    let timeout = Duration::from_secs(topology::FUNCTION_TIMEOUT_SECONDS);
+    ServiceConfig {
+        functions: vec![
+            FunctionConfig {
+                name: "sqs-worker".into(),
+                bootstrap: workers.join("sqs-worker"),
+                environment: sqs_env,
+                timeout,
+                memory_mb: 256,
+                concurrency: 10,
+                async_invoke: AsyncInvokeConfig::default(),
+            },
+            FunctionConfig {
+                name: "sns-worker".into(),
+                bootstrap: workers.join("sns-worker"),
+                environment: sns_env,
+                timeout,
+                memory_mb: 256,
+                concurrency: 10,
+                // AWS waits about 1 and 2 minutes between attempts; the demo waits 1 and 2 seconds.
+                async_invoke: AsyncInvokeConfig {
+                    retry_delays: vec![Duration::from_secs(1), Duration::from_secs(2)],
+                    on_failure_queue_url: Some(t.direct_failures_url.clone()),
+                    ..AsyncInvokeConfig::default()
+                },
+            },
+        ],
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "sqs-worker".into(),
+            queue_url: t.work_queue_url.clone(),
+            batch_size: topology::BATCH_SIZE,
+            batching_window: Duration::from_secs(topology::BATCHING_WINDOW_SECONDS),
+            maximum_concurrency: Some(topology::MAXIMUM_CONCURRENCY),
+            report_batch_item_failures: true,
+        }],
+        sns_subscriptions: vec![SnsSubscriptionConfig {
+            topic_arn: t.topic_arn.clone(),
+            function: "sns-worker".into(),
+        }],
+    }
+}

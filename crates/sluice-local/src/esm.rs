@@ -1,0 +1,358 @@
+//! SQS event source mappings: poll, batch, invoke, delete what succeeded.
+//!
+//! Follows the Lambda Developer Guide (services-sqs-parameters, services-sqs-errorhandling,
+//! "Reporting batch item failures"):
+//! - a batch is sent when it holds `BatchSize` records or the batching window ends (the window
+//!   is ignored on FIFO queues);
+//! - at most `ScalingConfig.MaximumConcurrency` invocations of the mapping run at once;
+//! - with `ReportBatchItemFailures`, an empty or null `batchItemFailures` is full success, the
+//!   listed ids fail, and an invalid response, an empty, null or unknown `itemIdentifier`, or a
+//!   function error fails the whole batch;
+//! - successes are deleted (`DeleteMessageBatch`); failures are left to reappear after the
+//!   visibility timeout, and the queue's redrive policy moves them to its DLQ after
+//!   `maxReceiveCount` receives;
+//! - on FIFO queues SQS itself hands out a message group only while none of its messages is in
+//!   flight, so each group has at most one batch in flight.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::EventSourceMappingConfig;
+use crate::function::Function;
+use crate::records::Trigger;
+
+/// Why a mapping cannot be created.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// Lambda refuses a mapping whose function timeout exceeds the queue's visibility timeout
+    /// (services-sqs-configure).
+    #[error(
+        "InvalidParameterValueException: queue visibility timeout: {visibility}s is less than function timeout: {timeout}s"
+    )]
+    VisibilityTimeout {
+        /// The queue's visibility timeout.
+        visibility: u64,
+        /// The function's timeout.
+        timeout: u64,
+    },
+    /// Bad settings.
+    #[error("InvalidParameterValueException: {0}")]
+    Invalid(String),
+    /// The queue could not be read.
+    #[error("GetQueueAttributes {url}: {message}")]
+    Queue {
+        /// The queue.
+        url: String,
+        /// What SQS said.
+        message: String,
+    },
+}
+
+/// A validated mapping, ready to poll.
+pub(crate) struct Mapping {
+    config: EventSourceMappingConfig,
+    function: Arc<Function>,
+    queue_arn: String,
+    fifo: bool,
+    sqs: aws_sdk_sqs::Client,
+    region: String,
+}
+
+impl Mapping {
+    /// Checks the mapping as `CreateEventSourceMapping` does.
+    pub async fn create(
+        config: EventSourceMappingConfig,
+        function: Arc<Function>,
+        sqs: aws_sdk_sqs::Client,
+        region: String,
+    ) -> Result<Self, MappingError> {
+        let fifo = config.queue_url.ends_with(".fifo");
+        if config.batch_size == 0 || config.batch_size > if fifo { 10 } else { 10_000 } {
+            return Err(MappingError::Invalid(format!("BatchSize {} is out of range", config.batch_size)));
+        }
+        if config.batch_size > 10 && config.batching_window.is_zero() {
+            return Err(MappingError::Invalid(
+                "BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1".into(),
+            ));
+        }
+        if let Some(max) = config.maximum_concurrency
+            && !(2..=1000).contains(&max)
+        {
+            return Err(MappingError::Invalid(format!("MaximumConcurrency {max} is not within 2 to 1000")));
+        }
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&config.queue_url)
+            .attribute_names(QueueAttributeName::VisibilityTimeout)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| MappingError::Queue {
+                url: config.queue_url.clone(),
+                message: aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+            })?
+            .attributes
+            .unwrap_or_default();
+        let visibility: u64 =
+            attributes.get(&QueueAttributeName::VisibilityTimeout).and_then(|v| v.parse().ok()).unwrap_or(30);
+        let timeout = function.config.timeout.as_secs_f64().ceil() as u64;
+        if timeout > visibility {
+            return Err(MappingError::VisibilityTimeout { visibility, timeout });
+        }
+        let queue_arn = attributes.get(&QueueAttributeName::QueueArn).cloned().unwrap_or_default();
+        Ok(Mapping { config, function, queue_arn, fifo, sqs, region })
+    }
+
+    /// Polls until `stop`.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let concurrency = self.config.maximum_concurrency.unwrap_or(self.function.config.concurrency).max(1);
+        let slots = Arc::new(Semaphore::new(concurrency as usize));
+        loop {
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => p.expect("never closed"),
+                _ = stop.cancelled() => return,
+            };
+            let batch = tokio::select! {
+                b = self.receive_batch() => b,
+                _ = stop.cancelled() => return,
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            let mapping = self.clone();
+            tokio::spawn(async move {
+                let function_slot = mapping.function.slot().await;
+                mapping.invoke(function_slot, batch).await;
+                drop(permit);
+            });
+        }
+    }
+
+    /// Receives up to `BatchSize` messages, waiting at most the batching window once the first
+    /// has arrived.
+    async fn receive_batch(&self) -> Vec<Message> {
+        let want = self.config.batch_size as usize;
+        let window = if self.fifo { Duration::ZERO } else { self.config.batching_window };
+        let mut batch: Vec<Message> = Vec::new();
+        let mut window_end: Option<Instant> = None;
+        loop {
+            let wait = match window_end {
+                None => 1,
+                Some(end) => end.saturating_duration_since(Instant::now()).as_secs().min(1) as i32,
+            };
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.config.queue_url)
+                .max_number_of_messages((want - batch.len()).min(10) as i32)
+                .wait_time_seconds(wait)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await;
+            match received {
+                Ok(out) => batch.extend(out.messages.unwrap_or_default()),
+                Err(e) => {
+                    tracing::warn!(queue = %self.config.queue_url, error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "ReceiveMessage failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            if batch.is_empty() {
+                return batch;
+            }
+            let end = *window_end.get_or_insert_with(|| Instant::now() + window);
+            if batch.len() >= want || Instant::now() >= end {
+                return batch;
+            }
+        }
+    }
+
+    async fn invoke(&self, slot: tokio::sync::OwnedSemaphorePermit, batch: Vec<Message>) {
+        let event = json!({ "Records": batch.iter().map(|m| self.record(m)).collect::<Vec<_>>() });
+        let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone().unwrap_or_default()).collect();
+        let result =
+            self.function.invoke(slot, event.to_string().into_bytes(), Trigger::EventSourceMapping, batch.len()).await;
+        let failed = if !result.is_success() {
+            tracing::info!(function = %self.function.config.name, error = %result.error_message(), "batch failed as a whole");
+            return;
+        } else if self.config.report_batch_item_failures {
+            match failed_items(&result.body, &ids) {
+                Ok(failed) => failed,
+                Err(why) => {
+                    tracing::warn!(function = %self.function.config.name, why, "invalid batch response: the whole batch fails");
+                    return;
+                }
+            }
+        } else {
+            HashSet::new()
+        };
+        let done: Vec<&Message> =
+            batch.iter().filter(|m| !failed.contains(m.message_id().unwrap_or_default())).collect();
+        for chunk in done.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .build()
+                        .expect("id and handle are set")
+                })
+                .collect::<Vec<_>>();
+            if let Err(e) = self
+                .sqs
+                .delete_message_batch()
+                .queue_url(&self.config.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
+                tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "DeleteMessageBatch failed");
+            }
+        }
+    }
+
+    /// The Lambda SQS event record of a received message (API casing to event casing).
+    fn record(&self, m: &Message) -> Value {
+        let attributes: serde_json::Map<String, Value> = m
+            .attributes()
+            .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), json!(v))).collect())
+            .unwrap_or_default();
+        let message_attributes: serde_json::Map<String, Value> = m
+            .message_attributes()
+            .map(|a| {
+                a.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            json!({
+                                "stringValue": v.string_value(),
+                                "binaryValue": v.binary_value().map(|b| base64_encode(b.as_ref())),
+                                "stringListValues": [], "binaryListValues": [],
+                                "dataType": v.data_type()
+                            }),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut record = json!({
+            "messageId": m.message_id(),
+            "receiptHandle": m.receipt_handle(),
+            "body": m.body(),
+            "attributes": attributes,
+            "messageAttributes": message_attributes,
+            "md5OfBody": m.md5_of_body(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.region,
+        });
+        if let Some(md5) = m.md5_of_message_attributes() {
+            record["md5OfMessageAttributes"] = json!(md5);
+        }
+        record
+    }
+}
+
+/// The message ids a `ReportBatchItemFailures` response reports failed, or why the response
+/// fails the whole batch.
+pub fn failed_items(body: &[u8], ids: &[String]) -> Result<HashSet<String>, String> {
+    let text = String::from_utf8_lossy(body);
+    if text.trim().is_empty() {
+        return Ok(HashSet::new());
+    }
+    let value: Value = serde_json::from_str(&text).map_err(|e| format!("response is not JSON: {e}"))?;
+    let failures = match &value {
+        Value::Null => return Ok(HashSet::new()),
+        Value::Object(o) => match o.get("batchItemFailures") {
+            None | Some(Value::Null) => return Ok(HashSet::new()),
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(format!("batchItemFailures is not a list: {other}")),
+        },
+        other => return Err(format!("response is not an object: {other}")),
+    };
+    let mut failed = HashSet::new();
+    for item in failures {
+        match item.get("itemIdentifier") {
+            Some(Value::String(id)) if !id.is_empty() && ids.contains(id) => {
+                failed.insert(id.clone());
+            }
+            Some(Value::String(id)) if !id.is_empty() => {
+                return Err(format!("itemIdentifier {id:?} is not in the batch"));
+            }
+            Some(Value::String(_)) => return Err("empty itemIdentifier".into()),
+            Some(Value::Null) | None => return Err(format!("item without itemIdentifier: {item}")),
+            Some(other) => return Err(format!("itemIdentifier is not a string: {other}")),
+        }
+    }
+    Ok(failed)
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Vec<String> {
+        vec!["a".into(), "b".into()]
+    }
+
+    #[test]
+    fn success_forms() {
+        for body in ["", "null", "{}", r#"{"batchItemFailures":[]}"#, r#"{"batchItemFailures":null}"#] {
+            assert_eq!(failed_items(body.as_bytes(), &ids()), Ok(HashSet::new()), "{body}");
+        }
+    }
+
+    #[test]
+    fn listed_ids_fail() {
+        let failed = failed_items(br#"{"batchItemFailures":[{"itemIdentifier":"b"}]}"#, &ids()).unwrap();
+        assert_eq!(failed, HashSet::from(["b".to_owned()]));
+    }
+
+    #[test]
+    fn whole_batch_failure_forms() {
+        for body in [
+            "not json",
+            r#""ok""#,
+            r#"{"batchItemFailures":[{"itemIdentifier":""}]}"#,
+            r#"{"batchItemFailures":[{"itemIdentifier":null}]}"#,
+            r#"{"batchItemFailures":[{"id":"a"}]}"#,
+            r#"{"batchItemFailures":[{"itemIdentifier":"zzz"}]}"#,
+            r#"{"batchItemFailures":"a"}"#,
+        ] {
+            assert!(failed_items(body.as_bytes(), &ids()).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (raw, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64_encode(raw.as_bytes()), encoded);
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! A function: a pool of instances (real `bootstrap` processes) and how an invocation runs.
+//!
+//! An invocation takes a concurrency slot, then an idle instance or a new one (a cold start,
+//! up to the function's concurrency). It is handed to the instance's Runtime API `/next`
+//! long-poll, which stamps the deadline (`now + timeout`, an absolute epoch in milliseconds as
+//! Lambda's `Lambda-Runtime-Deadline-Ms`). The answer comes on `/response` or `/error`; an
+//! instance still running at the deadline is killed and the invocation fails with
+//! "Task timed out", as Lambda's does; an instance whose process exits fails its invocation
+//! with `Runtime.ExitError`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::config::FunctionConfig;
+use crate::records::{InvocationRecord, Outcome, Records, Trigger, epoch_ms};
+
+/// Longest wait for a new instance to ask for its first event (Lambda's init phase limit, 10 s).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
+
+/// An event on its way to an instance.
+pub(crate) struct Invocation {
+    pub request_id: String,
+    pub payload: Vec<u8>,
+    /// Told the deadline (epoch ms) when the runtime picks the event up.
+    pub picked: oneshot::Sender<u64>,
+    /// Told the runtime's answer.
+    pub answer: oneshot::Sender<Answer>,
+}
+
+/// What the runtime answered.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    Response(Vec<u8>),
+    Error { error_type: String, body: Vec<u8> },
+}
+
+/// One running `bootstrap` process.
+pub(crate) struct Instance {
+    pub id: u64,
+    pub timeout: Duration,
+    pub function_arn: String,
+    queue: mpsc::Sender<Invocation>,
+    pub(crate) next: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
+    /// The invocation in progress: its request id and where its answer goes.
+    pub(crate) current: Mutex<Option<(String, oneshot::Sender<Answer>)>>,
+    pub(crate) init_error: Mutex<Option<(String, Vec<u8>)>>,
+    exited: watch::Receiver<bool>,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Instance {
+    fn kill(&self) {
+        if let Some(kill) = self.kill.lock().expect("instance poisoned").take() {
+            let _ = kill.send(());
+        }
+    }
+
+    fn is_alive(&self) -> bool {
+        !*self.exited.borrow()
+    }
+}
+
+/// The result of one invocation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InvokeResult {
+    /// The request id.
+    pub request_id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The response, or the error document.
+    pub body: Vec<u8>,
+    /// The error type, for failures (`Unhandled` types, `Sandbox.Timedout`, `Runtime.ExitError`).
+    pub error_type: Option<String>,
+}
+
+impl InvokeResult {
+    fn failure(request_id: String, outcome: Outcome, error_type: &str, message: String) -> Self {
+        let body = serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string().into_bytes();
+        InvokeResult { request_id, outcome, body, error_type: Some(error_type.to_owned()) }
+    }
+
+    /// True for [`Outcome::Success`].
+    pub fn is_success(&self) -> bool {
+        self.outcome == Outcome::Success
+    }
+
+    /// The error message of a failure (the `errorMessage` of its error document).
+    pub fn error_message(&self) -> String {
+        serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).into_owned())
+    }
+}
+
+/// A function and its instances.
+pub(crate) struct Function {
+    pub config: FunctionConfig,
+    pub arn: String,
+    log_file: PathBuf,
+    slots: Arc<Semaphore>,
+    idle: Mutex<Vec<Arc<Instance>>>,
+    in_flight: AtomicU32,
+    /// Live instances, idle or busy.
+    instances: Arc<Mutex<HashMap<u64, Arc<Instance>>>>,
+    records: Arc<Records>,
+}
+
+impl Function {
+    pub fn new(config: FunctionConfig, log_dir: &std::path::Path, records: Arc<Records>, region: &str) -> Self {
+        let arn = format!("arn:aws:lambda:{region}:000000000000:function:{}", config.name);
+        Function {
+            slots: Arc::new(Semaphore::new(config.concurrency.max(1) as usize)),
+            log_file: log_dir.join(format!("{}.log", config.name)),
+            config,
+            arn,
+            idle: Mutex::default(),
+            in_flight: AtomicU32::new(0),
+            instances: Arc::default(),
+            records,
+        }
+    }
+
+    /// A concurrency slot now, or `None` when every slot is taken (a throttle).
+    pub fn try_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.slots.clone().try_acquire_owned().ok()
+    }
+
+    /// A concurrency slot, waiting for one.
+    pub async fn slot(&self) -> OwnedSemaphorePermit {
+        self.slots.clone().acquire_owned().await.expect("slots never close")
+    }
+
+    /// Runs one invocation in the slot `_slot`.
+    pub async fn invoke(
+        &self,
+        _slot: OwnedSemaphorePermit,
+        payload: Vec<u8>,
+        trigger: Trigger,
+        batch_size: usize,
+    ) -> InvokeResult {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        let in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.records.concurrency(&self.config.name, in_flight);
+        let (instance, cold) = match self.instance() {
+            Ok(found) => found,
+            Err(e) => {
+                let result = InvokeResult::failure(
+                    request_id,
+                    Outcome::RuntimeError,
+                    "Runtime.InvalidEntrypoint",
+                    format!("cannot start {}: {e}", self.config.bootstrap.display()),
+                );
+                self.finish(&result, 0, false, trigger, batch_size, started, clock);
+                return result;
+            }
+        };
+        let result = self.run_on(&instance, request_id, payload).await;
+        if instance.is_alive() && result.outcome != Outcome::Timeout {
+            self.idle.lock().expect("function poisoned").push(instance.clone());
+        }
+        self.finish(&result, instance.id, cold, trigger, batch_size, started, clock);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        result: &InvokeResult,
+        instance: u64,
+        cold: bool,
+        trigger: Trigger,
+        batch_size: usize,
+        started: SystemTime,
+        clock: Instant,
+    ) {
+        let in_flight = self.in_flight.fetch_sub(1, Ordering::SeqCst) - 1;
+        self.records.concurrency(&self.config.name, in_flight);
+        self.records.invocation(InvocationRecord {
+            function: self.config.name.clone(),
+            request_id: result.request_id.clone(),
+            trigger,
+            cold,
+            instance,
+            start_ms: epoch_ms(started),
+            duration_ms: clock.elapsed().as_millis() as u64,
+            batch_size,
+            outcome: result.outcome,
+            error_type: result.error_type.clone(),
+        });
+    }
+
+    /// An idle live instance, or a new one (cold).
+    fn instance(&self) -> std::io::Result<(Arc<Instance>, bool)> {
+        let mut idle = self.idle.lock().expect("function poisoned");
+        while let Some(instance) = idle.pop() {
+            if instance.is_alive() {
+                return Ok((instance, false));
+            }
+        }
+        drop(idle);
+        self.spawn().map(|i| (i, true))
+    }
+
+    async fn run_on(&self, instance: &Arc<Instance>, request_id: String, payload: Vec<u8>) -> InvokeResult {
+        let (picked_tx, picked_rx) = oneshot::channel();
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let invocation = Invocation { request_id: request_id.clone(), payload, picked: picked_tx, answer: answer_tx };
+        let exit_error = |instance: &Instance, request_id: String| {
+            let init = instance.init_error.lock().expect("instance poisoned").take();
+            match init {
+                Some((error_type, body)) => {
+                    InvokeResult { request_id, outcome: Outcome::RuntimeError, body, error_type: Some(error_type) }
+                }
+                None => InvokeResult::failure(
+                    request_id,
+                    Outcome::RuntimeError,
+                    "Runtime.ExitError",
+                    "RequestId: the runtime exited before answering".into(),
+                ),
+            }
+        };
+        if instance.queue.send(invocation).await.is_err() {
+            return exit_error(instance, request_id);
+        }
+        let mut exited = instance.exited.clone();
+        let deadline_ms = tokio::select! {
+            picked = picked_rx => match picked {
+                Ok(d) => d,
+                Err(_) => return exit_error(instance, request_id),
+            },
+            _ = exited.wait_for(|e| *e) => return exit_error(instance, request_id),
+            _ = tokio::time::sleep(INIT_TIMEOUT) => {
+                instance.kill();
+                return InvokeResult::failure(request_id, Outcome::RuntimeError, "Runtime.InitTimeout",
+                    format!("the runtime did not ask for an event within {} s", INIT_TIMEOUT.as_secs()));
+            }
+        };
+        let left = Duration::from_millis(deadline_ms.saturating_sub(epoch_ms(SystemTime::now())));
+        tokio::select! {
+            answer = answer_rx => match answer {
+                Ok(Answer::Response(body)) => InvokeResult { request_id, outcome: Outcome::Success, body, error_type: None },
+                Ok(Answer::Error { error_type, body }) =>
+                    InvokeResult { request_id, outcome: Outcome::FunctionError, body, error_type: Some(error_type) },
+                Err(_) => exit_error(instance, request_id),
+            },
+            _ = tokio::time::sleep(left) => {
+                instance.kill();
+                let secs = self.config.timeout.as_secs_f64();
+                InvokeResult::failure(request_id.clone(), Outcome::Timeout, "Sandbox.Timedout",
+                    format!("RequestId: {request_id} Error: Task timed out after {secs:.2} seconds"))
+            }
+        }
+    }
+
+    /// Starts a `bootstrap` process with Lambda's environment and a Runtime API of its own.
+    fn spawn(&self) -> std::io::Result<Arc<Instance>> {
+        let id = NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let runtime_api = listener.local_addr()?.to_string();
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_file)?;
+        let mut command = tokio::process::Command::new(&self.config.bootstrap);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(&self.config.environment)
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.config.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.config.memory_mb.to_string())
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", self.config.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/[$LATEST]{id:032x}"))
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("_HANDLER", "bootstrap")
+            .env("TZ", ":UTC")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let (queue, next) = mpsc::channel(1);
+        let (exited_tx, exited) = watch::channel(false);
+        let (kill_tx, kill_rx) = oneshot::channel::<()>();
+        let instance = Arc::new(Instance {
+            id,
+            timeout: self.config.timeout,
+            function_arn: self.arn.clone(),
+            queue,
+            next: tokio::sync::Mutex::new(next),
+            current: Mutex::default(),
+            init_error: Mutex::default(),
+            exited,
+            kill: Mutex::new(Some(kill_tx)),
+        });
+        self.instances.lock().expect("instances poisoned").insert(id, instance.clone());
+        let mut stopped = instance.exited.clone();
+        let api = crate::runtime_api::router(instance.clone());
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|e| *e).await;
+            };
+            let _ = axum::serve(listener, api).with_graceful_shutdown(shutdown).await;
+        });
+        let (registry, watched) = (self.instances.clone(), instance.clone());
+        let name = self.config.name.clone();
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                status = child.wait() => status.ok(),
+                _ = kill_rx => { let _ = child.kill().await; None }
+            };
+            tracing::debug!(function = %name, instance = id, ?status, "instance ended");
+            let _ = exited_tx.send(true);
+            // Dropping the answer channel fails the invocation in progress, if any.
+            watched.current.lock().expect("instance poisoned").take();
+            registry.lock().expect("instances poisoned").remove(&id);
+        });
+        Ok(instance)
+    }
+
+    /// Kills every instance.
+    pub fn shutdown(&self) {
+        for instance in self.idle.lock().expect("function poisoned").drain(..) {
+            instance.kill();
+        }
+        let all: Vec<_> = self.instances.lock().expect("instances poisoned").values().cloned().collect();
+        for instance in all {
+            instance.kill();
+        }
+    }
+}

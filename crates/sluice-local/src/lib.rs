@@ -1,0 +1,53 @@
+//! A local Lambda service that runs the real `bootstrap` binaries, faithfully enough to test a
+//! worker's failure handling without AWS.
+//!
+//! - **Runtime API** 2018-06-01: a blocking `/next` with an absolute-epoch deadline, `/response`,
+//!   `/error`, `/init/error`; instances are real processes, started on demand up to the
+//!   function's concurrency and reused while warm; one past its timeout is killed.
+//! - **Invoke API**: `RequestResponse` (200, with `X-Amz-Function-Error` on failure), `Event`
+//!   (202, then the asynchronous queue: retries, event age, DLQ, on-failure destination) and
+//!   `DryRun`.
+//! - **SNS to Lambda**: an HTTP subscription on the (LocalStack) topic, confirmed through the
+//!   API, each notification turned into a Lambda SNS event and invoked asynchronously.
+//! - **SQS event source mappings**: batch size, batching window, maximum concurrency,
+//!   `ReportBatchItemFailures` with AWS's success and failure rules, deletion of successes.
+//! - **Records** of every invocation and of concurrency over time (`GET /records`).
+//!
+//! It talks to SQS and SNS through the AWS SDK, so it runs against LocalStack or AWS alike.
+//!
+//! ```no_run
+//! use sluice_local::{FunctionConfig, LocalLambda, ServiceConfig, ServiceOptions};
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let aws = aws_config::load_from_env().await;
+//! let config: ServiceConfig = serde_json::from_str(r#"{"functions": [
+//!     {"name": "echo", "bootstrap": "target/debug/test-function", "timeout": 3000}
+//! ]}"#)?;
+//! let service = LocalLambda::start(config, ServiceOptions { port: 0, log_dir: "target/local-lambda".into(), aws }).await?;
+//! println!("AWS_ENDPOINT_URL_LAMBDA={}", service.endpoint());
+//! service.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+/// Asynchronous invocation: retries, DLQ, destinations.
+mod async_invoke;
+/// Functions, their retry and mapping settings.
+pub mod config;
+/// The demo: both paths end to end on the local stack.
+pub mod demo;
+/// SQS event source mappings.
+pub mod esm;
+/// Functions and their instances.
+mod function;
+/// Invocation records.
+pub mod records;
+/// The Runtime API.
+mod runtime_api;
+/// The service and its Invoke API.
+mod service;
+/// The local topology: the template's resources on the local stack.
+pub mod topology;
+
+pub use config::{AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, ServiceConfig, SnsSubscriptionConfig};
+pub use function::InvokeResult;
+pub use records::{InvocationRecord, Outcome, Records, Trigger};
+pub use service::{LocalLambda, ServiceOptions, StartError};

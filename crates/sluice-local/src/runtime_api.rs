@@ -1,0 +1,108 @@
+//! The Lambda Runtime API 2018-06-01, one listener per instance.
+//!
+//! As on Lambda, each instance's `AWS_LAMBDA_RUNTIME_API` is a bare `host:port` (the Rust
+//! runtime accepts nothing else), so every instance gets a loopback port of its own. Routes and headers
+//! follow the Runtime API reference (runtimes-api): `/next` blocks until there is an event and
+//! answers with `Lambda-Runtime-Aws-Request-Id`, an absolute epoch `Lambda-Runtime-Deadline-Ms`,
+//! `Lambda-Runtime-Invoked-Function-Arn` and `Lambda-Runtime-Trace-Id`.
+
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use std::sync::Arc;
+
+use crate::function::{Answer, Instance};
+use crate::records::epoch_ms;
+
+pub(crate) fn router(instance: Arc<Instance>) -> Router {
+    Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route("/2018-06-01/runtime/invocation/{request_id}/response", post(response))
+        .route("/2018-06-01/runtime/invocation/{request_id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(instance)
+}
+
+fn problem(status: StatusCode, error_type: &str, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({"errorType": error_type, "errorMessage": message}))).into_response()
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, axum::Json(serde_json::json!({"status": "OK"}))).into_response()
+}
+
+async fn next(State(instance): State<Arc<Instance>>) -> Response {
+    let Some(invocation) = instance.next.lock().await.recv().await else {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "ServiceException", "instance is shutting down");
+    };
+    let deadline_ms = epoch_ms(SystemTime::now()) + instance.timeout.as_millis() as u64;
+    let trace = format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        deadline_ms / 1000,
+        &uuid::Uuid::new_v4().simple().to_string()[..24],
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    );
+    *instance.current.lock().expect("instance poisoned") = Some((invocation.request_id.clone(), invocation.answer));
+    let _ = invocation.picked.send(deadline_ms);
+    let headers = [
+        ("lambda-runtime-aws-request-id", invocation.request_id),
+        ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
+        ("lambda-runtime-invoked-function-arn", instance.function_arn.clone()),
+        ("lambda-runtime-trace-id", trace),
+    ];
+    (StatusCode::OK, headers, invocation.payload).into_response()
+}
+
+fn answer(instance: &Instance, request_id: &str, answer: Answer) -> Response {
+    let mut current = instance.current.lock().expect("instance poisoned");
+    match current.take() {
+        Some((expected, tx)) if expected == request_id => {
+            let _ = tx.send(answer);
+            accepted()
+        }
+        other => {
+            *current = other;
+            problem(StatusCode::BAD_REQUEST, "InvalidRequestID", "no invocation in progress with this request id")
+        }
+    }
+}
+
+async fn response(State(instance): State<Arc<Instance>>, Path(request_id): Path<String>, body: Bytes) -> Response {
+    answer(&instance, &request_id, Answer::Response(body.to_vec()))
+}
+
+async fn error(
+    State(instance): State<Arc<Instance>>,
+    Path(request_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let error_type = error_type(&headers, &body);
+    answer(&instance, &request_id, Answer::Error { error_type, body: body.to_vec() })
+}
+
+async fn init_error(State(instance): State<Arc<Instance>>, headers: HeaderMap, body: Bytes) -> Response {
+    *instance.init_error.lock().expect("instance poisoned") = Some((error_type(&headers, &body), body.to_vec()));
+    accepted()
+}
+
+/// `Lambda-Runtime-Function-Error-Type`, else the body's `errorType`, else `Unhandled`.
+fn error_type(headers: &HeaderMap, body: &[u8]) -> String {
+    let from_body = || {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("errorType").and_then(|t| t.as_str()).map(str::to_owned))
+    };
+    headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(from_body)
+        .unwrap_or_else(|| "Unhandled".into())
+}

@@ -1,0 +1,420 @@
+//! The local Lambda service, tested with a small test function and the real workers, against
+//! the local stack for SQS and SNS. Run by `scripts/test`; `#[ignore]`d for a bare `cargo test`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{Value, json};
+use sluice_local::topology::wait_for;
+use sluice_local::{
+    AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, Outcome, ServiceConfig, ServiceOptions,
+    SnsSubscriptionConfig, StartError, Trigger,
+};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn aws() -> aws_config::SdkConfig {
+    assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
+    aws_config::load_from_env().await
+}
+
+fn unique(name: &str) -> String {
+    format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+fn test_function(name: &str, timeout_ms: u64) -> FunctionConfig {
+    serde_json::from_value(json!({
+        "name": name,
+        "bootstrap": env!("CARGO_BIN_EXE_test-function"),
+        "timeout": timeout_ms,
+        "memory_mb": 256,
+    }))
+    .unwrap()
+}
+
+async fn start(config: ServiceConfig) -> LocalLambda {
+    let options =
+        ServiceOptions { port: 0, log_dir: std::env::temp_dir().join("sluice-local-tests"), aws: aws().await };
+    LocalLambda::start(config, options).await.unwrap()
+}
+
+/// `Invoke` over HTTP: (status, X-Amz-Function-Error, body).
+async fn invoke(service: &LocalLambda, function: &str, kind: &str, payload: Value) -> (u16, Option<String>, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/2015-03-31/functions/{function}/invocations", service.endpoint()))
+        .header("X-Amz-Invocation-Type", kind)
+        .body(payload.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let error = response.headers().get("x-amz-function-error").map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await.unwrap();
+    (status, error, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn queue(sqs: &aws_sdk_sqs::Client, visibility_seconds: u32) -> String {
+    sqs.create_queue()
+        .queue_name(unique("q"))
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility_seconds.to_string())
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
+/// Messages still in the queue, visible or in flight.
+async fn remaining(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    let n = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    n(QueueAttributeName::ApproximateNumberOfMessages) + n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+}
+
+async fn send_all(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[&str]) {
+    for body in bodies {
+        sqs.send_message().queue_url(url).message_body(*body).send().await.unwrap();
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_deadline_header_is_a_real_epoch_near_now_plus_the_timeout() {
+    let service = start(ServiceConfig { functions: vec![test_function("ctx", 3000)], ..Default::default() }).await;
+    let before = now_ms();
+    let (status, error, body) = invoke(&service, "ctx", "RequestResponse", json!({"action": "context"})).await;
+    assert_eq!((status, error), (200, None));
+    let deadline = body["deadline_ms"].as_u64().unwrap();
+    assert!(deadline >= before + 3000 && deadline <= now_ms() + 3000, "deadline {deadline}, invoked at {before}");
+    let left = deadline - body["now_ms"].as_u64().unwrap();
+    assert!(left > 2000 && left <= 3000, "{left} ms left inside the function");
+    assert_eq!(body["function_arn"], "arn:aws:lambda:us-east-1:000000000000:function:ctx");
+    assert_eq!(body["function_name"], "ctx");
+    assert_eq!(body["memory"], "256");
+    assert!(body["trace_id"].as_str().unwrap().starts_with("Root=1-"));
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn warm_instances_are_reused_and_a_sync_function_error_is_200_with_x_amz_function_error() {
+    let service = start(ServiceConfig { functions: vec![test_function("f", 3000)], ..Default::default() }).await;
+    let (status, error, body) = invoke(&service, "f", "RequestResponse", json!({"action": "fail"})).await;
+    assert_eq!((status, error.as_deref()), (200, Some("Unhandled")));
+    assert!(body["errorMessage"].as_str().unwrap().contains("asked to fail"), "{body}");
+    let (status, error, body) = invoke(&service, "f", "RequestResponse", json!({"action": "echo", "n": 1})).await;
+    assert_eq!((status, error), (200, None));
+    assert_eq!(body["n"], 1);
+    let records = service.records().invocations();
+    assert_eq!(records.len(), 2);
+    assert!(records[0].cold && !records[1].cold, "the second invocation reused the warm instance");
+    assert_eq!(records[0].instance, records[1].instance);
+    assert_eq!(records[0].outcome, Outcome::FunctionError);
+    let (status, _, _) = invoke(&service, "nope", "RequestResponse", json!({})).await;
+    assert_eq!(status, 404);
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn an_invocation_past_its_timeout_is_killed_and_reported() {
+    let service = start(ServiceConfig { functions: vec![test_function("slow", 1000)], ..Default::default() }).await;
+    let (status, error, body) =
+        invoke(&service, "slow", "RequestResponse", json!({"action": "sleep", "ms": 10_000})).await;
+    assert_eq!((status, error.as_deref()), (200, Some("Unhandled")));
+    assert!(body["errorMessage"].as_str().unwrap().contains("Task timed out after 1.00 seconds"), "{body}");
+    let (_, error, _) = invoke(&service, "slow", "RequestResponse", json!({"action": "echo"})).await;
+    assert_eq!(error, None);
+    let records = service.records().invocations();
+    assert_eq!(records[0].outcome, Outcome::Timeout);
+    assert!(records[0].duration_ms < 2000, "killed at the timeout: {} ms", records[0].duration_ms);
+    assert!(records[1].cold && records[1].instance != records[0].instance, "the killed instance is not reused");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_runtime_that_exits_fails_its_invocation() {
+    let service = start(ServiceConfig { functions: vec![test_function("crash", 3000)], ..Default::default() }).await;
+    let (status, error, body) = invoke(&service, "crash", "RequestResponse", json!({"action": "crash"})).await;
+    assert_eq!((status, error.as_deref()), (200, Some("Unhandled")));
+    assert_eq!(body["errorType"], "Runtime.ExitError");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn async_failures_are_retried_exactly_maximum_retry_attempts_times_then_dead_lettered() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let (dlq, failures) = (queue(&sqs, 30).await, queue(&sqs, 30).await);
+    let mut function = test_function("async", 3000);
+    function.async_invoke = AsyncInvokeConfig {
+        maximum_retry_attempts: 2,
+        retry_delays: vec![Duration::from_millis(50), Duration::from_millis(50)],
+        dead_letter_queue_url: Some(dlq.clone()),
+        on_failure_queue_url: Some(failures.clone()),
+        ..AsyncInvokeConfig::default()
+    };
+    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    let event = json!({"action": "fail", "id": unique("event")});
+    let (status, _, _) = invoke(&service, "async", "Event", event.clone()).await;
+    assert_eq!(status, 202);
+
+    let receive = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            let out = sqs
+                .receive_message()
+                .queue_url(url)
+                .wait_time_seconds(1)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .ok()?;
+            out.messages.unwrap_or_default().into_iter().next()
+        }
+    };
+    let letter = wait_for(LIMIT, || receive(dlq.clone())).await.expect("the event reached the DLQ");
+    assert_eq!(serde_json::from_str::<Value>(letter.body().unwrap()).unwrap(), event, "the event as-is");
+    let attrs = letter.message_attributes().unwrap();
+    assert_eq!(attrs["ErrorCode"].data_type(), "Number");
+    assert_eq!(attrs["ErrorCode"].string_value(), Some("200"));
+    assert!(attrs["ErrorMessage"].string_value().unwrap().contains("asked to fail"));
+    let attempts: Vec<_> =
+        service.records().invocations().into_iter().filter(|r| r.trigger == Trigger::Async).collect();
+    assert_eq!(attempts.len(), 3, "one attempt and exactly 2 retries");
+    assert_eq!(attrs["RequestID"].string_value(), Some(attempts[2].request_id.as_str()));
+
+    let record = wait_for(LIMIT, || receive(failures.clone())).await.expect("the invocation record arrived");
+    let record: Value = serde_json::from_str(record.body().unwrap()).unwrap();
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(record["requestPayload"], event);
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn an_event_too_old_to_retry_is_not_retried() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let dlq = queue(&sqs, 30).await;
+    let mut function = test_function("aged", 3000);
+    function.async_invoke = AsyncInvokeConfig {
+        maximum_event_age: Duration::from_millis(500),
+        retry_delays: vec![Duration::from_secs(1), Duration::from_secs(1)],
+        dead_letter_queue_url: Some(dlq.clone()),
+        ..AsyncInvokeConfig::default()
+    };
+    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    invoke(&service, "aged", "Event", json!({"action": "fail"})).await;
+    let sqs2 = sqs.clone();
+    wait_for(LIMIT, || {
+        let (sqs, dlq) = (sqs2.clone(), dlq.clone());
+        async move {
+            sqs.receive_message().queue_url(dlq).wait_time_seconds(1).send().await.ok()?.messages?.into_iter().next()
+        }
+    })
+    .await
+    .expect("dead-lettered");
+    assert_eq!(service.records().invocations().len(), 1, "a retry would make the event older than its maximum age");
+    service.shutdown().await;
+}
+
+/// Runs one mapping over `bodies` until `invocations` invocations happened, then stops the
+/// service and returns the queue (to inspect what is left) and the service records.
+async fn one_batch(
+    bodies: &[&str],
+    function: FunctionConfig,
+    report: bool,
+    visibility_seconds: u32,
+) -> (aws_sdk_sqs::Client, String, LocalLambda) {
+    let sqs = aws_sdk_sqs::Client::new(&aws().await);
+    let url = queue(&sqs, visibility_seconds).await;
+    send_all(&sqs, &url, bodies).await;
+    let name = function.name.clone();
+    let service = start(ServiceConfig {
+        functions: vec![function],
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: name,
+            queue_url: url.clone(),
+            batch_size: 10,
+            batching_window: Duration::from_secs(1),
+            maximum_concurrency: None,
+            report_batch_item_failures: report,
+        }],
+        ..Default::default()
+    })
+    .await;
+    let records: usize = bodies.len();
+    wait_for(LIMIT, || async {
+        let seen: usize = service.records().invocations().iter().map(|r| r.batch_size).sum();
+        (seen >= records).then_some(())
+    })
+    .await
+    .expect("the mapping invoked the function");
+    (sqs, url, service)
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_partial_batch_response_deletes_only_the_successes() {
+    // Visibility 2 s: the failed message reappears soon after the service stops.
+    let (sqs, url, service) = one_batch(&["ok", "fail", "ok"], test_function("partial", 1000), true, 2).await;
+    let left = wait_for(LIMIT, || async { Some(remaining(&sqs, &url).await).filter(|n| *n == 1) }).await;
+    service.shutdown().await;
+    assert_eq!(left, Some(1), "two deleted, the failure left for redelivery");
+    let reappeared = wait_for(LIMIT, || async {
+        let out = sqs.receive_message().queue_url(&url).wait_time_seconds(1).send().await.ok()?;
+        out.messages?.into_iter().next().and_then(|m| m.body)
+    })
+    .await;
+    assert_eq!(reappeared.as_deref(), Some("fail"));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn an_invalid_batch_response_fails_the_whole_batch() {
+    for (bodies, why) in [
+        (vec!["ok", "unknown-id"], "an itemIdentifier not in the batch"),
+        (vec!["ok", "not-an-object"], "a response that is not an object"),
+        (vec!["ok", "error"], "a function error"),
+    ] {
+        let (sqs, url, service) = one_batch(&bodies, test_function("invalid", 3000), true, 30).await;
+        service.shutdown().await;
+        assert_eq!(remaining(&sqs, &url).await, bodies.len() as u64, "nothing deleted after {why}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn without_report_batch_item_failures_a_listed_failure_is_deleted_too() {
+    let (sqs, url, service) = one_batch(&["ok", "fail"], test_function("no-report", 3000), false, 30).await;
+    let left = wait_for(LIMIT, || async { Some(remaining(&sqs, &url).await).filter(|n| *n == 0) }).await;
+    service.shutdown().await;
+    assert_eq!(left, Some(0));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn maximum_concurrency_is_never_exceeded() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let url = queue(&sqs, 30).await;
+    let bodies = vec!["sleep:300"; 12];
+    send_all(&sqs, &url, &bodies).await;
+    let service = start(ServiceConfig {
+        functions: vec![test_function("busy", 3000)],
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "busy".into(),
+            queue_url: url.clone(),
+            batch_size: 1,
+            batching_window: Duration::ZERO,
+            maximum_concurrency: Some(2),
+            report_batch_item_failures: true,
+        }],
+        ..Default::default()
+    })
+    .await;
+    wait_for(LIMIT, || async { (service.records().invocations().len() >= 12).then_some(()) })
+        .await
+        .expect("all processed");
+    service.shutdown().await;
+    assert_eq!(service.records().max_concurrency("busy"), 2, "reached, never exceeded");
+    assert!(service.records().invocations().iter().all(|r| r.batch_size == 1 && r.outcome == Outcome::Success));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_mapping_whose_function_timeout_exceeds_the_visibility_timeout_is_refused() {
+    let aws = aws().await;
+    let url = queue(&aws_sdk_sqs::Client::new(&aws), 2).await;
+    let options = ServiceOptions { port: 0, log_dir: std::env::temp_dir().join("sluice-local-tests"), aws };
+    let config = ServiceConfig {
+        functions: vec![test_function("long", 5000)],
+        event_source_mappings: vec![serde_json::from_value(json!({"function": "long", "queue_url": url})).unwrap()],
+        ..Default::default()
+    };
+    let err = LocalLambda::start(config, options).await.err().expect("refused");
+    assert!(matches!(err, StartError::Mapping { .. }), "{err}");
+    assert!(err.to_string().contains("visibility timeout: 2s is less than function timeout: 5s"), "{err}");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn sns_notifications_arrive_as_lambda_sns_events() {
+    let aws = aws().await;
+    let sns = aws_sdk_sns::Client::new(&aws);
+    let topic = sns.create_topic().name(unique("topic")).send().await.unwrap().topic_arn.unwrap();
+    let log: PathBuf = std::env::temp_dir().join(format!("{}.jsonl", unique("events")));
+    let mut function = test_function("sns-fn", 3000);
+    function.environment = BTreeMap::from([("TEST_FUNCTION_EVENT_LOG".into(), log.display().to_string())]);
+    let service = start(ServiceConfig {
+        functions: vec![function],
+        sns_subscriptions: vec![SnsSubscriptionConfig { topic_arn: topic.clone(), function: "sns-fn".into() }],
+        ..Default::default()
+    })
+    .await;
+    sns.publish()
+        .topic_arn(&topic)
+        .subject("Amazon S3 Notification")
+        .message(r#"{"hello":"world"}"#)
+        .send()
+        .await
+        .unwrap();
+    let line =
+        wait_for(LIMIT, || async { std::fs::read_to_string(&log).ok().filter(|l| !l.is_empty()) }).await.unwrap();
+    let event: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    let record = &event["Records"][0];
+    assert_eq!(record["EventSource"], "aws:sns");
+    assert!(record["EventSubscriptionArn"].as_str().unwrap().starts_with(&topic));
+    let sns_part = &record["Sns"];
+    assert_eq!(sns_part["Message"], r#"{"hello":"world"}"#);
+    assert_eq!(sns_part["TopicArn"], topic);
+    assert_eq!(sns_part["Subject"], "Amazon S3 Notification");
+    assert!(sns_part.get("SigningCertUrl").is_some() && sns_part.get("SigningCertURL").is_none(), "Lambda casing");
+    assert!(sns_part.get("UnsubscribeUrl").is_some());
+    // The real SnsEvent type decodes it.
+    let typed: aws_lambda_events::sns::SnsEvent = serde_json::from_value(event.clone()).unwrap();
+    assert_eq!(typed.records[0].sns.topic_arn, topic);
+    assert_eq!(service.records().invocations()[0].trigger, Trigger::Async);
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_real_workers_process_both_paths_end_to_end() {
+    // The test binary lives in target/<profile>/deps; the workers in target/<profile>.
+    let workers = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_owned();
+    for worker in ["sqs-worker", "sns-worker"] {
+        assert!(
+            workers.join(worker).exists(),
+            "{} is missing: cargo build -p {worker}",
+            workers.join(worker).display()
+        );
+    }
+    let log_dir = std::env::temp_dir().join("sluice-local-demo-test");
+    let report = sluice_local::demo::run(&aws().await, &workers, &log_dir, LIMIT).await.unwrap();
+    assert!(report.missing.is_empty(), "{:#?}\n{}", report.missing, report.lines.join("\n"));
+    let text = report.lines.join("\n");
+    assert!(text.contains("incoming/보고서 2026+final.csv"), "{text}");
+    assert!(text.contains("went straight to the work DLQ"), "{text}");
+    assert!(text.contains("failed 3 times (RetriesExhausted)"), "{text}");
+}
