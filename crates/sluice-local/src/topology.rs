@@ -29,14 +29,17 @@ pub const NOTIFICATION_PREFIX: &str = "incoming/";
 pub const FUNCTION_TIMEOUT_SECONDS: u64 = 30;
 /// Event source mapping batch size.
 pub const BATCH_SIZE: u32 = 10;
-/// Event source mapping batching window, seconds.
+/// Event source mapping batching window, seconds (the template's default).
 pub const BATCHING_WINDOW_SECONDS: u64 = 0;
+/// The largest batching window the template allows, seconds.
+pub const MAX_BATCHING_WINDOW_SECONDS: u64 = 20;
 /// Event source mapping maximum concurrency.
 pub const MAXIMUM_CONCURRENCY: u32 = 5;
 /// Receives before SQS moves a message to the DLQ (AWS recommends at least 5: with-sqs).
 pub const MAX_RECEIVE_COUNT: u32 = 5;
-/// Work queue visibility timeout: 6 x function timeout + batching window (services-sqs-configure).
-pub const VISIBILITY_TIMEOUT_SECONDS: u64 = 6 * FUNCTION_TIMEOUT_SECONDS + BATCHING_WINDOW_SECONDS;
+/// Work queue visibility timeout: 6 x function timeout + the largest batching window
+/// (services-sqs-configure).
+pub const VISIBILITY_TIMEOUT_SECONDS: u64 = 6 * FUNCTION_TIMEOUT_SECONDS + MAX_BATCHING_WINDOW_SECONDS;
 /// DLQ retention: 14 days, the maximum (sns-dead-letter-queues recommends it).
 pub const DLQ_RETENTION_SECONDS: u64 = 14 * 24 * 3600;
 /// The idempotency table's TTL attribute.

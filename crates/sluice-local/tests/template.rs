@@ -1,0 +1,168 @@
+//! template.yaml's invariants, and its agreement with the local topology.
+
+use sluice_local::topology;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn template() -> Yaml {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+    let text = std::fs::read_to_string(path).expect("template.yaml");
+    YamlLoader::load_from_str(&text).expect("valid YAML").remove(0)
+}
+
+fn resource<'a>(t: &'a Yaml, name: &str) -> &'a Yaml {
+    let r = &t["Resources"][name];
+    assert!(!r.is_badvalue(), "no resource {name}");
+    r
+}
+
+fn resources_of<'a>(t: &'a Yaml, kind: &str) -> Vec<(&'a str, &'a Yaml)> {
+    t["Resources"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(k, r)| (k.as_str().unwrap(), r))
+        .collect()
+}
+
+fn int(y: &Yaml) -> i64 {
+    y.as_i64().or_else(|| y.as_str().and_then(|s| s.parse().ok())).unwrap_or_else(|| panic!("not a number: {y:?}"))
+}
+
+#[test]
+fn the_work_queue_visibility_timeout_covers_six_timeouts_and_the_largest_window() {
+    let t = template();
+    let timeout = int(&t["Globals"]["Function"]["Timeout"]);
+    let max_window = int(&t["Parameters"]["BatchingWindowSeconds"]["MaxValue"]);
+    let visibility = int(&resource(&t, "WorkQueue")["Properties"]["VisibilityTimeout"]);
+    assert!(visibility >= 6 * timeout + max_window, "{visibility} < 6 x {timeout} + {max_window}");
+}
+
+#[test]
+fn the_work_queue_redrives_after_at_least_five_receives_to_a_14_day_dlq() {
+    let t = template();
+    let redrive = &resource(&t, "WorkQueue")["Properties"]["RedrivePolicy"];
+    assert!(int(&redrive["maxReceiveCount"]) >= 5);
+    assert!(redrive["deadLetterTargetArn"].as_str().unwrap().starts_with("WorkDeadLetterQueue"), "{redrive:?}");
+    for (name, queue) in resources_of(&t, "AWS::SQS::Queue") {
+        if name.contains("DeadLetter") || name.contains("Failures") {
+            assert_eq!(int(&queue["Properties"]["MessageRetentionPeriod"]), 1_209_600, "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_direct_path_retries_twice_then_keeps_the_event_in_a_destination() {
+    let t = template();
+    let config = &resource(&t, "SnsWorker")["Properties"]["EventInvokeConfig"];
+    assert_eq!(int(&config["MaximumRetryAttempts"]), 2);
+    assert_eq!(config["DestinationConfig"]["OnFailure"]["Type"].as_str(), Some("SQS"));
+}
+
+#[test]
+fn the_mapping_reports_batch_item_failures() {
+    let t = template();
+    let event = &resource(&t, "SqsWorker")["Properties"]["Events"]["WorkQueue"];
+    assert_eq!(event["Type"].as_str(), Some("SQS"));
+    let types = event["Properties"]["FunctionResponseTypes"].as_vec().unwrap();
+    assert!(types.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures")));
+}
+
+#[test]
+fn every_subscription_and_source_queue_that_could_drop_an_event_has_a_dlq() {
+    let t = template();
+    for (name, sub) in resources_of(&t, "AWS::SNS::Subscription") {
+        assert!(!sub["Properties"]["RedrivePolicy"].is_badvalue(), "subscription {name} has no redrive policy");
+    }
+    for (name, function) in resources_of(&t, "AWS::Serverless::Function") {
+        for (_, event) in function["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if event["Type"].as_str() == Some("SNS") {
+                assert!(!event["Properties"]["RedrivePolicy"].is_badvalue(), "{name}'s SNS subscription has no DLQ");
+            }
+            if event["Type"].as_str() == Some("SQS") {
+                let queue = event["Properties"]["Queue"].as_str().unwrap().split('.').next().unwrap().to_owned();
+                assert!(!resource(&t, &queue)["Properties"]["RedrivePolicy"].is_badvalue(), "{queue} has no DLQ");
+            }
+        }
+    }
+}
+
+/// Every Allow statement of an IAM policy (the functions' policies) names its actions and
+/// resources; no wildcard action, no `Resource: "*"`.
+#[test]
+fn no_iam_statement_has_a_wildcard_action() {
+    let t = template();
+    let mut checked = 0;
+    for (name, function) in resources_of(&t, "AWS::Serverless::Function") {
+        for policy in function["Properties"]["Policies"].as_vec().unwrap() {
+            for statement in policy["Statement"].as_vec().unwrap() {
+                let actions: Vec<&str> = match &statement["Action"] {
+                    Yaml::Array(a) => a.iter().map(|v| v.as_str().unwrap()).collect(),
+                    Yaml::String(s) => vec![s.as_str()],
+                    other => panic!("{name}: action {other:?}"),
+                };
+                for action in actions {
+                    assert!(!action.contains('*'), "{name}: wildcard action {action}");
+                    checked += 1;
+                }
+                assert_ne!(statement["Resource"].as_str(), Some("*"), "{name}: statement on every resource");
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} actions found: the test reads the wrong place");
+    // Resource policies that allow: no wildcard actions either (the KMS key policy's account
+    // administration statement is the one AWS requires and is excluded).
+    for kind in ["AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::EC2::VPCEndpoint"] {
+        for (name, r) in resources_of(&t, kind) {
+            for statement in r["Properties"]["PolicyDocument"]["Statement"].as_vec().into_iter().flatten() {
+                if statement["Effect"].as_str() == Some("Allow") {
+                    let text = format!("{:?}", statement["Action"]);
+                    assert!(!text.contains('*'), "{name}: wildcard action in {text}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_template_and_the_local_topology_agree() {
+    let t = template();
+    let rule = &resource(&t, "IngestBucket")["Properties"]["NotificationConfiguration"]["TopicConfigurations"][0];
+    assert_eq!(rule["Filter"]["S3Key"]["Rules"][0]["Value"].as_str(), Some(topology::NOTIFICATION_PREFIX));
+    assert_eq!(rule["Event"].as_str(), Some("s3:ObjectCreated:*"));
+    assert_eq!(int(&t["Globals"]["Function"]["Timeout"]) as u64, topology::FUNCTION_TIMEOUT_SECONDS);
+    let work = &resource(&t, "WorkQueue")["Properties"];
+    assert_eq!(int(&work["VisibilityTimeout"]) as u64, topology::VISIBILITY_TIMEOUT_SECONDS);
+    assert_eq!(int(&work["RedrivePolicy"]["maxReceiveCount"]) as u32, topology::MAX_RECEIVE_COUNT);
+    assert_eq!(
+        int(&resource(&t, "WorkDeadLetterQueue")["Properties"]["MessageRetentionPeriod"]) as u64,
+        topology::DLQ_RETENTION_SECONDS
+    );
+    assert_eq!(int(&t["Parameters"]["BatchSize"]["Default"]) as u32, topology::BATCH_SIZE);
+    assert_eq!(int(&t["Parameters"]["BatchingWindowSeconds"]["Default"]) as u64, topology::BATCHING_WINDOW_SECONDS);
+    assert_eq!(
+        int(&t["Parameters"]["BatchingWindowSeconds"]["MaxValue"]) as u64,
+        topology::MAX_BATCHING_WINDOW_SECONDS
+    );
+    assert_eq!(int(&t["Parameters"]["MaximumConcurrency"]["Default"]) as u32, topology::MAXIMUM_CONCURRENCY);
+    let table = &resource(&t, "IdempotencyTable")["Properties"];
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"].as_str(), Some(topology::TTL_ATTRIBUTE));
+    assert_eq!(table["KeySchema"][0]["AttributeName"].as_str(), Some("id"));
+    let subscription = &resource(&t, "WorkQueueSubscription")["Properties"];
+    assert_eq!(subscription["RawMessageDelivery"].as_bool(), Some(false), "the worker expects the SNS envelope");
+    assert!(
+        resource(&t, "IngestBucket")["Properties"]["VersioningConfiguration"]["Status"].as_str() == Some("Enabled")
+    );
+}
+
+#[test]
+fn the_static_egress_ip_is_an_output_of_the_nat_gateway_eip() {
+    let t = template();
+    let output = &t["Outputs"]["StaticEgressIp"];
+    assert_eq!(output["Condition"].as_str(), Some("StaticEgress"));
+    let nat = &resource(&t, "NatGatewayA")["Properties"];
+    assert_eq!(nat["AllocationId"].as_str(), Some("NatElasticIpA.AllocationId"));
+    for endpoint in ["S3GatewayEndpoint", "DynamoDbGatewayEndpoint"] {
+        assert_eq!(resource(&t, endpoint)["Properties"]["VpcEndpointType"].as_str(), Some("Gateway"));
+    }
+}
