@@ -121,21 +121,7 @@ pub async fn run(
 
     report.lines.push(String::new());
     let poison = samples.iter().find(|s| s.poison).map(|s| s.key).unwrap_or_default();
-    let letter = |url: String| {
-        let sqs = sqs.clone();
-        async move {
-            let out = sqs
-                .receive_message()
-                .queue_url(&url)
-                .wait_time_seconds(1)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .ok()?;
-            out.messages.unwrap_or_default().into_iter().next()
-        }
-    };
-    match topology::wait_for(limit, || letter(topology.work_dlq_url.clone())).await {
+    match topology::wait_for(limit, || topology::receive_one(&sqs, &topology.work_dlq_url)).await {
         Some(m) => {
             let reason =
                 m.message_attributes().and_then(|a| a.get("ErrorMessage")).and_then(|v| v.string_value()).unwrap_or("");
@@ -143,7 +129,7 @@ pub async fn run(
         }
         None => report.missing.push("nothing reached the work DLQ".into()),
     }
-    match topology::wait_for(limit, || letter(topology.direct_failures_url.clone())).await {
+    match topology::wait_for(limit, || topology::receive_one(&sqs, &topology.direct_failures_url)).await {
         Some(m) => {
             let record: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
             report.lines.push(format!(

@@ -261,6 +261,14 @@ async fn queue(
     Ok(Queue { url, arn })
 }
 
+/// One message from the queue at `url`, with its message attributes, long-polling 1 s; `None`
+/// when there is none (or the call failed).
+pub async fn receive_one(sqs: &aws_sdk_sqs::Client, url: &str) -> Option<aws_sdk_sqs::types::Message> {
+    let out =
+        sqs.receive_message().queue_url(url).wait_time_seconds(1).message_attribute_names("All").send().await.ok()?;
+    out.messages.unwrap_or_default().into_iter().next()
+}
+
 /// Waits, at most `limit`, until `check` returns `Some`.
 pub async fn wait_for<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
 where

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
-use sluice_local::topology::wait_for;
+use sluice_local::topology::{receive_one, wait_for};
 use sluice_local::{
     AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, Outcome, ServiceConfig, ServiceOptions,
     SnsSubscriptionConfig, StartError, Trigger,
@@ -176,21 +176,7 @@ async fn async_failures_are_retried_exactly_maximum_retry_attempts_times_then_de
     let (status, _, _) = invoke(&service, "async", "Event", event.clone()).await;
     assert_eq!(status, 202);
 
-    let receive = |url: String| {
-        let sqs = sqs.clone();
-        async move {
-            let out = sqs
-                .receive_message()
-                .queue_url(url)
-                .wait_time_seconds(1)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .ok()?;
-            out.messages.unwrap_or_default().into_iter().next()
-        }
-    };
-    let letter = wait_for(LIMIT, || receive(dlq.clone())).await.expect("the event reached the DLQ");
+    let letter = wait_for(LIMIT, || receive_one(&sqs, &dlq)).await.expect("the event reached the DLQ");
     assert_eq!(serde_json::from_str::<Value>(letter.body().unwrap()).unwrap(), event, "the event as-is");
     let attrs = letter.message_attributes().unwrap();
     assert_eq!(attrs["ErrorCode"].data_type(), "Number");
@@ -201,7 +187,7 @@ async fn async_failures_are_retried_exactly_maximum_retry_attempts_times_then_de
     assert_eq!(attempts.len(), 3, "one attempt and exactly 2 retries");
     assert_eq!(attrs["RequestID"].string_value(), Some(attempts[2].request_id.as_str()));
 
-    let record = wait_for(LIMIT, || receive(failures.clone())).await.expect("the invocation record arrived");
+    let record = wait_for(LIMIT, || receive_one(&sqs, &failures)).await.expect("the invocation record arrived");
     let record: Value = serde_json::from_str(record.body().unwrap()).unwrap();
     assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
     assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
@@ -225,15 +211,7 @@ async fn an_event_too_old_to_retry_is_not_retried() {
     };
     let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
     invoke(&service, "aged", "Event", json!({"action": "fail"})).await;
-    let sqs2 = sqs.clone();
-    wait_for(LIMIT, || {
-        let (sqs, dlq) = (sqs2.clone(), dlq.clone());
-        async move {
-            sqs.receive_message().queue_url(dlq).wait_time_seconds(1).send().await.ok()?.messages?.into_iter().next()
-        }
-    })
-    .await
-    .expect("dead-lettered");
+    wait_for(LIMIT, || receive_one(&sqs, &dlq)).await.expect("dead-lettered");
     assert_eq!(service.records().invocations().len(), 1, "a retry would make the event older than its maximum age");
     service.shutdown().await;
 }
