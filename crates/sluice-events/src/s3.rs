@@ -9,7 +9,7 @@
 //!   version is incompatible, so any `2.x` is accepted and unknown fields are ignored.
 //! - **Keys.** The object key is `application/x-www-form-urlencoded`: `+` stands for a space and
 //!   everything else is percent-encoded (`red flower.jpg` arrives as `red+flower.jpg`, and a real
-//!   `+` as `%2B`). [`S3ObjectEvent::key`] is the decoded key; the raw form is kept too.
+//!   `+` as `%2B`). [`S3ObjectEvent::key`](crate::s3::S3ObjectEvent::key) is the decoded key; the raw form is kept too.
 
 use serde::Deserialize;
 

@@ -2,11 +2,11 @@
 //!
 //! The same resources as `template.yaml`, with the same settings (a test compares them):
 //! - an ingest bucket, versioned, notifying the topic of `ObjectCreated` events under
-//!   [`NOTIFICATION_PREFIX`]; receipts go to a separate results bucket, so no loop;
+//!   [`NOTIFICATION_PREFIX`](crate::topology::NOTIFICATION_PREFIX); receipts go to a separate results bucket, so no loop;
 //! - the topic, with a policy that lets S3 publish;
 //! - the queue path: an SQS subscription (raw delivery off) to the work queue, whose visibility
 //!   timeout is 6 x the function timeout plus the batching window and whose redrive policy
-//!   moves a message to the work DLQ after [`MAX_RECEIVE_COUNT`] receives;
+//!   moves a message to the work DLQ after [`MAX_RECEIVE_COUNT`](crate::topology::MAX_RECEIVE_COUNT) receives;
 //! - the direct path: the sns-worker's on-failure destination queue;
 //! - a subscription DLQ for both subscriptions; DLQs keep messages 14 days;
 //! - the idempotency table, keyed by `id`, with TTL on `expiration`.
