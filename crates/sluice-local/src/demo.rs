@@ -58,7 +58,7 @@ pub async fn run(
         ServiceOptions { port: 0, log_dir: log_dir.to_owned(), aws: aws.clone() },
     )
     .await?;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(true).build());
+    let s3 = topology::s3_client(aws);
     let sqs = aws_sdk_sqs::Client::new(aws);
     let mut report = Report::default();
     report.lines.push(format!(

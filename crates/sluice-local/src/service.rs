@@ -221,9 +221,9 @@ async fn invoke(
                 return aws_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Rate Exceeded.".into());
             };
             let result = function.invoke(slot, body.to_vec(), Trigger::Sync, 1).await;
-            let mut response =
-                (StatusCode::OK, [("x-amz-executed-version", "$LATEST")], result.body.clone()).into_response();
-            if result.outcome != Outcome::Success {
+            let failed = result.outcome != Outcome::Success;
+            let mut response = (StatusCode::OK, [("x-amz-executed-version", "$LATEST")], result.body).into_response();
+            if failed {
                 response.headers_mut().insert("x-amz-function-error", "Unhandled".parse().expect("valid header"));
             }
             response

@@ -90,7 +90,7 @@ struct Queue {
 impl Topology {
     /// Creates every resource, named `<name>-...`.
     pub async fn provision(aws: &aws_config::SdkConfig, name: &str) -> Result<Self, ProvisionError> {
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(true).build());
+        let s3 = s3_client(aws);
         let sqs = aws_sdk_sqs::Client::new(aws);
         let sns = aws_sdk_sns::Client::new(aws);
         let dynamodb = aws_sdk_dynamodb::Client::new(aws);
@@ -259,6 +259,11 @@ async fn queue(
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .unwrap_or_default();
     Ok(Queue { url, arn })
+}
+
+/// An S3 client with path-style addressing, since `<bucket>.127.0.0.1` does not resolve.
+pub fn s3_client(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(true).build())
 }
 
 /// One message from the queue at `url`, with its message attributes, long-polling 1 s; `None`
