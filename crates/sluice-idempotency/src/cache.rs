@@ -5,12 +5,18 @@
 //! memory, costing no request. Only *completed* records are cached: they do not change until
 //! they expire, so the cache can never hide a claim another invocation took. In-progress
 //! answers always come from the store.
+//!
+//! The cache is the `lru` crate's: the least recently used record is evicted first, and an
+//! expired record is removed as soon as a lookup meets it. Each record keeps the fingerprint
+//! the *store* holds, so a duplicate with another payload is refused from the cache exactly as
+//! the store would refuse it.
 
-use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use lru::LruCache;
 
 use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
 
@@ -24,31 +30,27 @@ struct Entry {
     fingerprint: Option<String>,
 }
 
-#[derive(Debug, Default)]
-struct Cache {
-    entries: HashMap<String, Entry>,
-    order: VecDeque<String>,
-}
-
-/// `store`, with completed records also kept in memory (oldest evicted first).
+/// `store`, with completed records also kept in memory (least recently used evicted first).
 ///
 /// ```
 /// use sluice_idempotency::{CachedStore, MemoryStore};
 /// let store = CachedStore::new(MemoryStore::new(), 512);
-/// # let _ = store;
+/// assert_eq!(store.len(), 0);
 /// ```
 #[derive(Debug)]
 pub struct CachedStore<S> {
     store: S,
-    capacity: usize,
-    cache: Mutex<Cache>,
-    fingerprints: Mutex<HashMap<String, Option<String>>>,
+    /// `None` when the capacity is zero: no caching.
+    cache: Option<Mutex<LruCache<String, Entry>>>,
+    /// Fingerprints of claims in progress, by owner token, until they complete.
+    claimed: Mutex<std::collections::HashMap<String, Option<String>>>,
 }
 
 impl<S: IdempotencyStore> CachedStore<S> {
-    /// `store` with a cache of at most `capacity` completed records.
+    /// `store` with a cache of at most `capacity` completed records (0: no cache).
     pub fn new(store: S, capacity: usize) -> Self {
-        CachedStore { store, capacity, cache: Mutex::default(), fingerprints: Mutex::default() }
+        let cache = NonZeroUsize::new(capacity).map(|c| Mutex::new(LruCache::new(c)));
+        CachedStore { store, cache, claimed: Mutex::default() }
     }
 
     /// The store behind the cache.
@@ -56,26 +58,28 @@ impl<S: IdempotencyStore> CachedStore<S> {
         &self.store
     }
 
+    /// Records held in memory, expired ones included until a lookup meets them.
+    pub fn len(&self) -> usize {
+        self.cache.as_ref().map_or(0, |c| c.lock().expect("cache poisoned").len())
+    }
+
+    /// True when no record is held in memory.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn remember(&self, key: &str, entry: Entry) {
-        if self.capacity == 0 {
-            return;
-        }
-        let mut cache = self.cache.lock().expect("cache poisoned");
-        if cache.entries.insert(key.to_owned(), entry).is_none() {
-            cache.order.push_back(key.to_owned());
-        }
-        while cache.entries.len() > self.capacity {
-            let Some(oldest) = cache.order.pop_front() else { break };
-            cache.entries.remove(&oldest);
+        if let Some(cache) = &self.cache {
+            cache.lock().expect("cache poisoned").put(key.to_owned(), entry);
         }
     }
 
     fn lookup(&self, key: &str, now: SystemTime) -> Option<Entry> {
-        let mut cache = self.cache.lock().expect("cache poisoned");
-        match cache.entries.get(key) {
+        let mut cache = self.cache.as_ref()?.lock().expect("cache poisoned");
+        match cache.get(key) {
             Some(e) if e.expires_at > now => Some(e.clone()),
             Some(_) => {
-                cache.entries.remove(key);
+                cache.pop(key);
                 None
             }
             None => None,
@@ -92,21 +96,21 @@ impl<S: IdempotencyStore> IdempotencyStore for CachedStore<S> {
             {
                 return Ok(Claim::PayloadMismatch { stored: stored.clone(), given: given.to_owned() });
             }
-            return Ok(Claim::Completed { output: hit.output, expires_at: hit.expires_at });
+            return Ok(Claim::Completed {
+                output: hit.output,
+                expires_at: hit.expires_at,
+                fingerprint: hit.fingerprint,
+            });
         }
         let claim = self.store.claim(request).await?;
         match &claim {
-            Claim::Completed { output, expires_at } => self.remember(
+            Claim::Completed { output, expires_at, fingerprint } => self.remember(
                 request.key,
-                Entry {
-                    output: output.clone(),
-                    expires_at: *expires_at,
-                    fingerprint: request.fingerprint.map(str::to_owned),
-                },
+                Entry { output: output.clone(), expires_at: *expires_at, fingerprint: fingerprint.clone() },
             ),
             Claim::Acquired(lease) => {
-                // Kept until complete, so the cached record carries the fingerprint.
-                self.fingerprints
+                // The store keeps the claim's fingerprint; so does the cached record once complete.
+                self.claimed
                     .lock()
                     .expect("cache poisoned")
                     .insert(lease.token().to_owned(), request.fingerprint.map(str::to_owned));
@@ -116,15 +120,80 @@ impl<S: IdempotencyStore> IdempotencyStore for CachedStore<S> {
         Ok(claim)
     }
 
+    async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError> {
+        self.store.renew(lease, until).await
+    }
+
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {
-        let fingerprint = self.fingerprints.lock().expect("cache poisoned").remove(lease.token()).flatten();
+        let fingerprint = self.claimed.lock().expect("cache poisoned").remove(lease.token()).flatten();
         self.store.complete(lease, output, expires_at).await?;
         self.remember(lease.key(), Entry { output: output.to_owned(), expires_at, fingerprint });
         Ok(())
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
-        self.fingerprints.lock().expect("cache poisoned").remove(lease.token());
+        self.claimed.lock().expect("cache poisoned").remove(lease.token());
         self.store.release(lease).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{InstrumentedStore, MemoryStore};
+
+    fn later(secs: u64) -> SystemTime {
+        SystemTime::now() + Duration::from_secs(secs)
+    }
+
+    async fn complete(store: &impl IdempotencyStore, key: &str, fingerprint: Option<&str>, expires_at: SystemTime) {
+        let Claim::Acquired(lease) =
+            store.claim(ClaimRequest::new(key, later(60)).with_fingerprint(fingerprint)).await.unwrap()
+        else {
+            panic!("{key} not acquired")
+        };
+        store.complete(&lease, "\"out\"", expires_at).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_least_recently_used_record_is_evicted() {
+        let store = CachedStore::new(InstrumentedStore::new(MemoryStore::new()), 2);
+        complete(&store, "a", None, later(60)).await;
+        complete(&store, "b", None, later(60)).await;
+        // Touch "a", so "b" is the least recently used when "c" arrives.
+        store.claim(ClaimRequest::new("a", later(60))).await.unwrap();
+        complete(&store, "c", None, later(60)).await;
+        store.inner().reset();
+        store.claim(ClaimRequest::new("a", later(60))).await.unwrap();
+        assert_eq!(store.inner().requests(), 0, "a was kept: recently used");
+        store.claim(ClaimRequest::new("b", later(60))).await.unwrap();
+        assert_eq!(store.inner().requests(), 1, "b was evicted: asked from the store");
+    }
+
+    #[tokio::test]
+    async fn an_expired_record_is_forgotten_entirely() {
+        let store = CachedStore::new(MemoryStore::new(), 8);
+        complete(&store, "old", None, SystemTime::now() + Duration::from_millis(1)).await;
+        assert_eq!(store.len(), 1);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let claim = store.claim(ClaimRequest::new("old", later(60))).await.unwrap();
+        assert!(matches!(claim, Claim::Acquired(_)), "{claim:?}");
+        assert_eq!(store.len(), 0, "no trace of the expired record is left in memory");
+    }
+
+    #[tokio::test]
+    async fn a_cached_record_keeps_the_fingerprint_the_store_holds() {
+        let memory = MemoryStore::new();
+        // Completed through another instance with fingerprint A.
+        complete(&memory, "k", Some("A"), later(60)).await;
+        let store = CachedStore::new(memory, 8);
+        // This instance first sees it with no fingerprint: cached from the store's answer.
+        let first = store.claim(ClaimRequest::new("k", later(60))).await.unwrap();
+        assert!(matches!(&first, Claim::Completed { fingerprint: Some(f), .. } if f == "A"), "{first:?}");
+        // A later duplicate with fingerprint B is refused from the cache, as the store would.
+        let claim = store.claim(ClaimRequest::new("k", later(60)).with_fingerprint(Some("B"))).await.unwrap();
+        assert_eq!(claim, Claim::PayloadMismatch { stored: "A".into(), given: "B".into() });
     }
 }

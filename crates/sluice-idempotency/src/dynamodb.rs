@@ -3,8 +3,12 @@
 //! - `claim` is one conditional `PutItem` with `ReturnValuesOnConditionCheckFailure=ALL_OLD`:
 //!   it succeeds when no live record exists, and when one does, the failed condition returns
 //!   it, so a duplicate costs one request (Powertools' protocol, with its condition).
-//! - `complete` is a conditional `UpdateItem`, `release` a conditional `DeleteItem`, both on
-//!   the owner token: a late invocation whose claim was taken over is fenced off.
+//! - `renew` and `complete` are conditional `UpdateItem`s, `release` a conditional
+//!   `DeleteItem`, all on the owner token: a late invocation whose claim was taken over is
+//!   fenced off.
+//! - A claim whose `PutItem` succeeded but whose answer was lost is retried by the SDK; the
+//!   retry's condition then fails on the claim's own record, which ALL_OLD returns. Its owner
+//!   is the lease's token, so the claim is acquired, not refused as "in progress".
 //!
 //! Item layout (attribute names configurable, defaults as in Powertools):
 //!
@@ -13,7 +17,7 @@
 //! | `id` | S | the key (partition key; or the sort key under a static partition key) |
 //! | `status` | S | `INPROGRESS` or `COMPLETED` |
 //! | `expiration` | N | epoch seconds after which the record is dead; the table's TTL attribute |
-//! | `in_progress_expiration` | N | epoch milliseconds: the claimant's invocation deadline |
+//! | `in_progress_expiration` | N | epoch milliseconds: the end of the claimant's lease |
 //! | `data` | S | the stored output (JSON), once completed |
 //! | `validation` | S | the payload fingerprint, if any |
 //! | `owner` | S | the owner token that fences `complete` and `release` |
@@ -151,24 +155,30 @@ impl DynamoDbStore {
 
     fn decode(
         &self,
-        key: &str,
+        lease: Lease,
         item: &HashMap<String, AttributeValue>,
         fingerprint: Option<&str>,
     ) -> Result<Claim, StoreError> {
+        let key = lease.key();
         let corrupt = |reason: &str| StoreError::Corrupt { key: key.to_owned(), reason: reason.to_owned() };
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u64>().ok());
+        let status = text(&self.names.status).ok_or_else(|| corrupt("no status"))?;
+        if status == IN_PROGRESS && text(&self.names.owner).as_deref() == Some(lease.token()) {
+            // Our own claim, written by an earlier attempt of this request.
+            return Ok(Claim::Acquired(lease));
+        }
         if let (Some(stored), Some(given)) = (text(&self.names.validation), fingerprint)
             && stored != given
         {
             return Ok(Claim::PayloadMismatch { stored, given: given.to_owned() });
         }
-        let status = text(&self.names.status).ok_or_else(|| corrupt("no status"))?;
         match status.as_str() {
             COMPLETED => Ok(Claim::Completed {
                 output: text(&self.names.data).unwrap_or_else(|| "null".into()),
                 expires_at: UNIX_EPOCH
                     + Duration::from_secs(number(&self.names.expiration).ok_or_else(|| corrupt("no expiration"))?),
+                fingerprint: text(&self.names.validation),
             }),
             IN_PROGRESS => Ok(Claim::InProgress {
                 until: UNIX_EPOCH
@@ -197,7 +207,7 @@ fn n(value: u64) -> AttributeValue {
 impl IdempotencyStore for DynamoDbStore {
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
         let now = SystemTime::now();
-        let lease = Lease::generate(request.key);
+        let lease = request.lease();
         let names = &self.names;
         let mut item = self.key(request.key);
         item.insert(names.status.clone(), AttributeValue::S(IN_PROGRESS.into()));
@@ -231,7 +241,7 @@ impl IdempotencyStore for DynamoDbStore {
             Ok(_) => Ok(Claim::Acquired(lease)),
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => match failed.item() {
-                    Some(old) => self.decode(request.key, old, request.fingerprint),
+                    Some(old) => self.decode(lease, old, request.fingerprint),
                     None => Err(StoreError::Corrupt {
                         key: request.key.to_owned(),
                         reason: "condition failed but no old item was returned".into(),
@@ -239,6 +249,34 @@ impl IdempotencyStore for DynamoDbStore {
                 },
                 _ => Err(Self::unavailable("claim", request.key, e)),
             },
+        }
+    }
+
+    async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError> {
+        let names = &self.names;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(lease.key())))
+            .update_expression("SET #in_progress_expiry = :until_ms, #expiry = :until_s")
+            .condition_expression("#owner = :owner AND #status = :inprogress")
+            .expression_attribute_names("#in_progress_expiry", &names.in_progress_expiration)
+            .expression_attribute_names("#expiry", &names.expiration)
+            .expression_attribute_names("#owner", &names.owner)
+            .expression_attribute_names("#status", &names.status)
+            .expression_attribute_values(":until_ms", n(epoch_millis(until)))
+            .expression_attribute_values(":until_s", n(epoch_secs(until) + 1))
+            .expression_attribute_values(":owner", AttributeValue::S(lease.token().to_owned()))
+            .expression_attribute_values(":inprogress", AttributeValue::S(IN_PROGRESS.into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Err(StoreError::Fenced { key: lease.key().to_owned() })
+            }
+            Err(e) => Err(Self::unavailable("renew", lease.key(), e)),
         }
     }
 

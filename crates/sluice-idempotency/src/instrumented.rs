@@ -21,6 +21,7 @@ pub struct InstrumentedStore<S> {
     store: S,
     latency: Duration,
     claims: AtomicU64,
+    renewals: AtomicU64,
     completes: AtomicU64,
     releases: AtomicU64,
 }
@@ -32,6 +33,7 @@ impl<S> InstrumentedStore<S> {
             store,
             latency: Duration::ZERO,
             claims: AtomicU64::new(0),
+            renewals: AtomicU64::new(0),
             completes: AtomicU64::new(0),
             releases: AtomicU64::new(0),
         }
@@ -43,9 +45,14 @@ impl<S> InstrumentedStore<S> {
         self
     }
 
-    /// Requests so far: claims, completes and releases.
+    /// Requests so far: claims, renewals, completes and releases.
     pub fn requests(&self) -> u64 {
-        self.claims() + self.completes() + self.releases()
+        self.claims() + self.renewals() + self.completes() + self.releases()
+    }
+
+    /// Renewals (heartbeats) so far.
+    pub fn renewals(&self) -> u64 {
+        self.renewals.load(Ordering::Relaxed)
     }
 
     /// Claims so far.
@@ -65,7 +72,7 @@ impl<S> InstrumentedStore<S> {
 
     /// Sets every counter back to zero.
     pub fn reset(&self) {
-        for c in [&self.claims, &self.completes, &self.releases] {
+        for c in [&self.claims, &self.renewals, &self.completes, &self.releases] {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -83,6 +90,11 @@ impl<S: IdempotencyStore> IdempotencyStore for InstrumentedStore<S> {
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
         self.round_trip(&self.claims).await;
         self.store.claim(request).await
+    }
+
+    async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError> {
+        self.round_trip(&self.renewals).await;
+        self.store.renew(lease, until).await
     }
 
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {

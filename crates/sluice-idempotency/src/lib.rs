@@ -5,16 +5,25 @@
 //! An idempotency record makes the side effects of one item happen once. The protocol follows
 //! Powertools for AWS Lambda, with one addition it lacks: **fencing**.
 //!
-//! 1. [`IdempotencyStore::claim`] writes an *in-progress* record that lasts until the invocation
-//!    deadline, so a killed invocation never leaves a record stuck. It answers with a [`Lease`]
-//!    (the caller owns the item), the stored output of a completed run (a duplicate), the time
-//!    an in-progress claim holds until, or a payload mismatch.
-//! 2. [`IdempotencyStore::complete`] stores the output and keeps it for the TTL.
-//! 3. [`IdempotencyStore::release`] removes the claim after a failure, so a retry can run.
+//! 1. [`IdempotencyStore::claim`] writes an *in-progress* record that holds for a short
+//!    *lease*, so a killed invocation never leaves a record stuck for longer than that. It
+//!    answers with a [`Lease`] (the caller owns the item), the stored output of a completed run
+//!    (a duplicate), the time an in-progress claim holds until, or a payload mismatch.
+//! 2. [`IdempotencyStore::renew`] extends the claim while the owner is still working: a
+//!    heartbeat. A crashed owner stops renewing, and its claim frees within one lease, while
+//!    the platform's retries (a Lambda async retry a minute later, an SQS redelivery after the
+//!    visibility timeout) are still to come. Powertools holds the claim until the invocation
+//!    deadline instead, which can outlive those retries.
+//! 3. [`IdempotencyStore::complete`] stores the output and keeps it for the TTL.
+//! 4. [`IdempotencyStore::release`] removes the claim after a failure, so a retry can run.
 //!
-//! `complete` and `release` succeed only while the lease's owner token still owns the record.
-//! An invocation that ran past its deadline, whose claim was taken over by a retry, gets
-//! [`StoreError::Fenced`] instead of overwriting or deleting the new owner's record.
+//! `renew`, `complete` and `release` succeed only while the lease's owner token still owns the
+//! record. An invocation whose claim lapsed and was taken over gets [`StoreError::Fenced`]
+//! instead of overwriting or deleting the new owner's record.
+//!
+//! A claim is safe to send again: a claim that carries the owner token of the record it meets
+//! ([`ClaimRequest::with_owner`]) is that same claim, retried after its answer was lost, and is
+//! [`Claim::Acquired`] rather than "in progress".
 //!
 //! A record whose expiry has passed counts as absent, whatever the backend has or has not
 //! deleted (DynamoDB's TTL deletion can lag by up to 48 hours).
@@ -30,7 +39,8 @@
 //! let Claim::Acquired(lease) = store.claim(ClaimRequest::new("bucket/key#v1", deadline)).await? else {
 //!     unreachable!("the first claim owns the item")
 //! };
-//! // ... do the work, then:
+//! // ... do the work, renewing the claim while it runs; then:
+//! store.renew(&lease, SystemTime::now() + Duration::from_secs(30)).await?;
 //! store.complete(&lease, r#"{"lines":3}"#, SystemTime::now() + Duration::from_secs(3600)).await?;
 //!
 //! let duplicate = store.claim(ClaimRequest::new("bucket/key#v1", deadline)).await?;
@@ -76,12 +86,29 @@ pub struct ClaimRequest<'a> {
     pub in_progress_until: SystemTime,
     /// Optional hash of the fields that must match for a key to be a true duplicate.
     pub fingerprint: Option<&'a str>,
+    /// The owner token to claim with; a fresh one when `None`.
+    pub owner: Option<&'a str>,
 }
 
 impl<'a> ClaimRequest<'a> {
     /// A claim of `key` that holds until `in_progress_until`.
     pub fn new(key: &'a str, in_progress_until: SystemTime) -> Self {
-        ClaimRequest { key, in_progress_until, fingerprint: None }
+        ClaimRequest { key, in_progress_until, fingerprint: None, owner: None }
+    }
+
+    /// Claims with the owner token `owner`, so that sending the same claim again (after a
+    /// timeout, say) is recognised as the same claim and acquired, not refused as in progress.
+    pub fn with_owner(mut self, owner: &'a str) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// The lease this request asks for: its owner token, or a fresh one.
+    pub fn lease(&self) -> Lease {
+        match self.owner {
+            Some(token) => Lease { key: self.key.to_owned(), token: token.to_owned() },
+            None => Lease::generate(self.key),
+        }
     }
 
     /// Adds a payload fingerprint to validate duplicates against.
@@ -115,6 +142,13 @@ impl Lease {
     }
 }
 
+impl Lease {
+    /// The lease of `key` held with owner token `token` (as stored with the record).
+    pub fn new(key: &str, token: &str) -> Self {
+        Lease { key: key.to_owned(), token: token.to_owned() }
+    }
+}
+
 /// The answer to a claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -126,6 +160,8 @@ pub enum Claim {
         output: String,
         /// When the record expires.
         expires_at: SystemTime,
+        /// The payload fingerprint stored with the record, if any.
+        fingerprint: Option<String>,
     },
     /// Another invocation holds the item until `until`.
     InProgress {
@@ -177,12 +213,17 @@ pub enum StoreError {
 /// A persistence backend for idempotency records.
 ///
 /// Implementations must make `claim` atomic (two concurrent claims of one key: one
-/// [`Claim::Acquired`]), treat expired records as absent, and fence `complete` and `release` on
-/// the lease's token. `tests/conformance.rs` checks all of it against every store.
+/// [`Claim::Acquired`]), treat a claim carrying the record's own owner token as acquired, treat
+/// expired records as absent, and fence `renew`, `complete` and `release` on the lease's token.
+/// `tests/conformance.rs` checks all of it against every store.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Claims `request.key` for processing.
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError>;
+
+    /// Extends the leased in-progress claim to `until` (a heartbeat). [`StoreError::Fenced`]
+    /// when the lease no longer owns an in-progress record.
+    async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError>;
 
     /// Marks the leased item completed with `output` (JSON text), kept until `expires_at`.
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError>;
@@ -196,6 +237,10 @@ pub trait IdempotencyStore: Send + Sync + 'static {
 impl<S: IdempotencyStore + ?Sized> IdempotencyStore for std::sync::Arc<S> {
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
         (**self).claim(request).await
+    }
+
+    async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError> {
+        (**self).renew(lease, until).await
     }
 
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {

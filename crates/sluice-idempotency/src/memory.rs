@@ -115,7 +115,15 @@ impl IdempotencyStore for MemoryStore {
             records.sweep_at = (records.map.len() * 2).max(SWEEP_THRESHOLD);
         }
         let map = &mut records.map;
-        if let Some(existing) = map.get(request.key).filter(|r| !r.expired(now)) {
+        let lease = request.lease();
+        if let Some(existing) = map.get_mut(request.key).filter(|r| !r.expired(now)) {
+            if existing.token == lease.token()
+                && let State::InProgress { until } = &mut existing.state
+            {
+                // This very claim, sent again: it owns the record.
+                *until = request.in_progress_until;
+                return Ok(Claim::Acquired(lease));
+            }
             if let (Some(stored), Some(given)) = (&existing.fingerprint, request.fingerprint)
                 && stored != given
             {
@@ -123,12 +131,13 @@ impl IdempotencyStore for MemoryStore {
             }
             return Ok(match &existing.state {
                 State::InProgress { until } => Claim::InProgress { until: *until },
-                State::Completed { output, expires_at } => {
-                    Claim::Completed { output: output.clone(), expires_at: *expires_at }
-                }
+                State::Completed { output, expires_at } => Claim::Completed {
+                    output: output.clone(),
+                    expires_at: *expires_at,
+                    fingerprint: existing.fingerprint.clone(),
+                },
             });
         }
-        let lease = Lease::generate(request.key);
         map.insert(
             request.key.to_owned(),
             Record {
@@ -138,6 +147,17 @@ impl IdempotencyStore for MemoryStore {
             },
         );
         Ok(Claim::Acquired(lease))
+    }
+
+    async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError> {
+        let mut records = self.records.lock().expect("memory store poisoned");
+        match &mut Self::owned(&mut records.map, lease)?.state {
+            State::InProgress { until: held } => {
+                *held = until;
+                Ok(())
+            }
+            State::Completed { .. } => Err(StoreError::Fenced { key: lease.key().to_owned() }),
+        }
     }
 
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {

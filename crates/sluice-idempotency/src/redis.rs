@@ -10,8 +10,10 @@
 //! - `claim`: a script that, when no live record exists, writes the in-progress record and its
 //!   expiry (`SET NX PX` semantics), and otherwise returns the live record, in one round trip,
 //!   atomically. (Powertools' Redis layer needs `SET NX` then `GET`, plus a lock key for
-//!   expired records.)
-//! - `complete` and `release`: scripts that write or delete only if `owner` still matches.
+//!   expired records.) A live in-progress record with the claim's own owner token is that
+//!   claim sent again (its answer was lost): it is written again and acquired.
+//! - `renew`, `complete` and `release`: scripts that write or delete only if `owner` still
+//!   matches (and, for `renew`, the record is still in progress).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,7 +26,10 @@ use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
 const CLAIM: &str = r"
 local expires = redis.call('HGET', KEYS[1], 'expires_ms')
 if expires and tonumber(expires) > tonumber(ARGV[4]) then
-  return redis.call('HMGET', KEYS[1], 'status', 'fingerprint', 'expires_ms', 'data')
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if not (status == 'INPROGRESS' and redis.call('HGET', KEYS[1], 'owner') == ARGV[1]) then
+    return redis.call('HMGET', KEYS[1], 'status', 'fingerprint', 'expires_ms', 'data')
+  end
 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'status', 'INPROGRESS', 'owner', ARGV[1], 'fingerprint', ARGV[2], 'expires_ms', ARGV[3])
@@ -36,6 +41,14 @@ const COMPLETE: &str = r"
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'COMPLETED', 'data', ARGV[2], 'expires_ms', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+";
+
+const RENEW: &str = r"
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'INPROGRESS' then return 0 end
+redis.call('HSET', KEYS[1], 'expires_ms', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 ";
 
@@ -58,6 +71,7 @@ pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
     claim: Script,
+    renew: Script,
     complete: Script,
     release: Script,
 }
@@ -86,6 +100,7 @@ impl RedisStore {
             connection,
             prefix: "idempotency:".into(),
             claim: Script::new(CLAIM),
+            renew: Script::new(RENEW),
             complete: Script::new(COMPLETE),
             release: Script::new(RELEASE),
         })
@@ -111,7 +126,7 @@ impl IdempotencyStore for RedisStore {
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
         let now = epoch_millis(SystemTime::now());
         let until = epoch_millis(request.in_progress_until);
-        let lease = Lease::generate(request.key);
+        let lease = request.lease();
         let mut connection = self.connection.clone();
         let existing: Option<(String, String, u64, Option<String>)> = self
             .claim
@@ -135,12 +150,32 @@ impl IdempotencyStore for RedisStore {
         }
         let at = UNIX_EPOCH + Duration::from_millis(expires_ms);
         match status.as_str() {
-            "COMPLETED" => Ok(Claim::Completed { output: data.unwrap_or_else(|| "null".into()), expires_at: at }),
+            "COMPLETED" => Ok(Claim::Completed {
+                output: data.unwrap_or_else(|| "null".into()),
+                expires_at: at,
+                fingerprint: Some(stored_fingerprint).filter(|f| !f.is_empty()),
+            }),
             "INPROGRESS" => Ok(Claim::InProgress { until: at }),
             other => {
                 Err(StoreError::Corrupt { key: request.key.to_owned(), reason: format!("unknown status {other:?}") })
             }
         }
+    }
+
+    async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError> {
+        let now = epoch_millis(SystemTime::now());
+        let until = epoch_millis(until);
+        let mut connection = self.connection.clone();
+        let owned: i64 = self
+            .renew
+            .key(self.redis_key(lease.key()))
+            .arg(lease.token())
+            .arg(until)
+            .arg(until.saturating_sub(now).max(1))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| Self::unavailable("renew", lease.key(), e))?;
+        if owned == 1 { Ok(()) } else { Err(StoreError::Fenced { key: lease.key().to_owned() }) }
     }
 
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {

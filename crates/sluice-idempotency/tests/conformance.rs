@@ -75,7 +75,7 @@ async fn a_duplicate_gets_the_stored_output(store: Arc<dyn IdempotencyStore>) {
     store.complete(&lease, r#"{"lines":3}"#, expires_at).await.unwrap();
     for _ in 0..2 {
         match store.claim(ClaimRequest::new(&key, later(60))).await.unwrap() {
-            Claim::Completed { output, expires_at: stored } => {
+            Claim::Completed { output, expires_at: stored, .. } => {
                 assert_eq!(output, r#"{"lines":3}"#);
                 let drift = stored.duration_since(expires_at).unwrap_or_else(|e| e.duration());
                 assert!(drift <= Duration::from_secs(1), "{stored:?} vs {expires_at:?}");
@@ -113,6 +113,64 @@ async fn a_different_fingerprint_is_a_payload_mismatch(store: Arc<dyn Idempotenc
     assert!(matches!(store.claim(request("etag=a;size=1")).await.unwrap(), Claim::Completed { .. }));
 }
 
+async fn a_claim_sent_again_with_its_own_token_is_acquired(store: Arc<dyn IdempotencyStore>) {
+    // The first answer was lost (a timeout, a dropped connection) and the claim is sent again.
+    let key = unique("resent");
+    let token = uuid::Uuid::new_v4().to_string();
+    let first = store.claim(ClaimRequest::new(&key, later(60)).with_owner(&token)).await.unwrap();
+    let again = store.claim(ClaimRequest::new(&key, later(60)).with_owner(&token)).await.unwrap();
+    assert_eq!(first, again, "the same claim: both acquired with the same lease");
+    let Claim::Acquired(lease) = again else { panic!("{again:?}") };
+    assert_eq!(lease.token(), token);
+    assert!(matches!(store.claim(ClaimRequest::new(&key, later(60))).await.unwrap(), Claim::InProgress { .. }));
+    store.complete(&lease, "\"once\"", later(60)).await.unwrap();
+    // Once completed, the same token is a duplicate like any other.
+    let late = store.claim(ClaimRequest::new(&key, later(60)).with_owner(&token)).await.unwrap();
+    assert!(matches!(late, Claim::Completed { .. }), "{late:?}");
+}
+
+async fn renew_extends_an_in_progress_claim(store: Arc<dyn IdempotencyStore>) {
+    let key = unique("renewed");
+    let lease = acquire(&*store, &key, later(1)).await;
+    let extended = later(120);
+    store.renew(&lease, extended).await.unwrap();
+    match store.claim(ClaimRequest::new(&key, later(60))).await.unwrap() {
+        Claim::InProgress { until } => {
+            let drift = until.duration_since(extended).unwrap_or_else(|e| e.duration());
+            assert!(drift < Duration::from_millis(2), "held until {until:?}, renewed to {extended:?}");
+        }
+        other => panic!("expected in progress, got {other:?}"),
+    }
+}
+
+async fn a_lapsed_claim_taken_over_cannot_be_renewed(store: Arc<dyn IdempotencyStore>) {
+    let key = unique("lapsed");
+    let lapsed = acquire(&*store, &key, earlier(1)).await;
+    let owner = acquire(&*store, &key, later(60)).await;
+    assert!(matches!(store.renew(&lapsed, later(60)).await, Err(StoreError::Fenced { .. })));
+    store.renew(&owner, later(90)).await.unwrap();
+}
+
+async fn a_completed_record_cannot_be_renewed(store: Arc<dyn IdempotencyStore>) {
+    let key = unique("done-renew");
+    let lease = acquire(&*store, &key, later(60)).await;
+    store.complete(&lease, "{}", later(60)).await.unwrap();
+    assert!(matches!(store.renew(&lease, later(90)).await, Err(StoreError::Fenced { .. })));
+    assert!(matches!(store.claim(ClaimRequest::new(&key, later(60))).await.unwrap(), Claim::Completed { .. }));
+}
+
+async fn a_duplicate_reports_the_stored_fingerprint(store: Arc<dyn IdempotencyStore>) {
+    let key = unique("stored-fp");
+    let Claim::Acquired(lease) =
+        store.claim(ClaimRequest::new(&key, later(60)).with_fingerprint(Some("etag=a"))).await.unwrap()
+    else {
+        panic!()
+    };
+    store.complete(&lease, "{}", later(60)).await.unwrap();
+    let duplicate = store.claim(ClaimRequest::new(&key, later(60))).await.unwrap();
+    assert!(matches!(&duplicate, Claim::Completed { fingerprint: Some(f), .. } if f == "etag=a"), "{duplicate:?}");
+}
+
 /// Runs every check against the store `make` returns.
 macro_rules! conformance {
     ($backend:ident, $make:expr $(, #[$attr:meta])?) => {
@@ -125,6 +183,11 @@ macro_rules! conformance {
             conformance!(@test $make, $(#[$attr])? a_record_past_its_ttl_counts_as_absent);
             conformance!(@test $make, $(#[$attr])? release_lets_the_item_be_claimed_again);
             conformance!(@test $make, $(#[$attr])? a_different_fingerprint_is_a_payload_mismatch);
+            conformance!(@test $make, $(#[$attr])? a_claim_sent_again_with_its_own_token_is_acquired);
+            conformance!(@test $make, $(#[$attr])? renew_extends_an_in_progress_claim);
+            conformance!(@test $make, $(#[$attr])? a_lapsed_claim_taken_over_cannot_be_renewed);
+            conformance!(@test $make, $(#[$attr])? a_completed_record_cannot_be_renewed);
+            conformance!(@test $make, $(#[$attr])? a_duplicate_reports_the_stored_fingerprint);
         }
     };
     (@test $make:expr, $(#[$attr:meta])? $check:ident) => {
@@ -265,4 +328,72 @@ async fn dynamodb_items_have_the_documented_layout() {
     assert_eq!(names, ["data", "expiration", "id", "owner", "status"]);
     assert_eq!(item["status"].as_s().unwrap(), "COMPLETED");
     assert_eq!(item["owner"].as_s().unwrap(), lease.token());
+}
+
+/// A TCP proxy to `upstream` that lets the first request through, waits for the answer to
+/// start, then closes the client's connection without passing the answer on: the request took
+/// effect, the client never learns it. Later connections pass through untouched.
+async fn answer_dropping_proxy(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let dropped = dropped.clone();
+            tokio::spawn(async move {
+                let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                if dropped.swap(true, Ordering::SeqCst) {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    return;
+                }
+                let (mut from_client, mut to_server) = server.split();
+                let mut request = vec![0u8; 64 * 1024];
+                let mut answer = [0u8; 1];
+                tokio::select! {
+                    _ = async {
+                        loop {
+                            let n = client.read(&mut request).await.unwrap_or(0);
+                            if n == 0 { break; }
+                            to_server.write_all(&request[..n]).await.unwrap();
+                        }
+                    } => {}
+                    _ = from_client.read_exact(&mut answer) => {}
+                }
+                // The upstream has answered: the write happened. Hang up on the client.
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_dynamodb_claim_whose_answer_was_lost_is_acquired_on_the_sdk_retry() {
+    let moto: std::net::SocketAddr = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .expect("AWS_ENDPOINT_URL_DYNAMODB: run scripts/test")
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let direct = dynamodb_client(true).await;
+    let table = dynamodb_table(&direct, None).await;
+    let proxy = answer_dropping_proxy(moto).await;
+    let aws = aws_config::load_from_env().await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url(format!("http://{proxy}")).build();
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(config), &table);
+    let claim = store.claim(ClaimRequest::new("lost-answer", later(60))).await.unwrap();
+    let Claim::Acquired(lease) = claim else { panic!("the retry met our own record and must own it: {claim:?}") };
+    // The record the first attempt wrote is ours: completing it works, nothing is fenced.
+    store.complete(&lease, "\"done\"", later(60)).await.unwrap();
+    let item = direct
+        .get_item()
+        .table_name(&table)
+        .key("id", aws_sdk_dynamodb::types::AttributeValue::S("lost-answer".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["status"].as_s().unwrap(), "COMPLETED");
 }

@@ -74,6 +74,9 @@ impl IdempotencyStore for Down {
             "ProvisionedThroughputExceededException: rate of requests exceeds the allowed throughput".into();
         Err(StoreError::Unavailable { operation: "claim", key: r.key.to_owned(), source })
     }
+    async fn renew(&self, _: &Lease, _: std::time::SystemTime) -> Result<(), StoreError> {
+        unreachable!("nothing is claimed")
+    }
     async fn complete(&self, _: &Lease, _: &str, _: std::time::SystemTime) -> Result<(), StoreError> {
         unreachable!("nothing is claimed")
     }
