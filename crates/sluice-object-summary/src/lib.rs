@@ -49,7 +49,7 @@ pub const METRICS_NAMESPACE: &str = "Sluice";
 ///
 /// Invalid configuration fails initialisation with the variable's name.
 pub async fn run(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
-    sluice::telemetry::init_json_logs();
+    sluice::telemetry::init_logs();
     serve(delivery).await.inspect_err(|e| tracing::error!(error = %e, "object-summary worker stopped"))
 }
 

@@ -4,8 +4,9 @@
 //! fail on every redelivery. Left to the queue's redrive policy it is received
 //! `maxReceiveCount` times, each time costing an invocation and a visibility timeout, before SQS
 //! moves it to the DLQ without saying why. A handler given a [`DeadLetterSink`] sends it there at
-//! once, with the reason as message attributes, and counts it as handled. If that send fails, the
-//! message is reported as an ordinary failure, so nothing is lost.
+//! once, with the reason as message attributes, and counts it as handled. If that send fails, or
+//! does not finish before the handler must answer, the message is reported as an ordinary
+//! failure, so nothing is lost.
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::MessageAttributeValue;
@@ -66,7 +67,11 @@ pub(crate) async fn divert(
         receive_count: meta.receive_count,
         message_group_id: meta.message_group_id.clone(),
     };
-    match sink.send(&letter).await {
+    let sent = match tokio::time::timeout_at(inv.wrap_up_cutoff, sink.send(&letter)).await {
+        Ok(sent) => sent,
+        Err(_) => Err("no answer before the handler had to answer".into()),
+    };
+    match sent {
         Ok(()) => {
             tracing::info!(
                 message_id = %meta.message_id, outcome = "dead_lettered", reason = %letter.reason,

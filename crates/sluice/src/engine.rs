@@ -14,7 +14,7 @@ use futures::FutureExt;
 use sluice_events::Decoded;
 use tokio::time::Instant;
 
-use crate::idempotency::Admission;
+use crate::idempotency::{Admission, Completion};
 use crate::item::{Item, MessageMeta};
 use crate::processor::{Delivery, ItemContext, ProcessError, Processor};
 use crate::report::Counts;
@@ -24,19 +24,34 @@ use crate::{Deadline, Idempotency};
 pub(crate) type KeyFn<T> = Arc<dyn Fn(&T, &MessageMeta) -> Option<String> + Send + Sync>;
 
 /// Deadline settings shared by both handlers.
+///
+/// The end of an invocation is divided like this:
+/// - no item starts with less than `margin` left (never less than the finish reserve);
+/// - items still running `finish_reserve` before the deadline are abandoned (the *processing
+///   cutoff*), so the handler can answer before Lambda kills it (a timeout would fail and
+///   redeliver the whole batch);
+/// - the bookkeeping after that (storing outputs, releasing claims, dead-letter sends) must be
+///   done a fifth of the finish reserve before the deadline (the *wrap-up cutoff*); what is not
+///   is abandoned too, and the handler answers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timing {
     /// No item starts with less than this left before the deadline.
     pub margin: Duration,
-    /// Items still running this long before the deadline are abandoned, so the handler can
-    /// answer before Lambda kills it (a timeout would fail and redeliver the whole batch).
+    /// Time kept at the end of the invocation for the bookkeeping and the answer.
     pub finish_reserve: Duration,
 }
 
 /// Default time kept free at the end of an invocation: no item starts later than this.
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
-/// Default time kept to answer: items still running then are abandoned.
-pub const DEFAULT_FINISH_RESERVE: Duration = Duration::from_millis(200);
+/// Default time kept to finish: items still running then are abandoned.
+pub const DEFAULT_FINISH_RESERVE: Duration = Duration::from_millis(500);
+
+impl Timing {
+    /// The time below which no item starts: the margin, and never less than the finish reserve.
+    pub fn start_margin(&self) -> Duration {
+        self.margin.max(self.finish_reserve)
+    }
+}
 
 impl Default for Timing {
     fn default() -> Self {
@@ -50,6 +65,10 @@ pub(crate) struct Invocation {
     pub request_id: Arc<str>,
     pub deadline: Deadline,
     pub delivery: Delivery,
+    /// Items still running then are abandoned.
+    pub processing_cutoff: Instant,
+    /// Store and dead-letter calls still running then are abandoned, and the handler answers.
+    pub wrap_up_cutoff: Instant,
 }
 
 /// Why a message failed.
@@ -90,7 +109,7 @@ pub(crate) struct MessageOutcome {
 }
 
 enum ItemResult {
-    Processed,
+    Processed(Completion),
     Duplicate,
     Skipped(Cow<'static, str>),
     Failed(Failure),
@@ -99,7 +118,7 @@ enum ItemResult {
 impl ItemResult {
     fn name(&self) -> &'static str {
         match self {
-            ItemResult::Processed => "processed",
+            ItemResult::Processed(_) => "processed",
             ItemResult::Duplicate => "duplicate",
             ItemResult::Skipped(_) => "skipped",
             ItemResult::Failed(f) if f.retryable => "failed_retryable",
@@ -121,14 +140,42 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
         Engine { processor, idempotency, key_fn: None, timing: Timing::default(), _item: PhantomData }
     }
 
+    /// The invocation `ctx` describes. A deadline that has already passed when it starts (a
+    /// clock far off, a wrong `Lambda-Runtime-Deadline-Ms`) is logged as such: every item will
+    /// be refused.
+    pub fn invocation(&self, ctx: &lambda_runtime::Context, delivery: Delivery) -> Invocation {
+        let deadline = Deadline::from_context(ctx);
+        if deadline.remaining().is_zero() {
+            let now_ms =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis()
+                    as u64;
+            tracing::error!(
+                deadline_ms = ctx.deadline,
+                now_ms,
+                late_by_ms = now_ms.saturating_sub(ctx.deadline),
+                "the invocation deadline had already passed when the invocation started: every item is refused \
+                 and redelivered (is the clock right, and is Lambda-Runtime-Deadline-Ms an epoch in milliseconds?)"
+            );
+        }
+        let reserve = self.timing.finish_reserve;
+        Invocation {
+            request_id: Arc::from(ctx.request_id.as_str()),
+            deadline,
+            delivery,
+            processing_cutoff: deadline.minus(reserve),
+            wrap_up_cutoff: deadline.minus(reserve / 5),
+        }
+    }
+
     /// A failure if no new work may start now.
     pub fn start_refusal(&self, deadline: &Deadline) -> Option<Failure> {
         let left = deadline.remaining();
-        (left < self.timing.margin).then(|| {
+        let margin = self.timing.start_margin();
+        (left < margin).then(|| {
             Failure::retryable(format!(
                 "not started: {} ms left before the invocation deadline, below the {} ms margin",
                 left.as_millis(),
-                self.timing.margin.as_millis()
+                margin.as_millis()
             ))
         })
     }
@@ -159,7 +206,11 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
         for item in items {
             let result = self.process_item(item, meta, inv).await;
             match result {
-                ItemResult::Processed => counts.processed += 1,
+                ItemResult::Processed(Completion::Recorded) => counts.processed += 1,
+                ItemResult::Processed(Completion::Unrecorded) => {
+                    counts.processed += 1;
+                    counts.unrecorded += 1;
+                }
                 ItemResult::Duplicate => counts.duplicate += 1,
                 ItemResult::Skipped(_) => counts.skipped += 1,
                 ItemResult::Failed(f) => {
@@ -209,7 +260,8 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
             return ItemResult::Failed(failure);
         }
         let fingerprint = item.fingerprint();
-        let (lease, key) = match self.idempotency.admit(key, fingerprint.as_deref(), &inv.deadline).await {
+        let admission = self.idempotency.admit(key, fingerprint.as_deref(), &inv.deadline, inv.processing_cutoff).await;
+        let (lease, key) = match admission {
             Admission::Run { lease, key } => (lease, key),
             Admission::Duplicate => return ItemResult::Duplicate,
             Admission::Refused { retryable, reason } => {
@@ -224,12 +276,26 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
             receive_count: meta.receive_count,
             deadline: inv.deadline,
         };
-        let cutoff = inv.deadline.minus(self.timing.finish_reserve);
         let run = AssertUnwindSafe(self.processor.process(item, ctx)).catch_unwind();
-        let outcome = match tokio::time::timeout_at(cutoff, run).await {
-            Ok(Ok(Ok(output))) => Ok(output),
-            Ok(Ok(Err(e))) => Err(to_failure(&e)),
-            Ok(Err(panic)) => Err(Failure::retryable(format!("processor panicked: {}", panic_message(&*panic)))),
+        let held = async {
+            match &lease {
+                Some(lease) => self.idempotency.hold(lease, &inv.deadline, run).await,
+                None => Ok(run.await),
+            }
+        };
+        let outcome = match tokio::time::timeout_at(inv.processing_cutoff, held).await {
+            Ok(Ok(Ok(Ok(output)))) => Ok(output),
+            Ok(Ok(Ok(Err(ProcessError::Skip(reason))))) => {
+                // Nothing to do for this item, now or later: record that, so duplicates skip too.
+                if let Some(lease) = &lease {
+                    let json = serde_json::json!({ "skipped": reason }).to_string();
+                    self.idempotency.complete(lease, &json, inv.wrap_up_cutoff).await;
+                }
+                return ItemResult::Skipped(reason.into());
+            }
+            Ok(Ok(Ok(Err(e)))) => Err(to_failure(&e)),
+            Ok(Ok(Err(panic))) => Err(Failure::retryable(format!("processor panicked: {}", panic_message(&*panic)))),
+            Ok(Err(lost)) => Err(Failure::retryable(format!("claim lost while processing, {lost}"))),
             Err(_) => Err(Failure::retryable(format!(
                 "abandoned {} ms before the invocation deadline; it will be redelivered",
                 self.timing.finish_reserve.as_millis()
@@ -241,13 +307,12 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
                     tracing::warn!(error = %e, "output is not serialisable; storing null");
                     "null".to_owned()
                 });
-                self.idempotency.complete(&lease, &json).await;
-                ItemResult::Processed
+                ItemResult::Processed(self.idempotency.complete(&lease, &json, inv.wrap_up_cutoff).await)
             }
-            (Ok(_), None) => ItemResult::Processed,
+            (Ok(_), None) => ItemResult::Processed(Completion::Recorded),
             (Err(failure), lease) => {
                 if let Some(lease) = lease {
-                    self.idempotency.release(&lease).await;
+                    self.idempotency.release(&lease, inv.wrap_up_cutoff).await;
                 }
                 ItemResult::Failed(failure)
             }

@@ -18,7 +18,7 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), lambda_runtime::Error> {
-//!     sluice::telemetry::init_json_logs();
+//!     sluice::telemetry::init_logs();
 //!     let processor = processor_fn(|record: S3ObjectEvent, ctx: sluice::ItemContext| async move {
 //!         let size = record.size.ok_or_else(|| ProcessError::permanent("no size in event"))?;
 //!         tracing::info!(key = %record.key, size, idempotency_key = ?ctx.idempotency_key, "summarised");
@@ -49,14 +49,14 @@ pub mod report;
 mod sns;
 /// The SQS batch handler.
 mod sqs;
-/// JSON logs for CloudWatch.
+/// Logs as Lambda's logging controls ask (format, level).
 pub mod telemetry;
 
 pub use builder::HandlerBuilder;
 pub use dead_letter::{DeadLetter, DeadLetterSink, SqsDeadLetterQueue};
 pub use deadline::Deadline;
 pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE};
-pub use idempotency::{DEFAULT_TTL, Idempotency};
+pub use idempotency::{DEFAULT_LEASE, DEFAULT_TTL, Idempotency};
 pub use item::{Item, MessageMeta};
 pub use processor::{BoxError, Delivery, ItemContext, ProcessError, Processor, ProcessorFn, processor_fn};
 pub use report::{EmfMetrics, InvocationReport};

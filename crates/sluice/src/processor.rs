@@ -37,6 +37,11 @@ pub enum ProcessError {
     /// Poison: the same item will fail again (bad input, missing object, 4xx).
     #[error("permanent: {0}")]
     Permanent(#[source] BoxError),
+    /// Not a failure: the processor found that the item needs no processing, now or ever (for
+    /// example, the object it describes was replaced). Counted as skipped, and recorded in the
+    /// idempotency store so duplicates skip it too.
+    #[error("skipped: {0}")]
+    Skip(String),
 }
 
 impl ProcessError {
@@ -50,6 +55,16 @@ impl ProcessError {
         ProcessError::Permanent(error.into())
     }
 
+    /// The item needs no processing, for `reason`.
+    ///
+    /// ```
+    /// let skip = sluice::ProcessError::skip("superseded by a newer upload");
+    /// assert!(!skip.is_retryable());
+    /// ```
+    pub fn skip(reason: impl Into<String>) -> Self {
+        ProcessError::Skip(reason.into())
+    }
+
     /// True for [`ProcessError::Retryable`].
     pub fn is_retryable(&self) -> bool {
         matches!(self, ProcessError::Retryable(_))
@@ -57,8 +72,10 @@ impl ProcessError {
 
     /// The error with its whole source chain, `outer: inner: root`.
     pub fn chain(&self) -> String {
-        let (ProcessError::Retryable(e) | ProcessError::Permanent(e)) = self;
-        error_chain(e.as_ref())
+        match self {
+            ProcessError::Retryable(e) | ProcessError::Permanent(e) => error_chain(e.as_ref()),
+            ProcessError::Skip(reason) => reason.clone(),
+        }
     }
 }
 
@@ -104,7 +121,9 @@ pub struct ItemContext {
     pub request_id: Arc<str>,
     /// The SQS message id, or the SNS message id on the direct path.
     pub message_id: Arc<str>,
-    /// The idempotency key the item runs under (`None` when unprotected).
+    /// The item's idempotency key as its key function names it, without the store's key
+    /// prefix (`None` when there is none). It identifies the work, not the function: renaming
+    /// the function or its key prefix does not change it.
     pub idempotency_key: Option<Arc<str>>,
     /// The path the item came through.
     pub delivery: Delivery,

@@ -26,6 +26,8 @@ pub struct Counts {
     pub failed: u32,
     /// Messages sent to the dead-letter queue by the handler.
     pub dead_lettered: u32,
+    /// Items processed whose output could not be stored (a duplicate may run them again).
+    pub unrecorded: u32,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -35,6 +37,7 @@ impl std::ops::AddAssign for Counts {
         self.skipped += o.skipped;
         self.failed += o.failed;
         self.dead_lettered += o.dead_lettered;
+        self.unrecorded += o.unrecorded;
     }
 }
 
@@ -67,6 +70,7 @@ impl InvocationReport {
             skipped = c.skipped,
             failed = c.failed,
             dead_lettered = c.dead_lettered,
+            unrecorded = c.unrecorded,
             duration_ms = self.duration.as_millis() as u64,
             "invocation summary"
         );
@@ -146,6 +150,7 @@ impl EmfMetrics {
                         {"Name": "Skipped", "Unit": "Count"},
                         {"Name": "Failed", "Unit": "Count"},
                         {"Name": "DeadLettered", "Unit": "Count"},
+                        {"Name": "Unrecorded", "Unit": "Count"},
                         {"Name": "BatchDuration", "Unit": "Milliseconds"}
                     ]
                 }]
@@ -159,6 +164,7 @@ impl EmfMetrics {
             "Skipped": c.skipped,
             "Failed": c.failed,
             "DeadLettered": c.dead_lettered,
+            "Unrecorded": c.unrecorded,
             "BatchDuration": report.duration.as_secs_f64() * 1000.0,
         })
         .to_string()
@@ -181,7 +187,7 @@ mod tests {
             delivery: Delivery::Sqs,
             messages: 3,
             failed_messages: 1,
-            counts: Counts { processed: 2, duplicate: 0, skipped: 0, failed: 1, dead_lettered: 0 },
+            counts: Counts { processed: 2, failed: 1, ..Counts::default() },
             duration: Duration::from_millis(12),
         };
         let doc: serde_json::Value = serde_json::from_str(&EmfMetrics::new("ns", "fn").render(&report)).unwrap();

@@ -17,15 +17,14 @@ use std::task::{Context as TaskContext, Poll};
 use aws_lambda_events::sns::{SnsEvent, SnsRecord};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use tokio::time::Instant;
-use tracing::Instrument;
 
+use crate::Idempotency;
 use crate::builder::{ForSns, HandlerBuilder};
 use crate::dead_letter::{self, DeadLetterSink};
 use crate::engine::{Engine, Failure, Invocation};
 use crate::item::{Item, MessageMeta};
 use crate::processor::{Delivery, Processor};
 use crate::report::{Counts, EmfMetrics, InvocationReport};
-use crate::{Deadline, Idempotency};
 
 /// A `tower::Service` that processes an SNS event delivered to Lambda directly.
 ///
@@ -103,21 +102,17 @@ impl<T: Item, P: Processor<T>> SnsHandler<T, P> {
         SnsHandler { inner: Arc::new(Inner { engine: b.engine, dead_letters: b.dead_letters, metrics: b.metrics }) }
     }
 
-    /// Processes one SNS event.
+    /// Processes one SNS event. Its log lines carry the request id through the span
+    /// `lambda_runtime` opens for each invocation.
     pub async fn handle(&self, event: SnsEvent, ctx: &Context) -> Result<(), SnsHandlerError> {
-        let span = tracing::info_span!("invocation", request_id = %ctx.request_id);
-        self.inner.handle(event, ctx).instrument(span).await
+        self.inner.handle(event, ctx).await
     }
 }
 
 impl<T: Item, P: Processor<T>> Inner<T, P> {
     async fn handle(&self, event: SnsEvent, ctx: &Context) -> Result<(), SnsHandlerError> {
         let started = Instant::now();
-        let inv = Invocation {
-            request_id: Arc::from(ctx.request_id.as_str()),
-            deadline: Deadline::from_context(ctx),
-            delivery: Delivery::Sns,
-        };
+        let inv = self.engine.invocation(ctx, Delivery::Sns);
         let mut counts = Counts::default();
         let mut error: Option<SnsHandlerError> = None;
         for record in &event.records {

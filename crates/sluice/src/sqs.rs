@@ -4,9 +4,10 @@
 //! visibility timeout and the others are deleted (Lambda Developer Guide, "Reporting batch item
 //! failures"; the mapping must have `ReportBatchItemFailures` on). Within a batch:
 //! - records run concurrently, at most [`HandlerBuilder::concurrency`] at once;
-//! - on a FIFO queue, the records of one `MessageGroupId` run in order and, after a failure, the
-//!   rest of that group is reported failed without being processed, so order is kept; other
-//!   groups go on;
+//! - on a FIFO queue (its ARN ends in `.fifo`), the records of one `MessageGroupId` run in order
+//!   and, after a failure, the rest of that group is reported failed without being processed, so
+//!   order is kept; other groups go on. Standard queues run every record on its own, even when
+//!   its messages carry a `MessageGroupId` (SQS fair queues are standard queues that do);
 //! - no record starts too close to the deadline, and records still running at the end are
 //!   abandoned: both are reported failed and redelivered, never dropped;
 //! - a panic or an undecodable body fails only its own record;
@@ -22,15 +23,14 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use futures::StreamExt;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use tokio::time::Instant;
-use tracing::Instrument;
 
+use crate::Idempotency;
 use crate::builder::{ForSqs, HandlerBuilder};
 use crate::dead_letter::{self, DeadLetterSink};
 use crate::engine::{Engine, Failure, Invocation};
 use crate::item::{Item, MessageMeta};
 use crate::processor::{Delivery, Processor};
 use crate::report::{Counts, EmfMetrics, InvocationReport};
-use crate::{Deadline, Idempotency};
 
 /// A `tower::Service` that processes an SQS batch and answers with its failures.
 ///
@@ -122,21 +122,17 @@ impl<T: Item, P: Processor<T>> SqsBatchHandler<T, P> {
         }
     }
 
-    /// Processes one batch.
+    /// Processes one batch. Its log lines carry the request id through the span
+    /// `lambda_runtime` opens for each invocation.
     pub async fn handle(&self, event: SqsEvent, ctx: &Context) -> Result<SqsBatchResponse, SqsBatchError> {
-        let span = tracing::info_span!("invocation", request_id = %ctx.request_id);
-        self.inner.handle(event, ctx).instrument(span).await
+        self.inner.handle(event, ctx).await
     }
 }
 
 impl<T: Item, P: Processor<T>> Inner<T, P> {
     async fn handle(&self, event: SqsEvent, ctx: &Context) -> Result<SqsBatchResponse, SqsBatchError> {
         let started = Instant::now();
-        let inv = Invocation {
-            request_id: Arc::from(ctx.request_id.as_str()),
-            deadline: Deadline::from_context(ctx),
-            delivery: Delivery::Sqs,
-        };
+        let inv = self.engine.invocation(ctx, Delivery::Sqs);
         let records = event.records;
         let groups = fifo_groups(&records);
         let mut results: Vec<Option<RecordResult>> = (0..records.len()).map(|_| None).collect();
@@ -254,14 +250,16 @@ struct Group {
     indices: Vec<usize>,
 }
 
-/// Splits a batch into groups, in the order their first record appears. On a FIFO queue
-/// (records carry `MessageGroupId`) each group keeps its records' order; on a standard queue
-/// every record is its own group.
+/// Splits a batch into groups, in the order their first record appears. On a FIFO queue (its
+/// ARN ends in `.fifo`, SQS Developer Guide, FIFO queue naming) each message group keeps its
+/// records' order; on a standard queue every record is its own group, whatever attributes its
+/// messages carry.
 fn fifo_groups(records: &[SqsMessage]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let mut by_id: HashMap<&str, usize> = HashMap::new();
     for (index, record) in records.iter().enumerate() {
-        match record.attributes.get("MessageGroupId") {
+        let fifo = record.event_source_arn.as_deref().is_some_and(|arn| arn.ends_with(".fifo"));
+        match record.attributes.get("MessageGroupId").filter(|_| fifo) {
             Some(id) => match by_id.get(id.as_str()) {
                 Some(&g) => groups[g].indices.push(index),
                 None => {

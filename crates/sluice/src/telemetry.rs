@@ -1,31 +1,76 @@
-//! JSON logs for CloudWatch.
+//! Logs as Lambda's advanced logging controls ask for them.
 //!
-//! One JSON object per line, with the span fields (the invocation's `request_id`) on every line,
-//! so CloudWatch Logs Insights can filter by request, message id, key and outcome.
+//! A function's `LoggingConfig` reaches the runtime as two variables (Lambda Developer Guide,
+//! "Configuring advanced logging controls"): `AWS_LAMBDA_LOG_FORMAT` (`Text` or `JSON`) and,
+//! with JSON, `AWS_LAMBDA_LOG_LEVEL` (`TRACE` to `FATAL`). [`init_logs`] follows them, as
+//! `lambda_runtime::tracing::init_default_subscriber` means to, and takes `RUST_LOG` only when
+//! Lambda sets no level. (That function reads `RUST_LOG` again inside `EnvFilter::from_env_lossy`,
+//! so a stray `RUST_LOG` overrides the level the function's configuration chose.)
+//!
+//! The request id is on every line through the span `lambda_runtime` opens per invocation
+//! (`Lambda runtime invoke`, field `requestId`); sluice's handlers open no second one.
 
-/// Installs a JSON `tracing` subscriber writing to standard output.
+use tracing_subscriber::EnvFilter;
+
+/// Installs a `tracing` subscriber writing to standard output.
 ///
-/// The level comes from `RUST_LOG`, else from Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `info`.
+/// - Level: `AWS_LAMBDA_LOG_LEVEL` (`FATAL` is `error`), else the `RUST_LOG` directives, else
+///   `info`.
+/// - Format: one JSON object per line with the current span's fields when
+///   `AWS_LAMBDA_LOG_FORMAT` is `JSON`; plain text otherwise (Lambda's default, `Text`).
+///
 /// Calling it twice is harmless: the second call does nothing.
 ///
 /// ```
-/// sluice::telemetry::init_json_logs();
+/// sluice::telemetry::init_logs();
 /// tracing::info!(key = "incoming/a.csv", "hello");
 /// ```
-pub fn init_json_logs() {
-    use tracing_subscriber::EnvFilter;
+pub fn init_logs() {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let (filter, json) = settings(lookup);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(false);
+    let _ =
+        if json { builder.json().with_current_span(true).with_span_list(false).try_init() } else { builder.try_init() };
+}
 
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_lowercase()))
-        .and_then(|s| EnvFilter::try_new(s).ok())
+/// The filter and whether to write JSON, from the variables `lookup` finds.
+fn settings(lookup: impl Fn(&str) -> Option<String>) -> (EnvFilter, bool) {
+    let json = lookup("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.trim().eq_ignore_ascii_case("json"));
+    let lambda_level = lookup("AWS_LAMBDA_LOG_LEVEL").map(|l| match l.trim().to_ascii_lowercase().as_str() {
+        "fatal" => "error".to_owned(),
+        other => other.to_owned(),
+    });
+    let filter = lambda_level
+        .or_else(|| lookup("RUST_LOG"))
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_ansi(false)
-        .try_init();
+    (filter, json)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> (String, bool) {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let (filter, json) = settings(|name| vars.get(name).cloned());
+        (filter.to_string(), json)
+    }
+
+    #[test]
+    fn lambda_settings_come_before_rust_log() {
+        let (filter, json) =
+            with(&[("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "error")]);
+        assert_eq!((filter.as_str(), json), ("debug", true));
+        assert_eq!(with(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).0, "error");
+    }
+
+    #[test]
+    fn rust_log_applies_when_lambda_sets_no_level() {
+        assert_eq!(with(&[("RUST_LOG", "warn,sluice=debug")]), ("sluice=debug,warn".to_owned(), false));
+        assert_eq!(with(&[]), ("info".to_owned(), false));
+        assert!(!with(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]).1);
+    }
 }

@@ -35,11 +35,22 @@ pub fn context(remaining: Duration) -> Context {
 
 /// An SQS event with one record per `(message_id, body)`.
 pub fn sqs_event(records: &[(&str, &str)]) -> SqsEvent {
-    sqs_event_with(records.iter().map(|(id, body)| (*id, *body, None)).collect())
+    sqs_event_from(STANDARD_QUEUE_ARN, records.iter().map(|(id, body)| (*id, *body, None)).collect())
 }
 
-/// An SQS event whose records may carry a FIFO `MessageGroupId`.
+/// The ARN of the standard queue test events come from.
+pub const STANDARD_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:work";
+/// The ARN of the FIFO queue test events with message groups come from.
+pub const FIFO_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:work.fifo";
+
+/// An SQS event from a FIFO queue whose records carry a `MessageGroupId`.
 pub fn sqs_event_with(records: Vec<(&str, &str, Option<&str>)>) -> SqsEvent {
+    sqs_event_from(FIFO_QUEUE_ARN, records)
+}
+
+/// An SQS event from the queue `arn` whose records may carry a `MessageGroupId` (a FIFO queue,
+/// or a fair queue: a standard queue whose messages carry one).
+pub fn sqs_event_from(arn: &str, records: Vec<(&str, &str, Option<&str>)>) -> SqsEvent {
     let records: Vec<Value> = records
         .into_iter()
         .map(|(id, body, group)| {
@@ -50,7 +61,7 @@ pub fn sqs_event_with(records: Vec<(&str, &str, Option<&str>)>) -> SqsEvent {
             json!({
                 "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
                 "attributes": attributes, "messageAttributes": {}, "md5OfBody": "x",
-                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:work",
+                "eventSource": "aws:sqs", "eventSourceARN": arn,
                 "awsRegion": "us-east-1"
             })
         })
@@ -75,7 +86,7 @@ pub fn sns_event(message_id: &str, message: &str) -> SnsEvent {
     .unwrap()
 }
 
-/// A processor scripted by each job's `action`: `ok`, `retry`, `poison`, `panic` or
+/// A processor scripted by each job's `action`: `ok`, `retry`, `poison`, `panic`, `skip` or
 /// `sleep:<ms>`. It records the ids it ran, in order, and the highest concurrency it saw.
 #[derive(Clone, Default)]
 pub struct Scripted {
@@ -109,6 +120,7 @@ impl Processor<Json<Job>> for Scripted {
             "retry" => Err(ProcessError::retryable("partner API answered 503")),
             "poison" => Err(ProcessError::permanent("object is not CSV")),
             "panic" => panic!("bug while processing {}", job.id),
+            "skip" => Err(ProcessError::skip("superseded by a newer version")),
             sleep if sleep.starts_with("sleep:") => {
                 let ms: u64 = sleep["sleep:".len()..].parse().unwrap();
                 tokio::time::sleep(Duration::from_millis(ms)).await;
