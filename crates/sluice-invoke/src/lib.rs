@@ -2,11 +2,14 @@
 //!
 //! A `RequestResponse` invocation is not retried by Lambda: whoever calls it decides. This
 //! client retries what is safe to retry, with [`RetryPolicy`]'s backoff and jitter:
-//! - throttling (429) and service errors (5xx), timeouts and connection failures: always;
-//! - a **function error** (`X-Amz-Function-Error`: the function ran and failed): only when the
-//!   call is declared [`Idempotence::Idempotent`], since the function may have done part of its
-//!   work. Otherwise it is returned at once as [`InvokeError::Function`] with the function's
-//!   error payload.
+//! - throttling (429) and connections that could not be made (the request was never sent):
+//!   always, since the function certainly did not run;
+//! - everything after the request may have reached the function (a timeout, a connection
+//!   dropped before the answer, a 5xx, a **function error**): only when the call is declared
+//!   [`Idempotence::Idempotent`], since the function may have done all or part of its work
+//!   (Lambda Developer Guide, "Understanding retry behavior in Lambda": "Your function's code
+//!   might have run completely, partially, or not at all"). Otherwise the first such error is
+//!   returned, a function error as [`InvokeError::Function`] with the function's error payload.
 //!
 //! The SDK's own retries are turned off on this client, so there is exactly one retry loop.
 //!
@@ -122,12 +125,20 @@ impl InvokeClient {
         idempotence: Idempotence,
     ) -> Result<InvokeResponse, InvokeError> {
         let mut attempts = 0;
+        let may_repeat = idempotence == Idempotence::Idempotent;
+        let retryable = |e: &InvokeError| {
+            let class = e.error_class();
+            class.never_took_effect() || (may_repeat && class.is_retryable())
+        };
         let mut response = self
             .policy
-            .run(|| {
-                attempts += 1;
-                self.attempt(function, payload.clone(), idempotence)
-            })
+            .run_if(
+                || {
+                    attempts += 1;
+                    self.attempt(function, payload.clone(), idempotence)
+                },
+                retryable,
+            )
             .await?;
         response.attempts = attempts;
         Ok(response)

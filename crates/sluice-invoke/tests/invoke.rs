@@ -99,14 +99,82 @@ async fn throttled_twice_then_success() {
 }
 
 #[tokio::test]
-async fn service_errors_are_retried_until_the_attempts_run_out() {
+async fn service_errors_are_retried_until_the_attempts_run_out_when_the_call_is_idempotent() {
+    let (url, seen) = lambda_api(vec![Answer::ServiceError; 10]).await;
+    let err = InvokeClient::new(&sdk_config(&url), quick())
+        .invoke("summary", b"{}".to_vec(), Idempotence::Idempotent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InvokeError::Service { class: sluice_retry::ErrorClass::Server, .. }), "{err}");
+    assert_eq!(seen.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn a_service_error_is_not_retried_when_the_function_may_have_run() {
     let (url, seen) = lambda_api(vec![Answer::ServiceError; 10]).await;
     let err = InvokeClient::new(&sdk_config(&url), quick())
         .invoke("summary", b"{}".to_vec(), Idempotence::NotIdempotent)
         .await
         .unwrap_err();
     assert!(matches!(err, InvokeError::Service { class: sluice_retry::ErrorClass::Server, .. }), "{err}");
-    assert_eq!(seen.requests().len(), 4);
+    assert_eq!(seen.requests().len(), 1);
+}
+
+/// A server that reads each request and hangs up without answering: the request arrived, the
+/// caller never learns what came of it. Returns its endpoint and how many requests it read.
+async fn hangs_up_after_reading() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read up to the end of the headers and the small body, then close.
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&chunk[..n]),
+                }
+            }
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test]
+async fn a_connection_dropped_after_sending_is_not_retried_unless_idempotent() {
+    let (url, requests) = hangs_up_after_reading().await;
+    let err = InvokeClient::new(&sdk_config(&url), quick())
+        .invoke("summary", b"{}".to_vec(), Idempotence::NotIdempotent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InvokeError::Service { class: sluice_retry::ErrorClass::Interrupted, .. }), "{err}");
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1, "the function may have run: not sent again");
+
+    let (url, requests) = hangs_up_after_reading().await;
+    InvokeClient::new(&sdk_config(&url), quick())
+        .invoke("summary", b"{}".to_vec(), Idempotence::Idempotent)
+        .await
+        .unwrap_err();
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 4, "idempotent: every attempt used");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_classified_as_never_sent() {
+    // A socket bound but not listening holds the port, so every connection to it is refused.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("http://{}", socket.local_addr().unwrap());
+    let err = InvokeClient::new(&sdk_config(&url), quick())
+        .invoke("summary", b"{}".to_vec(), Idempotence::NotIdempotent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InvokeError::Service { class: sluice_retry::ErrorClass::Connection, .. }), "{err}");
 }
 
 #[tokio::test]

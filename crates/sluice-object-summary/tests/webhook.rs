@@ -92,9 +92,10 @@ async fn no_retry_starts_inside_the_deadline_margin() {
 
 #[tokio::test]
 async fn a_refused_connection_is_retryable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap()).parse().unwrap();
-    drop(listener);
+    // Bound but not listening: the port stays ours, and every connection to it is refused.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("http://{}/hook", socket.local_addr().unwrap()).parse().unwrap();
     let err = Webhook::new(url, quick().max_attempts(2)).unwrap().post(&receipt(), "k", far()).await.unwrap_err();
     assert!(matches!(err, WebhookError::Transport { .. }), "{err}");
     assert!(err.error_class().is_retryable());

@@ -4,6 +4,11 @@
 //! A client error (a 400, 403 or 404) will be the same next time, and retrying it only delays
 //! the real answer. Throttling codes are AWS's (SDK retry documentation and the smithy-rs
 //! standard retry classifier); HTTP statuses follow RFC 9110 (408, 429, 5xx).
+//!
+//! A failed connection is two different things: [`ErrorClass::Connection`] (never made, so the
+//! request was never sent) and [`ErrorClass::Interrupted`] (dropped after the request may have
+//! been sent). Both are retryable, but only the first, and throttling, are safe for a call that
+//! is not idempotent ([`ErrorClass::never_took_effect`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -20,8 +25,12 @@ pub enum ErrorClass {
     Server,
     /// A timeout (408, connect, read or attempt timeout): retry.
     Timeout,
-    /// The request never got an answer (connection refused or reset): retry.
+    /// The connection could not be made, so the request was never sent (refused, unreachable,
+    /// DNS): retry, even a call that is not idempotent.
     Connection,
+    /// The connection failed after the request may have been sent (reset, closed before the
+    /// answer): retry only what is safe to repeat, since it may have taken effect.
+    Interrupted,
     /// The request is wrong or not allowed (other 4xx): do not retry.
     Client,
     /// Anything else: do not retry.
@@ -31,16 +40,38 @@ pub enum ErrorClass {
 impl ErrorClass {
     /// True for the classes a retry can fix.
     pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorClass::Throttling | ErrorClass::Server | ErrorClass::Timeout | ErrorClass::Connection)
+        matches!(
+            self,
+            ErrorClass::Throttling
+                | ErrorClass::Server
+                | ErrorClass::Timeout
+                | ErrorClass::Connection
+                | ErrorClass::Interrupted
+        )
     }
 
-    /// A short name for logs: `throttling`, `server`, `timeout`, `connection`, `client`, `other`.
+    /// True when the request certainly did not take effect: it was throttled, or never sent.
+    /// Only these are safe to retry for a call that is not idempotent.
+    ///
+    /// ```
+    /// use sluice_retry::ErrorClass;
+    /// assert!(ErrorClass::Connection.never_took_effect());
+    /// assert!(!ErrorClass::Interrupted.never_took_effect());
+    /// assert!(!ErrorClass::Timeout.never_took_effect());
+    /// ```
+    pub fn never_took_effect(self) -> bool {
+        matches!(self, ErrorClass::Throttling | ErrorClass::Connection)
+    }
+
+    /// A short name for logs: `throttling`, `server`, `timeout`, `connection`, `interrupted`,
+    /// `client`, `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorClass::Throttling => "throttling",
             ErrorClass::Server => "server",
             ErrorClass::Timeout => "timeout",
             ErrorClass::Connection => "connection",
+            ErrorClass::Interrupted => "interrupted",
             ErrorClass::Client => "client",
             ErrorClass::Other => "other",
         }
@@ -114,7 +145,10 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
             SdkError::TimeoutError(_) => ErrorClass::Timeout,
             SdkError::DispatchFailure(failure) if failure.is_timeout() => ErrorClass::Timeout,
             SdkError::DispatchFailure(failure) if failure.is_user() => ErrorClass::Client,
-            SdkError::DispatchFailure(_) => ErrorClass::Connection,
+            SdkError::DispatchFailure(failure) => match failure.as_connector_error() {
+                Some(e) if never_sent(e) => ErrorClass::Connection,
+                _ => ErrorClass::Interrupted,
+            },
             SdkError::ResponseError(_) => ErrorClass::Server,
             SdkError::ConstructionFailure(_) => ErrorClass::Client,
             _ => ErrorClass::Other,
@@ -137,12 +171,39 @@ impl Classify for reqwest::Error {
             ErrorClass::Timeout
         } else if let Some(status) = self.status() {
             ErrorClass::from_status(status.as_u16())
-        } else if self.is_connect() || self.is_request() || self.is_body() {
+        } else if self.is_connect() {
             ErrorClass::Connection
+        } else if self.is_request() || self.is_body() {
+            ErrorClass::Interrupted
         } else {
             ErrorClass::Other
         }
     }
+}
+
+/// True when `error` says the connection was never made: hyper-util's own connect error
+/// (what the SDK's HTTP client and reqwest wrap), or an I/O error of a connection attempt.
+fn never_sent(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|h| h.is_connect()) {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::HostUnreachable
+            )
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// Parses a `Retry-After` value: delay-seconds or an HTTP-date (RFC 9110, section 10.2.3).

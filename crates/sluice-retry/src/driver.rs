@@ -14,8 +14,9 @@ impl RetryPolicy {
     /// policy gives up (attempts, elapsed time or deadline); then returns its last error.
     ///
     /// The delay before each retry comes from [`RetryPolicy::delays`]. A `Retry-After` from the
-    /// server replaces it, bounded by the cap. Each retry logs the attempt, the delay and the
-    /// error class at `warn`.
+    /// server replaces it; one longer than the cap ends the retries (the server asked for more
+    /// patience than the policy has, and a shorter wait would ignore it). Each retry logs the
+    /// attempt, the delay and the error class at `warn`.
     ///
     /// ```
     /// use std::time::Duration;
@@ -45,11 +46,22 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.run_if(operation, |e: &E| e.error_class().is_retryable()).await
+    }
+
+    /// [`RetryPolicy::run`], retrying only the errors `retryable` accepts: for a call whose
+    /// safety to repeat depends on more than the error's class (see `sluice-invoke`).
+    pub async fn run_if<T, E, F, Fut>(&self, operation: F, retryable: impl Fn(&E) -> bool) -> Result<T, E>
+    where
+        E: Classify + std::fmt::Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         let started = Instant::now();
         let attempt = AtomicU32::new(1);
         operation
             .retry(self.delays())
-            .when(|e: &E| e.error_class().is_retryable())
+            .when(|e: &E| retryable(e))
             .adjust(|e: &E, planned: Option<Duration>| self.next_delay(e, planned, started))
             .notify(|e: &E, delay: Duration| {
                 tracing::warn!(
@@ -67,7 +79,11 @@ impl RetryPolicy {
     fn next_delay<E: Classify>(&self, error: &E, planned: Option<Duration>, started: Instant) -> Option<Duration> {
         // No planned delay: the attempts are used up.
         let planned = planned?;
-        let delay = error.retry_after().map_or(planned, |asked| asked.min(self.cap));
+        let delay = match error.retry_after() {
+            Some(asked) if asked > self.cap => return None,
+            Some(asked) => asked,
+            None => planned,
+        };
         let wake = Instant::now() + delay;
         if self.max_elapsed.is_some_and(|budget| wake > started + budget) {
             return None;

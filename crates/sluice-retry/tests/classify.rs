@@ -57,9 +57,14 @@ fn a_modeled_no_such_key_is_a_client_error() {
 fn timeouts_and_dispatch_failures_are_retryable() {
     let timeout: SdkError<GetObjectError, HttpResponse> = SdkError::timeout_error("attempt timed out");
     assert_eq!(timeout.error_class(), ErrorClass::Timeout);
-    let io: SdkError<GetObjectError, HttpResponse> =
-        SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
-    assert_eq!(io.error_class(), ErrorClass::Connection);
+    let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+    let io: SdkError<GetObjectError, HttpResponse> = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
+    assert_eq!(io.error_class(), ErrorClass::Connection, "never sent");
+    assert!(io.error_class().never_took_effect());
+    let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+    let io: SdkError<GetObjectError, HttpResponse> = SdkError::dispatch_failure(ConnectorError::io(reset.into()));
+    assert_eq!(io.error_class(), ErrorClass::Interrupted, "may have been sent");
+    assert!(io.error_class().is_retryable() && !io.error_class().never_took_effect());
     let read_timeout: SdkError<GetObjectError, HttpResponse> =
         SdkError::dispatch_failure(ConnectorError::timeout("read".into()));
     assert_eq!(read_timeout.error_class(), ErrorClass::Timeout);

@@ -98,13 +98,21 @@ async fn never_sleeps_past_the_deadline_minus_margin() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retry_after_sets_the_next_delay_bounded_by_the_cap() {
+async fn retry_after_sets_the_next_delay() {
     let asked = Fail { class: ErrorClass::Throttling, retry_after: Some(Duration::from_millis(1500)) };
+    let policy = fixed(10).cap(Duration::from_secs(2)).max_attempts(5);
+    let (result, calls) = run(policy, vec![Err(asked), Ok(1)]).await;
+    assert_eq!(result.unwrap(), 1);
+    assert_eq!(calls, [0, 1500].map(Duration::from_millis), "1.5 s as asked");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_beyond_the_cap_ends_the_retries_instead_of_being_shortened() {
     let too_long = Fail { class: ErrorClass::Throttling, retry_after: Some(Duration::from_secs(3600)) };
     let policy = fixed(10).cap(Duration::from_secs(2)).max_attempts(5);
-    let (result, calls) = run(policy, vec![Err(asked), Err(too_long), Ok(1)]).await;
-    assert_eq!(result.unwrap(), 1);
-    assert_eq!(calls, [0, 1500, 3500].map(Duration::from_millis), "1.5 s as asked, then the 2 s cap");
+    let (result, calls) = run(policy, vec![Err(too_long), Ok(1)]).await;
+    assert_eq!(result.unwrap_err().retry_after, Some(Duration::from_secs(3600)));
+    assert_eq!(calls, [Duration::ZERO], "no retry after 2 s: the server asked for an hour");
 }
 
 #[tokio::test(start_paused = true)]

@@ -27,11 +27,12 @@ fn an_invalid_number_is_named() {
     assert!(text.contains("BATCH_CONCURRENCY: must be a whole number"), "{text}");
 }
 
-#[test]
-fn an_unreachable_redis_is_named() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("redis://{}/", listener.local_addr().unwrap());
-    drop(listener);
+#[tokio::test]
+async fn an_unreachable_redis_is_named() {
+    // Bound but not listening: the port stays ours, and every connection to it is refused.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("redis://{}/", socket.local_addr().unwrap());
     let (ok, text) = run_with(&[("RESULTS_BUCKET", "r"), ("IDEMPOTENCY_REDIS_URL", &url), ("AWS_REGION", "us-east-1")]);
     assert!(!ok);
     assert!(text.contains("IDEMPOTENCY_REDIS_URL: cannot connect"), "{text}");
