@@ -176,6 +176,9 @@ fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
     common.insert("RESULTS_BUCKET".into(), t.results_bucket.clone());
     common.insert("IDEMPOTENCY_TABLE".into(), t.idempotency_table.clone());
     common.insert("MAX_OBJECT_BYTES".into(), MAX_OBJECT_BYTES.to_string());
+    // As the template's LoggingConfig (LogFormat JSON, ApplicationLogLevel INFO) sets them.
+    common.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
+    common.insert("AWS_LAMBDA_LOG_LEVEL".into(), "INFO".into());
     let mut sqs_env = common.clone();
     sqs_env.insert("RESULTS_PREFIX".into(), "receipts/sqs/".into());
     sqs_env.insert("DEAD_LETTER_QUEUE_URL".into(), t.work_dlq_url.clone());

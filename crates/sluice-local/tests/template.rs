@@ -166,3 +166,39 @@ fn the_static_egress_ip_is_an_output_of_the_nat_gateway_eip() {
         assert_eq!(resource(&t, endpoint)["Properties"]["VpcEndpointType"].as_str(), Some("Gateway"));
     }
 }
+
+#[test]
+fn idempotency_records_outlive_every_redelivery() {
+    let t = template();
+    let ttl = &t["Parameters"]["IdempotencyTtlSeconds"];
+    let age = &t["Parameters"]["MaximumEventAgeSeconds"];
+    assert!(int(&ttl["MinValue"]) >= int(&age["MaxValue"]), "a TTL shorter than an event's age is allowed");
+    assert!(int(&ttl["Default"]) >= int(&age["Default"]));
+    for (name, queue) in resources_of(&t, "AWS::SQS::Queue") {
+        if name.contains("DeadLetter") || name.contains("Failures") {
+            let retention = int(&queue["Properties"]["MessageRetentionPeriod"]);
+            assert!(int(&ttl["Default"]) >= retention, "a redrive from {name} would outlive its record");
+        }
+    }
+}
+
+#[test]
+fn the_object_size_limit_can_be_streamed_and_hashed_within_the_timeout() {
+    // A conservative floor for a 256 MB function reading from S3 and hashing (README, "Limits").
+    const FLOOR_BYTES_PER_SECOND: i64 = 10_000_000;
+    let t = template();
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    let timeout_ms = int(&t["Globals"]["Function"]["Timeout"]) * 1000;
+    let margin_ms = int(&env["DEADLINE_MARGIN_MS"]);
+    let max = int(&env["MAX_OBJECT_BYTES"]);
+    assert!(max <= (timeout_ms - margin_ms) * FLOOR_BYTES_PER_SECOND / 1000, "{max} bytes in {timeout_ms} ms");
+}
+
+#[test]
+fn both_functions_log_json_as_the_workers_read_it() {
+    let t = template();
+    for name in ["SqsWorker", "SnsWorker"] {
+        let logging = &resource(&t, name)["Properties"]["LoggingConfig"];
+        assert_eq!(logging["LogFormat"].as_str(), Some("JSON"), "{name}");
+    }
+}

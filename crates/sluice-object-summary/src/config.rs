@@ -31,17 +31,26 @@ pub struct Config {
     pub idempotency_table: Option<String>,
     /// `IDEMPOTENCY_REDIS_URL`: a Redis or Valkey server for idempotency records.
     pub idempotency_redis_url: Option<String>,
-    /// `IDEMPOTENCY_TTL_SECONDS` (default 3600): how long completed records are kept.
+    /// `IDEMPOTENCY_TTL_SECONDS` (default 1,209,600: 14 days, [`sluice::DEFAULT_TTL`]): how long
+    /// completed records are kept. Keep it longer than any redelivery: the direct path's
+    /// maximum event age and the dead-letter queues' retention.
     pub idempotency_ttl: Duration,
-    /// `WEBHOOK_URL`: where each receipt is POSTed.
+    /// `IDEMPOTENCY_LEASE_SECONDS` (default 30, [`sluice::DEFAULT_LEASE`]): how long a claim
+    /// holds without a renewal; a crashed invocation's claim frees within it.
+    pub idempotency_lease: Duration,
+    /// `WEBHOOK_URL`: where each object version's summary is POSTed.
     pub webhook_url: Option<reqwest::Url>,
+    /// `WEBHOOK_ALREADY_APPLIED_STATUSES` (comma-separated, default none): statuses with which
+    /// the partner says "this key was applied already", treated as success.
+    pub webhook_already_applied: Vec<u16>,
     /// `MAX_OBJECT_BYTES`: larger objects are refused as permanent failures.
     pub max_object_bytes: Option<u64>,
     /// `BATCH_CONCURRENCY` (default 10): records of an SQS batch processed at once.
     pub batch_concurrency: usize,
     /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go at once.
     pub dead_letter_queue_url: Option<String>,
-    /// `DEADLINE_MARGIN_MS` (default 1000): no record starts with less time left.
+    /// `DEADLINE_MARGIN_MS` (default 1000, at least the handler's finish reserve,
+    /// [`sluice::DEFAULT_FINISH_RESERVE`]): no record starts with less time left.
     pub deadline_margin: Duration,
     /// `AWS_LAMBDA_FUNCTION_NAME`, for the metrics dimension.
     pub function_name: String,
@@ -95,17 +104,48 @@ impl Config {
                 "set only one of IDEMPOTENCY_TABLE and IDEMPOTENCY_REDIS_URL".into(),
             ));
         }
+        let deadline_margin = Duration::from_millis(number("DEADLINE_MARGIN_MS", 0)?.unwrap_or(1000));
+        if deadline_margin < sluice::DEFAULT_FINISH_RESERVE {
+            return Err(err(
+                "DEADLINE_MARGIN_MS",
+                format!(
+                    "must be at least the {} ms the handler keeps to finish, got {}: a record started later \
+                     would be abandoned at once",
+                    sluice::DEFAULT_FINISH_RESERVE.as_millis(),
+                    deadline_margin.as_millis()
+                ),
+            ));
+        }
+        let webhook_already_applied = get("WEBHOOK_ALREADY_APPLIED_STATUSES")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| match s.parse::<u16>() {
+                        Ok(n) if (400..500).contains(&n) => Ok(n),
+                        _ => Err(err(
+                            "WEBHOOK_ALREADY_APPLIED_STATUSES",
+                            format!("{s:?} is not a 4xx status (a comma-separated list such as 409)"),
+                        )),
+                    })
+                    .collect::<Result<Vec<u16>, ConfigError>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(Config {
             results_bucket,
             results_prefix: get("RESULTS_PREFIX").unwrap_or_else(|| DEFAULT_RESULTS_PREFIX.into()),
             idempotency_table,
             idempotency_redis_url,
-            idempotency_ttl: Duration::from_secs(number("IDEMPOTENCY_TTL_SECONDS", 1)?.unwrap_or(3600)),
+            idempotency_ttl: number("IDEMPOTENCY_TTL_SECONDS", 1)?.map_or(sluice::DEFAULT_TTL, Duration::from_secs),
+            idempotency_lease: number("IDEMPOTENCY_LEASE_SECONDS", 1)?
+                .map_or(sluice::DEFAULT_LEASE, Duration::from_secs),
             webhook_url,
+            webhook_already_applied,
             max_object_bytes: number("MAX_OBJECT_BYTES", 0)?,
             batch_concurrency: number("BATCH_CONCURRENCY", 1)?.unwrap_or(10) as usize,
             dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
-            deadline_margin: Duration::from_millis(number("DEADLINE_MARGIN_MS", 0)?.unwrap_or(1000)),
+            deadline_margin,
             function_name: get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "object-summary".into()),
         })
     }
@@ -132,7 +172,9 @@ mod tests {
             ("MAX_OBJECT_BYTES", "1024"),
             ("BATCH_CONCURRENCY", "4"),
             ("DEAD_LETTER_QUEUE_URL", "http://sqs/dlq"),
-            ("DEADLINE_MARGIN_MS", "250"),
+            ("DEADLINE_MARGIN_MS", "750"),
+            ("IDEMPOTENCY_LEASE_SECONDS", "20"),
+            ("WEBHOOK_ALREADY_APPLIED_STATUSES", "409, 410"),
         ])
         .unwrap();
         assert_eq!(c.idempotency_table.as_deref(), Some("idem"));
@@ -140,7 +182,19 @@ mod tests {
         assert_eq!(c.webhook_url.unwrap().host_str(), Some("partner.example"));
         assert_eq!(c.max_object_bytes, Some(1024));
         assert_eq!(c.batch_concurrency, 4);
-        assert_eq!(c.deadline_margin, Duration::from_millis(250));
+        assert_eq!(c.deadline_margin, Duration::from_millis(750));
+        assert_eq!(c.idempotency_lease, Duration::from_secs(20));
+        assert_eq!(c.webhook_already_applied, [409, 410]);
+    }
+
+    #[test]
+    fn defaults_cover_the_redelivery_horizon() {
+        let c = config(&[("RESULTS_BUCKET", "results")]).unwrap();
+        // The direct path's events live up to 6 hours (MaximumEventAgeInSeconds at most
+        // 21600); dead-letter queues keep messages up to 14 days.
+        assert!(c.idempotency_ttl >= Duration::from_secs(21_600));
+        assert_eq!(c.idempotency_ttl, Duration::from_secs(1_209_600));
+        assert!(c.idempotency_lease < Duration::from_secs(60), "shorter than Lambda's first async retry delay");
     }
 
     #[test]
@@ -152,6 +206,11 @@ mod tests {
             (vec![("MAX_OBJECT_BYTES", "-1")], "MAX_OBJECT_BYTES: must be a whole number"),
             (vec![("WEBHOOK_URL", "partner")], "WEBHOOK_URL: \"partner\" is not a URL"),
             (vec![("WEBHOOK_URL", "ftp://x/y")], "WEBHOOK_URL: scheme must be http or https"),
+            (vec![("DEADLINE_MARGIN_MS", "100")], "DEADLINE_MARGIN_MS: must be at least the 500 ms"),
+            (
+                vec![("WEBHOOK_ALREADY_APPLIED_STATUSES", "409,200")],
+                "WEBHOOK_ALREADY_APPLIED_STATUSES: \"200\" is not a 4xx",
+            ),
             (
                 vec![("IDEMPOTENCY_TABLE", "t"), ("IDEMPOTENCY_REDIS_URL", "redis://r")],
                 "IDEMPOTENCY_REDIS_URL: set only one",

@@ -1,9 +1,10 @@
 //! The object-summary worker: the sample sluice application.
 //!
-//! For each `ObjectCreated` record it streams the object from S3 (memory does not grow with
-//! its size), computes size, SHA-256 and line count, writes a JSON [`Receipt`] to
-//! `RESULTS_BUCKET` at `receipts/<key>.json`, and, when `WEBHOOK_URL` is set, POSTs the receipt
-//! there with an `Idempotency-Key` header. A missing object, or one over `MAX_OBJECT_BYTES`, is
+//! For each `ObjectCreated` record it streams the object version the event describes from S3
+//! (memory does not grow with its size), computes size, SHA-256 and line count, writes a JSON
+//! [`Receipt`] per object version to `RESULTS_BUCKET` and moves the key's latest receipt
+//! forward (never back: see [`receipt`]), and, when `WEBHOOK_URL` is set, POSTs the version's
+//! facts there with an `Idempotency-Key` header derived from the version alone. A missing object, or one over `MAX_OBJECT_BYTES`, is
 //! a permanent failure. The same processor serves both delivery paths: [`run`] with
 //! [`Delivery::Sqs`] in the `sqs-worker` binary, [`Delivery::Sns`] in `sns-worker`.
 //!
@@ -20,8 +21,8 @@ mod config;
 mod digest;
 /// Classification of AWS SDK errors.
 mod errors;
-/// The receipt document.
-mod receipt;
+/// The receipt documents: per version, and the latest per key.
+pub mod receipt;
 /// The webhook client.
 mod webhook;
 /// The processor.
@@ -30,8 +31,10 @@ mod worker;
 pub use config::{Config, ConfigError, DEFAULT_RESULTS_PREFIX};
 pub use digest::{ObjectDigest, Summary};
 pub use errors::classify;
-pub use receipt::{Receipt, receipt_key, receipt_key_under};
-pub use webhook::{WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError};
+pub use receipt::{
+    Latest, Position, Receipt, VersionSummary, receipt_key, receipt_key_under, version_receipt_key_under,
+};
+pub use webhook::{WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError, idempotency_key};
 pub use worker::ObjectSummary;
 
 use sluice::{Delivery, EmfMetrics, Idempotency, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
@@ -56,13 +59,28 @@ pub async fn run(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
 async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     let retries = RetryPolicy::default();
-    // The SDK retries its own calls; the same policy shapes its backoff.
-    let aws = aws_config::from_env().retry_config(retries.sdk_retry_config()).load().await;
+    // The SDK retries its own calls; the same policy shapes its backoff. Each attempt is
+    // bounded, so a silent endpoint costs seconds, not the whole invocation (the handler bounds
+    // the total by the deadline as well).
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .build();
+    let aws = aws_config::from_env().retry_config(retries.sdk_retry_config()).timeout_config(timeouts).load().await;
     let s3 = s3_client(&aws);
     let processor = ObjectSummary::new(s3, &config.results_bucket)
         .results_prefix(&config.results_prefix)
         .max_object_bytes(config.max_object_bytes)
-        .webhook(config.webhook_url.clone().map(|url| Webhook::new(url, retries.clone())).transpose()?);
+        .webhook(
+            config
+                .webhook_url
+                .clone()
+                .map(|url| {
+                    Webhook::new(url, retries.clone())
+                        .map(|w| w.already_applied(config.webhook_already_applied.clone()))
+                })
+                .transpose()?,
+        );
     let idempotency = idempotency(&config, &aws).await?;
     let metrics = EmfMetrics::new(METRICS_NAMESPACE, &config.function_name);
     let dead_letters =
@@ -120,5 +138,8 @@ async fn idempotency(config: &Config, aws: &aws_config::SdkConfig) -> Result<Ide
         Arc::new(MemoryStore::new())
     };
     // Each function has its own namespace: both paths see every upload and must both run it.
-    Ok(Idempotency::with_store(store).ttl(config.idempotency_ttl).key_prefix(&config.function_name))
+    Ok(Idempotency::with_store(store)
+        .ttl(config.idempotency_ttl)
+        .lease(config.idempotency_lease)
+        .key_prefix(&config.function_name))
 }

@@ -1,16 +1,29 @@
-//! POSTing each receipt to a partner endpoint, with an `Idempotency-Key` header and retries.
+//! POSTing each object version's summary to a partner endpoint, with an `Idempotency-Key`
+//! header and retries.
 //!
-//! The header carries the item's idempotency key, so the partner can drop a repeated POST of
-//! the same object version (every retry, and any redelivery, sends the same key). 408, 429,
-//! 5xx, timeouts and connection failures are retried with the [`RetryPolicy`] (full jitter), a
-//! `Retry-After` honoured, never past the invocation deadline; other 4xx answers are permanent.
+//! The partner applies a key once. So that it can, every POST of one object version, on any
+//! path, retry or redelivery (a re-run after a crash included), carries the same key **and the
+//! same body** (a [`VersionSummary`]: no timestamps, no path):
+//! - the key is [`idempotency_key`] of the version's identity (`bucket/key@v:<versionId>`): a
+//!   UUID derived from its SHA-256, sent as a Structured Field string as the IETF draft
+//!   specifies (`Idempotency-Key: "8e03978e-..."`, draft-ietf-httpapi-idempotency-key-header):
+//!   ASCII whatever the object's name, and free of the function's name, so renaming the
+//!   function or its key prefix changes no key;
+//! - 2xx is success, and so is a status the partner documents as "already applied"
+//!   ([`Webhook::already_applied`]). Per the draft, a repeat after the first POST completed gets
+//!   the first result back (2xx), 409 means the first POST is still being processed (retried
+//!   here, like a throttle), and 422 means the key was reused with another body (permanent).
+//!
+//! 408, 409, 429, 5xx, timeouts and connection failures are retried with the [`RetryPolicy`]
+//! (full jitter), a `Retry-After` honoured, never past the invocation deadline; other 4xx
+//! answers are permanent.
 
 use std::time::Duration;
 
 use sluice_retry::{Classify, ErrorClass, RetryPolicy, parse_retry_after};
 use tokio::time::Instant;
 
-use crate::Receipt;
+use crate::VersionSummary;
 
 /// Time kept before the invocation deadline: no retry starts later, so the worker can still
 /// record the outcome and answer.
@@ -46,6 +59,8 @@ pub enum WebhookError {
 impl Classify for WebhookError {
     fn error_class(&self) -> ErrorClass {
         match self {
+            // The draft's "a request with this key is still being processed": wait and retry.
+            WebhookError::Status { status: 409, .. } => ErrorClass::Throttling,
             WebhookError::Status { status, .. } => ErrorClass::from_status(*status),
             WebhookError::Transport { source, .. } => source.error_class(),
         }
@@ -73,6 +88,24 @@ pub struct Webhook {
     client: reqwest::Client,
     url: reqwest::Url,
     policy: RetryPolicy,
+    already_applied: Vec<u16>,
+}
+
+/// The `Idempotency-Key` header value for the work named `identity`: a Structured Field string
+/// holding a UUID (version 8) made from the SHA-256 of `identity`. Deterministic, ASCII, and the
+/// same length whatever `identity` holds.
+///
+/// ```
+/// let key = sluice_object_summary::idempotency_key("ingest/incoming/보고서.csv@v:3HL4kq");
+/// assert_eq!(key, sluice_object_summary::idempotency_key("ingest/incoming/보고서.csv@v:3HL4kq"));
+/// assert!(key.is_ascii() && key.starts_with('"') && key.ends_with('"') && key.len() == 38);
+/// ```
+pub fn idempotency_key(identity: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(identity.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    format!("\"{}\"", uuid::Uuid::new_v8(bytes).hyphenated())
 }
 
 impl Webhook {
@@ -83,31 +116,42 @@ impl Webhook {
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("sluice-object-summary/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Webhook { client, url, policy })
+        Ok(Webhook { client, url, policy, already_applied: Vec::new() })
     }
 
-    /// POSTs `receipt` as JSON with `Idempotency-Key: idempotency_key`, retrying transient
-    /// failures until `deadline` minus [`WEBHOOK_DEADLINE_MARGIN`].
-    pub async fn post(&self, receipt: &Receipt, idempotency_key: &str, deadline: Instant) -> Result<(), WebhookError> {
-        self.policy
-            .clone()
-            .deadline(deadline, WEBHOOK_DEADLINE_MARGIN)
-            .run(|| self.attempt(receipt, idempotency_key))
-            .await
+    /// Statuses the partner answers when the key was applied already (for example `[409]` for
+    /// a partner that says "duplicate" with it): treated as success. Default: none.
+    pub fn already_applied(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
+        self.already_applied = statuses.into_iter().collect();
+        self
     }
 
-    async fn attempt(&self, receipt: &Receipt, idempotency_key: &str) -> Result<(), WebhookError> {
+    /// POSTs `summary` as JSON with the `Idempotency-Key` of `identity` (see
+    /// [`idempotency_key`]), retrying transient failures until `deadline` minus
+    /// [`WEBHOOK_DEADLINE_MARGIN`].
+    pub async fn post(&self, summary: &VersionSummary, identity: &str, deadline: Instant) -> Result<(), WebhookError> {
+        let key = idempotency_key(identity);
+        let body = serde_json::to_vec(summary).expect("a summary serialises");
+        self.policy.clone().deadline(deadline, WEBHOOK_DEADLINE_MARGIN).run(|| self.attempt(&body, &key)).await
+    }
+
+    async fn attempt(&self, body: &[u8], key: &str) -> Result<(), WebhookError> {
         let url = self.url.to_string();
         let response = self
             .client
             .post(self.url.clone())
-            .header("Idempotency-Key", idempotency_key)
-            .json(receipt)
+            .header("Idempotency-Key", key)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
             .send()
             .await
             .map_err(|source| WebhookError::Transport { url: url.clone(), source })?;
         let status = response.status();
         if status.is_success() {
+            return Ok(());
+        }
+        if self.already_applied.contains(&status.as_u16()) {
+            tracing::info!(status = status.as_u16(), "the partner had applied this key already");
             return Ok(());
         }
         let retry_after = response

@@ -1,4 +1,10 @@
-//! The object-summary processor: stream the object, write a receipt, notify a webhook.
+//! The object-summary processor: stream the object, write its receipts, notify a webhook.
+//!
+//! It reads the bytes the event describes, not whatever the key holds now: the version the
+//! event names (`versionId`), or on an unversioned bucket the content the event's ETag names
+//! (`If-Match`). When that content has been replaced, S3 answers 412 and the item is skipped
+//! with that reason: the newer upload's own event will summarise it. No receipt is ever written
+//! from bytes the event did not describe.
 
 use std::borrow::Cow;
 
@@ -10,7 +16,7 @@ use sluice_retry::Classify;
 use time::format_description::well_known::Rfc3339;
 
 use crate::errors::classify;
-use crate::{ObjectDigest, Receipt, Webhook, receipt_key_under};
+use crate::{ObjectDigest, Receipt, Webhook};
 
 /// Summarises each created object into `receipts/<key>.json` in the results bucket.
 #[derive(Debug, Clone)]
@@ -65,20 +71,24 @@ impl ObjectSummary {
     /// Reads the object in chunks: memory stays constant whatever its size.
     async fn summarise(&self, record: &S3ObjectEvent) -> Result<crate::Summary, ProcessError> {
         let what = format!("GetObject s3://{}/{}", record.bucket, record.key);
-        let output = self
-            .s3
-            .get_object()
-            .bucket(&record.bucket)
-            .key(&record.key)
-            .set_version_id(record.version_id.clone())
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(GetObjectError::NoSuchKey(_)) => {
-                    ProcessError::permanent(format!("{what}: NoSuchKey: the object no longer exists"))
-                }
-                _ => classify(&what, e),
-            })?;
+        let mut get = self.s3.get_object().bucket(&record.bucket).key(&record.key);
+        get = match (&record.version_id, &record.e_tag) {
+            (Some(version), _) => get.version_id(version),
+            // Unversioned: only the content this event describes (RFC 9110 entity-tags are quoted).
+            (None, Some(e_tag)) => get.if_match(format!("\"{}\"", e_tag.trim_matches('"'))),
+            (None, None) => get,
+        };
+        let output = get.send().await.map_err(|e| match e.as_service_error() {
+            Some(GetObjectError::NoSuchKey(_)) => {
+                ProcessError::permanent(format!("{what}: NoSuchKey: the object no longer exists"))
+            }
+            _ if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => ProcessError::skip(format!(
+                "{what}: superseded: its content is no longer the ETag {} this event describes; \
+                 the newer upload's own event summarises it",
+                record.e_tag.as_deref().unwrap_or_default()
+            )),
+            _ => classify(&what, e),
+        })?;
         if let Some(size) = output.content_length().and_then(|l| u64::try_from(l).ok())
             && let Some(e) = self.too_large(record, size)
         {
@@ -109,28 +119,24 @@ impl Processor<S3ObjectEvent> for ObjectSummary {
             bucket: record.bucket.clone(),
             key: record.key.clone(),
             version_id: record.version_id.clone(),
+            e_tag: record.e_tag.clone(),
             sequencer: record.sequencer.clone(),
+            event_time: record.event_time.clone(),
             size: summary.size,
             sha256: summary.sha256,
             lines: summary.lines,
             path: ctx.delivery.as_str().to_owned(),
             processed_at: time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
         };
-        let body = serde_json::to_vec(&receipt).map_err(ProcessError::permanent)?;
-        let target = receipt_key_under(&self.results_prefix, &record.key);
-        self.s3
-            .put_object()
-            .bucket(&self.results_bucket)
-            .key(&target)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| classify(&format!("PutObject s3://{}/{target}", self.results_bucket), e))?;
+        let latest = crate::receipt::write(&self.s3, &self.results_bucket, &self.results_prefix, &receipt).await?;
+        if latest == crate::Latest::Kept {
+            tracing::info!(key = %record.key, "a receipt of a later event of this key is the latest already; kept it");
+        }
         if let Some(webhook) = &self.webhook {
-            // Without protection there is no idempotency key: fall back to the message id.
-            let key = ctx.idempotency_key.as_deref().unwrap_or(&ctx.message_id);
-            webhook.post(&receipt, key, ctx.deadline.instant()).await.map_err(|e| {
+            // The object version's identity, not the function's: the same key on every path,
+            // retry and redelivery. Without protection there is no key: the message id stands in.
+            let identity = ctx.idempotency_key.as_deref().unwrap_or(&ctx.message_id);
+            webhook.post(&receipt.version_summary(), identity, ctx.deadline.instant()).await.map_err(|e| {
                 if e.error_class().is_retryable() { ProcessError::retryable(e) } else { ProcessError::permanent(e) }
             })?;
         }

@@ -13,7 +13,9 @@ use lambda_runtime::Context;
 use serde_json::json;
 use sluice::{Idempotency, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
 use sluice_idempotency::MemoryStore;
-use sluice_object_summary::{ObjectSummary, Receipt, Webhook, receipt_key};
+use sluice_object_summary::{
+    ObjectSummary, Receipt, VersionSummary, Webhook, idempotency_key, receipt_key, version_receipt_key_under,
+};
 
 struct Stack {
     s3: aws_sdk_s3::Client,
@@ -49,7 +51,7 @@ fn context() -> Context {
 /// The stack, an ingest bucket notifying a queue through a topic, and a results bucket.
 async fn scenario() -> (Stack, String, String, String) {
     let stack = stack().await;
-    let (ingest, _topic, queue) = stack.pipeline().await;
+    let (ingest, _topic, queue) = stack.pipeline(true).await;
     let results = stack.bucket(false).await;
     (stack, ingest, results, queue)
 }
@@ -93,8 +95,8 @@ impl Stack {
     }
 
     /// An ingest bucket notifying a topic on `incoming/`, and a queue subscribed to the topic.
-    async fn pipeline(&self) -> (String, String, String) {
-        let ingest = self.bucket(true).await;
+    async fn pipeline(&self, versioned: bool) -> (String, String, String) {
+        let ingest = self.bucket(versioned).await;
         let topic = self.sns.create_topic().name(unique("topic")).send().await.unwrap().topic_arn.unwrap();
         let (queue_url, queue_arn) = self.queue().await;
         self.sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(&queue_arn).send().await.unwrap();
@@ -237,9 +239,13 @@ async fn a_redelivered_upload_is_not_summarised_twice_and_the_sns_path_writes_th
         .handle(envelope_event, &context())
         .await
         .unwrap();
-    let again = stack.receipt(&results, "incoming/a.csv").await.unwrap();
+    // Its version receipt says so; the latest stays as it was: the same event is not a later one.
+    let put_version = first.version_id.clone();
+    let at = version_receipt_key_under("receipts/", "incoming/a.csv", put_version.as_deref(), None, None);
+    let again = text_object(&stack, &results, &at).await.unwrap();
     assert_eq!(again.path, "sns");
     assert_eq!(again.sha256, first.sha256);
+    assert_eq!(stack.receipt(&results, "incoming/a.csv").await.unwrap(), first);
 }
 
 #[tokio::test]
@@ -313,13 +319,13 @@ async fn the_webhook_gets_the_receipt_with_the_idempotency_key() {
     let put = stack.upload(&ingest, "incoming/hook.csv", CONTENT).await;
     let event = stack.receive_uploads(&queue, 1).await;
 
-    let seen: Arc<Mutex<Vec<(String, Receipt)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<(String, VersionSummary)>>> = Arc::default();
     let status = Arc::new(Mutex::new(axum::http::StatusCode::BAD_REQUEST));
     let app = {
         let (seen, status) = (seen.clone(), status.clone());
         axum::Router::new().route(
             "/hook",
-            axum::routing::post(move |headers: axum::http::HeaderMap, axum::Json(r): axum::Json<Receipt>| {
+            axum::routing::post(move |headers: axum::http::HeaderMap, axum::Json(r): axum::Json<VersionSummary>| {
                 let key = headers["idempotency-key"].to_str().unwrap().to_owned();
                 seen.lock().unwrap().push((key, r));
                 let status = *status.lock().unwrap();
@@ -343,7 +349,7 @@ async fn the_webhook_gets_the_receipt_with_the_idempotency_key() {
     assert!(response.batch_item_failures.is_empty());
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
-    let expected_key = format!("{ingest}/incoming/hook.csv@v:{}", put.version_id.unwrap());
+    let expected_key = idempotency_key(&format!("{ingest}/incoming/hook.csv@v:{}", put.version_id.unwrap()));
     assert!(seen.iter().all(|(key, _)| *key == expected_key), "{seen:?}");
     assert_eq!(seen[1].1.key, "incoming/hook.csv");
 }
@@ -411,4 +417,130 @@ async fn a_duplicate_reaching_another_instance_is_caught_through_redis() {
     let prefix = format!("{}:", unique("worker"));
     let store = sluice_idempotency::RedisStore::connect(&url).await.unwrap().key_prefix(prefix);
     duplicate_across_instances(|| std::sync::Arc::new(store.clone())).await;
+}
+
+/// The one record of `event` whose object has `version`, with its sequencer set to `sequencer`
+/// (LocalStack gives every event the same one; S3 gives later events of a key greater ones).
+fn only_version(event: &SqsEvent, version: &str, sequencer: &str) -> SqsEvent {
+    let record = event
+        .records
+        .iter()
+        .find(|r| r.body.as_deref().unwrap_or("").contains(version))
+        .unwrap_or_else(|| panic!("no event for version {version}"))
+        .clone();
+    let mut single = SqsEvent::default();
+    single.records = vec![record];
+    with_sequencer(single, sequencer)
+}
+
+/// `event` (one record) with its S3 event's sequencer set to `sequencer`.
+fn with_sequencer(mut event: SqsEvent, sequencer: &str) -> SqsEvent {
+    let record = &mut event.records[0];
+    let mut envelope: serde_json::Value = serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
+    let mut s3: serde_json::Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    s3["Records"][0]["s3"]["object"]["sequencer"] = json!(sequencer);
+    envelope["Message"] = json!(s3.to_string());
+    record.body = Some(envelope.to_string());
+    event
+}
+
+async fn text_object(stack: &Stack, bucket: &str, key: &str) -> Option<Receipt> {
+    let out = stack.s3.get_object().bucket(bucket).key(key).send().await.ok()?;
+    Some(serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap())
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn versions_processed_out_of_order_keep_one_receipt_each_and_the_latest_moves_only_forward() {
+    let (stack, ingest, results, queue) = scenario().await;
+    let key = "incoming/ordered.csv";
+    let v1 = stack.upload(&ingest, key, b"first\n").await.version_id.unwrap();
+    let v2 = stack.upload(&ingest, key, b"second\nversion\n").await.version_id.unwrap();
+    let both = stack.receive_uploads(&queue, 2).await;
+    let handler =
+        SqsBatchHandler::builder(ObjectSummary::new(stack.s3.clone(), &results), Idempotency::new(MemoryStore::new()))
+            .build();
+    // The later upload's event is processed first, as a standard queue may deliver them.
+    for (version, sequencer) in [(&v2, "0055AED6DCD90281E6"), (&v1, "0055AED6DCD90281E5")] {
+        let response = handler.handle(only_version(&both, version, sequencer), &context()).await.unwrap();
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    let latest = stack.receipt(&results, key).await.expect("latest receipt");
+    assert_eq!(latest.version_id.as_deref(), Some(v2.as_str()), "the earlier event did not move the latest back");
+    assert_eq!(latest.lines, 2);
+    for (version, lines) in [(&v1, 1), (&v2, 2)] {
+        let at = version_receipt_key_under("receipts/", key, Some(version), None, None);
+        let receipt = text_object(&stack, &results, &at).await.unwrap_or_else(|| panic!("no receipt at {at}"));
+        assert_eq!((receipt.version_id.as_deref(), receipt.lines), (Some(version.as_str()), lines));
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn on_an_unversioned_bucket_an_event_for_replaced_content_is_skipped_not_summarised_from_new_bytes() {
+    let stack = stack().await;
+    let (ingest, _topic, queue) = stack.pipeline(false).await;
+    let results = stack.bucket(false).await;
+    let key = "incoming/overwritten.csv";
+    // On an unversioned bucket an object version is named by its event's sequencer, which S3
+    // makes grow per key; LocalStack sends one constant value, so the test sets them as S3 would.
+    stack.upload(&ingest, key, b"old\n").await;
+    let old_event = with_sequencer(stack.receive_uploads(&queue, 1).await, "0055AED6DCD90281E5");
+    stack.upload(&ingest, key, b"new\ncontent\n").await;
+    let new_event = with_sequencer(stack.receive_uploads(&queue, 1).await, "0055AED6DCD90281E6");
+    let handler =
+        SqsBatchHandler::builder(ObjectSummary::new(stack.s3.clone(), &results), Idempotency::new(MemoryStore::new()))
+            .build();
+    let response = handler.handle(old_event.clone(), &context()).await.unwrap();
+    assert!(response.batch_item_failures.is_empty(), "a skip, not a failure: {response:?}");
+    assert!(stack.receipt(&results, key).await.is_none(), "no receipt from bytes the event did not describe");
+    let response = handler.handle(new_event, &context()).await.unwrap();
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let receipt = stack.receipt(&results, key).await.expect("the new upload's receipt");
+    assert_eq!(receipt.lines, 2);
+    // The old event again (a redelivery): still skipped, the receipt stays the new one's.
+    handler.handle(old_event, &context()).await.unwrap();
+    assert_eq!(stack.receipt(&results, key).await.unwrap().lines, 2);
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_rerun_after_a_crash_posts_the_same_body_under_the_same_key() {
+    use std::sync::{Arc, Mutex};
+    let (stack, ingest, results, queue) = scenario().await;
+    stack.upload(&ingest, "incoming/보고서 2026+final.csv", CONTENT).await;
+    let event = stack.receive_uploads(&queue, 1).await;
+    let posts: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let seen = posts.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let key = headers["idempotency-key"].to_str().expect("an ASCII header").to_owned();
+            seen.lock().unwrap().push((key, body.to_vec()));
+            async { axum::http::StatusCode::OK }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let processor = ObjectSummary::new(stack.s3.clone(), &results)
+        .webhook(Some(Webhook::new(url.parse().unwrap(), sluice_retry::RetryPolicy::default()).unwrap()));
+    // The first run completes its POST, then "crashes": its idempotency record is lost. The
+    // re-run is a function renamed since (another key prefix), on the other path.
+    SqsBatchHandler::builder(processor.clone(), Idempotency::new(MemoryStore::new()).key_prefix("object-summary-sqs"))
+        .build()
+        .handle(event.clone(), &context())
+        .await
+        .unwrap();
+    SnsHandler::builder(processor, Idempotency::new(MemoryStore::new()).key_prefix("renamed-worker"))
+        .build()
+        .handle(sns_event_from(&event), &context())
+        .await
+        .unwrap();
+    let posts = posts.lock().unwrap();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].0, posts[1].0, "the same Idempotency-Key");
+    assert_eq!(posts[0].1, posts[1].1, "byte for byte the same body: the partner sees no conflict");
+    let body: serde_json::Value = serde_json::from_slice(&posts[0].1).unwrap();
+    assert!(body.get("processed_at").is_none() && body.get("path").is_none(), "{body}");
 }

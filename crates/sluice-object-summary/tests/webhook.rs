@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use sluice_object_summary::{Receipt, Webhook, WebhookError};
+use sluice_object_summary::{VersionSummary, Webhook, WebhookError, idempotency_key};
 use sluice_retry::{Classify, RetryPolicy};
 use tokio::time::Instant;
 
@@ -16,7 +16,7 @@ async fn server(statuses: Vec<(u16, Option<&'static str>)>) -> (reqwest::Url, Ar
     let seen = keys.clone();
     let app = axum::Router::new().route(
         "/hook",
-        axum::routing::post(move |headers: HeaderMap, axum::Json(_): axum::Json<Receipt>| {
+        axum::routing::post(move |headers: HeaderMap, axum::Json(_): axum::Json<VersionSummary>| {
             seen.lock().unwrap().push(headers["idempotency-key"].to_str().unwrap().to_owned());
             let (status, retry_after) = script.lock().unwrap().next().unwrap_or((200, None));
             async move {
@@ -34,17 +34,16 @@ async fn server(statuses: Vec<(u16, Option<&'static str>)>) -> (reqwest::Url, Ar
     (url, keys)
 }
 
-fn receipt() -> Receipt {
-    Receipt {
+fn receipt() -> VersionSummary {
+    VersionSummary {
         bucket: "ingest".into(),
         key: "incoming/a.csv".into(),
         version_id: Some("v1".into()),
+        e_tag: Some("abc".into()),
         sequencer: None,
         size: 3,
         sha256: "00".into(),
         lines: 1,
-        path: "sqs".into(),
-        processed_at: "2026-11-26T15:00:00Z".into(),
     }
 }
 
@@ -60,7 +59,7 @@ fn far() -> Instant {
 async fn two_503_then_200_is_three_requests_with_one_key() {
     let (url, keys) = server(vec![(503, None), (503, None)]).await;
     Webhook::new(url, quick()).unwrap().post(&receipt(), "ingest/incoming/a.csv@v:v1", far()).await.unwrap();
-    assert_eq!(*keys.lock().unwrap(), vec!["ingest/incoming/a.csv@v:v1"; 3]);
+    assert_eq!(*keys.lock().unwrap(), vec![idempotency_key("ingest/incoming/a.csv@v:v1"); 3]);
 }
 
 #[tokio::test]
@@ -99,4 +98,34 @@ async fn a_refused_connection_is_retryable() {
     let err = Webhook::new(url, quick().max_attempts(2)).unwrap().post(&receipt(), "k", far()).await.unwrap_err();
     assert!(matches!(err, WebhookError::Transport { .. }), "{err}");
     assert!(err.error_class().is_retryable());
+}
+
+#[tokio::test]
+async fn a_409_is_retried_as_still_in_progress_and_a_422_is_permanent() {
+    let (url, keys) = server(vec![(409, None)]).await;
+    Webhook::new(url, quick()).unwrap().post(&receipt(), "k", far()).await.unwrap();
+    assert_eq!(keys.lock().unwrap().len(), 2, "409 (the first POST still processing), then 200");
+    let (url, keys) = server(vec![(422, None)]).await;
+    let err = Webhook::new(url, quick()).unwrap().post(&receipt(), "k", far()).await.unwrap_err();
+    assert!(!err.error_class().is_retryable(), "{err}");
+    assert_eq!(keys.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_status_the_partner_documents_as_already_applied_is_success() {
+    let (url, keys) = server(vec![(409, None)]).await;
+    Webhook::new(url, quick()).unwrap().already_applied([409]).post(&receipt(), "k", far()).await.unwrap();
+    assert_eq!(keys.lock().unwrap().len(), 1, "not retried: applied already");
+}
+
+#[tokio::test]
+async fn the_key_is_a_quoted_ascii_uuid_whatever_the_object_name() {
+    let (url, keys) = server(vec![]).await;
+    let identity = "ingest/incoming/보고서 2026+final.csv@v:3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY";
+    Webhook::new(url, quick()).unwrap().post(&receipt(), identity, far()).await.unwrap();
+    let key = keys.lock().unwrap()[0].clone();
+    assert_eq!(key, idempotency_key(identity));
+    let inner = key.strip_prefix('"').and_then(|k| k.strip_suffix('"')).expect("a Structured Field string");
+    let uuid = uuid::Uuid::parse_str(inner).expect("a UUID inside");
+    assert_eq!(uuid.get_version_num(), 8);
 }
