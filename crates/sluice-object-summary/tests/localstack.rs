@@ -510,7 +510,8 @@ async fn a_rerun_after_a_crash_posts_the_same_body_under_the_same_key() {
     let (stack, ingest, results, queue) = scenario().await;
     stack.upload(&ingest, "incoming/보고서 2026+final.csv", CONTENT).await;
     let event = stack.receive_uploads(&queue, 1).await;
-    let posts: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    type Posts = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let posts: Posts = Arc::default();
     let seen = posts.clone();
     let app = axum::Router::new().route(
         "/hook",
