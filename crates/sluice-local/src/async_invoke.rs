@@ -2,11 +2,17 @@
 //!
 //! `Invoke` with `Event` answers 202 at once and queues the event (Lambda Developer Guide,
 //! invocation-async). A failed attempt (function error, timeout, runtime exit) is retried
-//! `MaximumRetryAttempts` times (0 to 2, default 2) after the configured delays (AWS: about 1
-//! and 2 minutes), unless the event would be older than `MaximumEventAgeInSeconds`. Then the
-//! event goes to the dead-letter queue as-is, with the message attributes `RequestID` (String),
-//! `ErrorCode` (Number, the status code) and `ErrorMessage` (String, at most 1 KB), and the
-//! invocation record to the on-failure destination (invocation-async-retain-records).
+//! `MaximumRetryAttempts` times (0 to 2, default 2) about 1 and 2 minutes later
+//! ([`crate::config::ASYNC_RETRY_DELAYS`], on the service's time scale), unless the event would
+//! be older than `MaximumEventAgeInSeconds`. Every attempt keeps the request id of the first:
+//! Lambda's retries of one event share it (AWS re:Post knowledge center, "lambda function
+//! duplicate invocations": duplicates "with the same request ID" are the Lambda service's
+//! retries). Then the event goes to the dead-letter queue as-is, with the message attributes
+//! `RequestID` (String), `ErrorCode` (Number, the status code of the last attempt: 200 for a
+//! function error, 429 for a throttle) and `ErrorMessage` (String, at most 1 KB), and the
+//! invocation record to the on-failure destination (invocation-async-retain-records). A
+//! function with reserved concurrency 0 sends new events there at once, without retries
+//! (invocation-async: "Reserved concurrency 0").
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -22,14 +28,20 @@ use crate::records::Trigger;
 /// Lambda cuts `ErrorMessage` to its first kilobyte.
 const ERROR_MESSAGE_BYTES: usize = 1024;
 
-/// Runs `event` through `function` with Lambda's asynchronous retry rules.
-pub(crate) async fn run(function: Arc<Function>, sqs: aws_sdk_sqs::Client, event: Vec<u8>) {
+/// Runs `event` through `function` with Lambda's asynchronous retry rules, AWS's waits
+/// divided by `time_scale`.
+pub(crate) async fn run(function: Arc<Function>, sqs: aws_sdk_sqs::Client, event: Vec<u8>, time_scale: f64) {
     let received = Instant::now();
     let config = function.config.async_invoke.clone();
+    let maximum_event_age = config.maximum_event_age.div_f64(time_scale);
+    let request_id = uuid::Uuid::new_v4().to_string();
     let mut attempts = 0u32;
     let (last, condition) = loop {
+        if function.always_throttled() {
+            break (InvokeResult::throttled(request_id.clone()), "RetriesExhausted");
+        }
         let slot = function.slot().await;
-        let result = function.invoke(slot, event.clone(), Trigger::Async, 1).await;
+        let result = function.invoke(slot, request_id.clone(), event.clone(), Trigger::Async, 1).await;
         attempts += 1;
         if result.is_success() {
             return;
@@ -38,8 +50,8 @@ pub(crate) async fn run(function: Arc<Function>, sqs: aws_sdk_sqs::Client, event
         if retries_done >= config.maximum_retry_attempts {
             break (result, "RetriesExhausted");
         }
-        let delay = config.retry_delays.get(retries_done as usize).copied().unwrap_or_default();
-        if received.elapsed() + delay > config.maximum_event_age {
+        let delay = crate::config::ASYNC_RETRY_DELAYS[retries_done as usize].div_f64(time_scale);
+        if received.elapsed() + delay > maximum_event_age {
             break (result, "EventAgeExceeded");
         }
         tracing::info!(function = %function.config.name, attempt = attempts, delay_ms = delay.as_millis() as u64,
@@ -76,7 +88,7 @@ async fn send_dead_letter(sqs: &aws_sdk_sqs::Client, url: &str, event: &[u8], la
         .queue_url(url)
         .message_body(String::from_utf8_lossy(event))
         .message_attributes("RequestID", attribute("String", last.request_id.clone()))
-        .message_attributes("ErrorCode", attribute("Number", "200".into()))
+        .message_attributes("ErrorCode", attribute("Number", last.status_code.to_string()))
         .message_attributes("ErrorMessage", attribute("String", message))
         .send()
         .await;
@@ -108,7 +120,7 @@ fn invocation_record(
             "approximateInvokeCount": attempts
         },
         "requestPayload": payload,
-        "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+        "responseContext": { "statusCode": last.status_code, "executedVersion": "$LATEST", "functionError": "Unhandled" },
         "responsePayload": response
     })
 }

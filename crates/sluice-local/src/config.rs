@@ -28,9 +28,15 @@ pub struct FunctionConfig {
     /// Memory size in MB, passed as `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (default 128).
     #[serde(default = "default_memory")]
     pub memory_mb: u32,
-    /// Most instances at once (reserved concurrency; default 10).
+    /// Most instances at once (reserved concurrency; default 10). 0 throttles every
+    /// invocation, as reserved concurrency 0 does on Lambda.
     #[serde(default = "default_concurrency")]
     pub concurrency: u32,
+    /// The runtime identifier (default `provided.al2023`). A managed runtime (`python3.12`,
+    /// `nodejs22.x`, ...) gets `AWS_EXECUTION_ENV=AWS_Lambda_<runtime>`; OS-only runtimes
+    /// (`provided.*`) get none, as on Lambda.
+    #[serde(default = "default_runtime")]
+    pub runtime: String,
     /// Asynchronous invocation: retries, event age, DLQ and on-failure destination.
     #[serde(default)]
     pub async_invoke: AsyncInvokeConfig,
@@ -46,10 +52,7 @@ pub struct AsyncInvokeConfig {
     /// `MaximumEventAgeInSeconds`, 60 to 21600, default 21600 (6 hours).
     #[serde(default = "default_event_age", with = "duration_ms")]
     pub maximum_event_age: Duration,
-    /// Waits before the 2nd and 3rd attempts. AWS waits about 1 and 2 minutes
-    /// (invocation-async-error-handling); tests shorten them.
-    #[serde(default = "default_retry_delays", with = "durations_ms")]
-    pub retry_delays: Vec<Duration>,
+
     /// `DeadLetterConfig.TargetArn` as an SQS queue URL: gets the event with `RequestID`,
     /// `ErrorCode` and `ErrorMessage` attributes.
     #[serde(default)]
@@ -64,7 +67,6 @@ impl Default for AsyncInvokeConfig {
         AsyncInvokeConfig {
             maximum_retry_attempts: default_retries(),
             maximum_event_age: default_event_age(),
-            retry_delays: default_retry_delays(),
             dead_letter_queue_url: None,
             on_failure_queue_url: None,
         }
@@ -103,10 +105,19 @@ pub struct SnsSubscriptionConfig {
     pub function: String,
 }
 
+/// Lambda waits about 1 minute before the second attempt of a failed asynchronous event and
+/// about 2 before the third (Lambda Developer Guide, invocation-async-error-handling).
+pub const ASYNC_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+
 /// Everything the service runs.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct ServiceConfig {
+    /// How many times faster than AWS the service plays AWS's waits (async retry delays and
+    /// event age): 60 makes one AWS minute one local second. Default 1. Function timeouts are
+    /// real time and never scaled.
+    #[serde(default)]
+    pub time_scale: Option<f64>,
     /// Functions.
     #[serde(default)]
     pub functions: Vec<FunctionConfig>,
@@ -133,8 +144,8 @@ fn default_retries() -> u32 {
 fn default_event_age() -> Duration {
     Duration::from_secs(21600)
 }
-fn default_retry_delays() -> Vec<Duration> {
-    vec![Duration::from_secs(60), Duration::from_secs(120)]
+fn default_runtime() -> String {
+    "provided.al2023".into()
 }
 fn default_batch_size() -> u32 {
     10
@@ -157,16 +168,47 @@ mod duration_ms {
     }
 }
 
-mod durations_ms {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &[Duration], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(d.iter().map(|d| d.as_millis() as u64))
+impl ServiceConfig {
+    /// The time scale in force (1 unless set).
+    pub fn scale(&self) -> f64 {
+        self.time_scale.unwrap_or(1.0)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
-        Vec::<u64>::deserialize(d).map(|v| v.into_iter().map(Duration::from_millis).collect())
+    /// `duration` of AWS time, as it passes here.
+    pub fn scaled(&self, duration: Duration) -> Duration {
+        duration.div_f64(self.scale())
+    }
+
+    /// Checks every setting against the range Lambda accepts, and names the first that is not.
+    pub fn validate(&self) -> Result<(), String> {
+        let scale = self.scale();
+        if !(scale.is_finite() && scale >= 1.0) {
+            return Err(format!("time_scale {scale} must be a number of at least 1"));
+        }
+        for f in &self.functions {
+            let name = &f.name;
+            // CreateFunction: Timeout 1-900 s, MemorySize 128-10240 MB.
+            if f.timeout < Duration::from_secs(1) || f.timeout > Duration::from_secs(900) {
+                return Err(format!("{name}: timeout {:?} is not within 1 to 900 s", f.timeout));
+            }
+            if !(128..=10240).contains(&f.memory_mb) {
+                return Err(format!("{name}: memory_mb {} is not within 128 to 10240", f.memory_mb));
+            }
+            // PutFunctionEventInvokeConfig: MaximumRetryAttempts 0-2, MaximumEventAgeInSeconds 60-21600.
+            let a = &f.async_invoke;
+            if a.maximum_retry_attempts > 2 {
+                return Err(format!(
+                    "{name}: maximum_retry_attempts {} is not within 0 to 2",
+                    a.maximum_retry_attempts
+                ));
+            }
+            if a.maximum_event_age < Duration::from_secs(60) || a.maximum_event_age > Duration::from_secs(21600) {
+                return Err(format!(
+                    "{name}: maximum_event_age {:?} is not within 60 to 21600 s (AWS time: use time_scale to play it faster)",
+                    a.maximum_event_age
+                ));
+            }
+        }
+        Ok(())
     }
 }

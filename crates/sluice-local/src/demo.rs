@@ -17,6 +17,9 @@ use crate::{
 /// Objects over this size are poison for the demo's workers.
 pub const MAX_OBJECT_BYTES: u64 = 1024 * 1024;
 
+/// The demo's time scale: one AWS minute is one local second.
+pub const DEMO_TIME_SCALE: f64 = 60.0;
+
 /// A sample upload and whether the workers should accept it.
 struct Sample {
     key: &'static str,
@@ -186,6 +189,8 @@ fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
     sns_env.insert("RESULTS_PREFIX".into(), "receipts/sns/".into());
     let timeout = Duration::from_secs(topology::FUNCTION_TIMEOUT_SECONDS);
     ServiceConfig {
+        // One AWS minute is one second here: the direct path's retries come after 1 and 2 s.
+        time_scale: Some(DEMO_TIME_SCALE),
         functions: vec![
             FunctionConfig {
                 name: "sqs-worker".into(),
@@ -194,6 +199,7 @@ fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
                 timeout,
                 memory_mb: 256,
                 concurrency: 10,
+                runtime: "provided.al2023".into(),
                 async_invoke: AsyncInvokeConfig::default(),
             },
             FunctionConfig {
@@ -203,9 +209,8 @@ fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
                 timeout,
                 memory_mb: 256,
                 concurrency: 10,
-                // AWS waits about 1 and 2 minutes between attempts; the demo waits 1 and 2 seconds.
+                runtime: "provided.al2023".into(),
                 async_invoke: AsyncInvokeConfig {
-                    retry_delays: vec![Duration::from_secs(1), Duration::from_secs(2)],
                     on_failure_queue_url: Some(t.direct_failures_url.clone()),
                     ..AsyncInvokeConfig::default()
                 },

@@ -12,7 +12,13 @@
 //!   visibility timeout, and the queue's redrive policy moves them to its DLQ after
 //!   `maxReceiveCount` receives;
 //! - on FIFO queues SQS itself hands out a message group only while none of its messages is in
-//!   flight, so each group has at most one batch in flight.
+//!   flight, so each group has at most one batch in flight;
+//! - a batch that cannot get an instance while the function could still finish inside the
+//!   queue's visibility timeout is *released* (made visible again at once) instead of run late,
+//!   when its messages may already be delivered again;
+//! - per-entry `DeleteMessageBatch` failures are retried and logged;
+//! - with a batching window, the last second of the window is waited out, then one short poll:
+//!   `WaitTimeSeconds` counts whole seconds, and a zero-second poll in a loop would spin.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -26,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::EventSourceMappingConfig;
 use crate::function::Function;
-use crate::records::Trigger;
+use crate::records::{BatchRecord, Trigger};
 
 /// Why a mapping cannot be created.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +66,7 @@ pub(crate) struct Mapping {
     config: EventSourceMappingConfig,
     function: Arc<Function>,
     queue_arn: String,
+    visibility: Duration,
     fifo: bool,
     sqs: aws_sdk_sqs::Client,
     region: String,
@@ -107,7 +114,7 @@ impl Mapping {
             return Err(MappingError::VisibilityTimeout { visibility, timeout });
         }
         let queue_arn = attributes.get(&QueueAttributeName::QueueArn).cloned().unwrap_or_default();
-        Ok(Mapping { config, function, queue_arn, fifo, sqs, region })
+        Ok(Mapping { config, function, queue_arn, visibility: Duration::from_secs(visibility), fifo, sqs, region })
     }
 
     /// Polls until `stop`.
@@ -126,10 +133,16 @@ impl Mapping {
             if batch.is_empty() {
                 continue;
             }
+            let received = Instant::now();
             let mapping = self.clone();
             tokio::spawn(async move {
-                let function_slot = mapping.function.slot().await;
-                mapping.invoke(function_slot, batch).await;
+                // Wait for an instance only while the function could still finish before the
+                // messages become visible again; after that, give them back.
+                let budget = mapping.visibility.saturating_sub(mapping.function.config.timeout);
+                match tokio::time::timeout_at(received + budget, mapping.function.slot()).await {
+                    Ok(slot) => mapping.invoke(slot, batch).await,
+                    Err(_) => mapping.release(batch).await,
+                }
                 drop(permit);
             });
         }
@@ -145,8 +158,17 @@ impl Mapping {
         loop {
             let wait = match window_end {
                 None => 1,
-                Some(end) => end.saturating_duration_since(Instant::now()).as_secs().min(1) as i32,
+                Some(end) => {
+                    let left = end.saturating_duration_since(Instant::now());
+                    if left >= Duration::from_secs(1) {
+                        1
+                    } else {
+                        tokio::time::sleep(left).await;
+                        0
+                    }
+                }
             };
+            self.function.records.receive_request(&self.function.config.name);
             let received = self
                 .sqs
                 .receive_message()
@@ -174,20 +196,55 @@ impl Mapping {
         }
     }
 
+    fn record_batch(&self, messages: usize, fate: &'static str, deleted: usize) {
+        let record = BatchRecord { function: self.function.config.name.clone(), messages, fate, deleted };
+        self.function.records.batch(record);
+    }
+
+    /// Gives a batch back to the queue at once: no instance was free in time.
+    async fn release(&self, batch: Vec<Message>) {
+        tracing::warn!(function = %self.function.config.name, messages = batch.len(),
+            "no instance free before the visibility timeout would run out: batch released");
+        for chunk in batch.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .visibility_timeout(0)
+                        .build()
+                        .expect("id and handle are set")
+                })
+                .collect::<Vec<_>>();
+            let sent =
+                self.sqs.change_message_visibility_batch().queue_url(&self.config.queue_url).set_entries(Some(entries));
+            if let Err(e) = sent.send().await {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e),
+                    "ChangeMessageVisibilityBatch failed: the messages reappear after the visibility timeout");
+            }
+        }
+        self.record_batch(batch.len(), "released", 0);
+    }
+
     async fn invoke(&self, slot: tokio::sync::OwnedSemaphorePermit, batch: Vec<Message>) {
         let event = json!({ "Records": batch.iter().map(|m| self.record(m)).collect::<Vec<_>>() });
         let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone().unwrap_or_default()).collect();
-        let result =
-            self.function.invoke(slot, event.to_string().into_bytes(), Trigger::EventSourceMapping, batch.len()).await;
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let result = self
+            .function
+            .invoke(slot, request_id, event.to_string().into_bytes(), Trigger::EventSourceMapping, batch.len())
+            .await;
         let failed = if !result.is_success() {
             tracing::info!(function = %self.function.config.name, error = %result.error_message(), "batch failed as a whole");
-            return;
+            return self.record_batch(batch.len(), "invoked", 0);
         } else if self.config.report_batch_item_failures {
             match failed_items(&result.body, &ids) {
                 Ok(failed) => failed,
                 Err(why) => {
                     tracing::warn!(function = %self.function.config.name, why, "invalid batch response: the whole batch fails");
-                    return;
+                    return self.record_batch(batch.len(), "invoked", 0);
                 }
             }
         } else {
@@ -195,29 +252,56 @@ impl Mapping {
         };
         let done: Vec<&Message> =
             batch.iter().filter(|m| !failed.contains(m.message_id().unwrap_or_default())).collect();
+        let mut deleted = 0;
         for chunk in done.chunks(10) {
-            let entries = chunk
+            deleted += self.delete(chunk).await;
+        }
+        self.record_batch(batch.len(), "invoked", deleted);
+    }
+
+    /// Deletes up to 10 messages, retrying entries that fail (at most 3 rounds); how many went.
+    async fn delete(&self, messages: &[&Message]) -> usize {
+        const ROUNDS: usize = 3;
+        let mut pending: Vec<(String, &Message)> =
+            messages.iter().enumerate().map(|(i, m)| (i.to_string(), *m)).collect();
+        let mut deleted = 0;
+        for round in 1..=ROUNDS {
+            let entries = pending
                 .iter()
-                .enumerate()
-                .map(|(i, m)| {
+                .map(|(id, m)| {
                     DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
+                        .id(id)
                         .receipt_handle(m.receipt_handle().unwrap_or_default())
                         .build()
                         .expect("id and handle are set")
                 })
                 .collect::<Vec<_>>();
-            if let Err(e) = self
-                .sqs
-                .delete_message_batch()
-                .queue_url(&self.config.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-            {
-                tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "DeleteMessageBatch failed");
+            let sent = self.sqs.delete_message_batch().queue_url(&self.config.queue_url).set_entries(Some(entries));
+            match sent.send().await {
+                Ok(out) => {
+                    deleted += out.successful().len();
+                    let failed: HashSet<&str> = out.failed().iter().map(|f| f.id()).collect();
+                    for f in out.failed() {
+                        tracing::warn!(round, id = f.id(), code = f.code(), message = ?f.message(),
+                            sender_fault = f.sender_fault(), "DeleteMessageBatch entry failed");
+                    }
+                    pending.retain(|(id, _)| failed.contains(id.as_str()));
+                }
+                Err(e) => {
+                    tracing::warn!(round, error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "DeleteMessageBatch failed")
+                }
+            }
+            if pending.is_empty() {
+                break;
             }
         }
+        if !pending.is_empty() {
+            tracing::error!(
+                messages = pending.len(),
+                "not deleted after {ROUNDS} rounds: they will be delivered again"
+            );
+        }
+        deleted
     }
 
     /// The Lambda SQS event record of a received message (API casing to event casing).

@@ -53,6 +53,8 @@ pub(crate) struct Instance {
     /// The invocation in progress: its request id and where its answer goes.
     pub(crate) current: Mutex<Option<(String, oneshot::Sender<Answer>)>>,
     pub(crate) init_error: Mutex<Option<(String, Vec<u8>)>>,
+    /// Told when the runtime posts `/init/error`: the pending invocation fails at once.
+    pub(crate) init_failed: tokio::sync::Notify,
     exited: watch::Receiver<bool>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
 }
@@ -81,12 +83,34 @@ pub struct InvokeResult {
     pub body: Vec<u8>,
     /// The error type, for failures (`Unhandled` types, `Sandbox.Timedout`, `Runtime.ExitError`).
     pub error_type: Option<String>,
+    /// The status Lambda answers: 200 when the function ran (failures included: they are
+    /// function errors), 429 when it was throttled. Async invocation's DLQ `ErrorCode`.
+    pub status_code: u16,
 }
 
 impl InvokeResult {
     fn failure(request_id: String, outcome: Outcome, error_type: &str, message: String) -> Self {
         let body = serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string().into_bytes();
-        InvokeResult { request_id, outcome, body, error_type: Some(error_type.to_owned()) }
+        InvokeResult { request_id, outcome, body, error_type: Some(error_type.to_owned()), status_code: 200 }
+    }
+
+    /// A throttle: reserved concurrency 0, or no concurrency left (Lambda API `Invoke`,
+    /// `TooManyRequestsException`, `Reason: ReservedFunctionConcurrentInvocationLimitExceeded`).
+    pub(crate) fn throttled(request_id: String) -> Self {
+        let body = serde_json::json!({
+            "errorType": "TooManyRequestsException",
+            "errorMessage": "Rate Exceeded.",
+            "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+        })
+        .to_string()
+        .into_bytes();
+        InvokeResult {
+            request_id,
+            outcome: Outcome::Throttled,
+            body,
+            error_type: Some("TooManyRequestsException".into()),
+            status_code: 429,
+        }
     }
 
     /// True for [`Outcome::Success`].
@@ -107,20 +131,22 @@ impl InvokeResult {
 pub(crate) struct Function {
     pub config: FunctionConfig,
     pub arn: String,
+    region: String,
     log_file: PathBuf,
     slots: Arc<Semaphore>,
     idle: Mutex<Vec<Arc<Instance>>>,
     in_flight: AtomicU32,
     /// Live instances, idle or busy.
     instances: Arc<Mutex<HashMap<u64, Arc<Instance>>>>,
-    records: Arc<Records>,
+    pub(crate) records: Arc<Records>,
 }
 
 impl Function {
     pub fn new(config: FunctionConfig, log_dir: &std::path::Path, records: Arc<Records>, region: &str) -> Self {
         let arn = format!("arn:aws:lambda:{region}:000000000000:function:{}", config.name);
         Function {
-            slots: Arc::new(Semaphore::new(config.concurrency.max(1) as usize)),
+            region: region.to_owned(),
+            slots: Arc::new(Semaphore::new(config.concurrency as usize)),
             log_file: log_dir.join(format!("{}.log", config.name)),
             config,
             arn,
@@ -141,15 +167,20 @@ impl Function {
         self.slots.clone().acquire_owned().await.expect("slots never close")
     }
 
-    /// Runs one invocation in the slot `_slot`.
+    /// True when reserved concurrency is 0: every invocation is throttled.
+    pub fn always_throttled(&self) -> bool {
+        self.config.concurrency == 0
+    }
+
+    /// Runs one invocation, `request_id`, in the slot `_slot`.
     pub async fn invoke(
         &self,
         _slot: OwnedSemaphorePermit,
+        request_id: String,
         payload: Vec<u8>,
         trigger: Trigger,
         batch_size: usize,
     ) -> InvokeResult {
-        let request_id = uuid::Uuid::new_v4().to_string();
         let started = SystemTime::now();
         let clock = Instant::now();
         let in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -221,9 +252,13 @@ impl Function {
         let exit_error = |instance: &Instance, request_id: String| {
             let init = instance.init_error.lock().expect("instance poisoned").take();
             match init {
-                Some((error_type, body)) => {
-                    InvokeResult { request_id, outcome: Outcome::RuntimeError, body, error_type: Some(error_type) }
-                }
+                Some((error_type, body)) => InvokeResult {
+                    request_id,
+                    outcome: Outcome::RuntimeError,
+                    body,
+                    error_type: Some(error_type),
+                    status_code: 200,
+                },
                 None => InvokeResult::failure(
                     request_id,
                     Outcome::RuntimeError,
@@ -242,6 +277,11 @@ impl Function {
                 Err(_) => return exit_error(instance, request_id),
             },
             _ = exited.wait_for(|e| *e) => return exit_error(instance, request_id),
+            _ = instance.init_failed.notified() => {
+                // Lambda fails the invocation with the runtime's init error and resets the environment.
+                instance.kill();
+                return exit_error(instance, request_id);
+            }
             _ = tokio::time::sleep(INIT_TIMEOUT) => {
                 instance.kill();
                 return InvokeResult::failure(request_id, Outcome::RuntimeError, "Runtime.InitTimeout",
@@ -251,9 +291,9 @@ impl Function {
         let left = Duration::from_millis(deadline_ms.saturating_sub(epoch_ms(SystemTime::now())));
         tokio::select! {
             answer = answer_rx => match answer {
-                Ok(Answer::Response(body)) => InvokeResult { request_id, outcome: Outcome::Success, body, error_type: None },
+                Ok(Answer::Response(body)) => InvokeResult { request_id, outcome: Outcome::Success, body, error_type: None, status_code: 200 },
                 Ok(Answer::Error { error_type, body }) =>
-                    InvokeResult { request_id, outcome: Outcome::FunctionError, body, error_type: Some(error_type) },
+                    InvokeResult { request_id, outcome: Outcome::FunctionError, body, error_type: Some(error_type), status_code: 200 },
                 Err(_) => exit_error(instance, request_id),
             },
             _ = tokio::time::sleep(left) => {
@@ -274,10 +314,18 @@ impl Function {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_file)?;
         let mut command = tokio::process::Command::new(&self.config.bootstrap);
+        let task_root = self.config.bootstrap.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        // The reserved variables Lambda sets (Lambda Developer Guide, "Defined runtime
+        // environment variables"); /var/task and /var/runtime are the bootstrap's directory here.
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LANG", "en_US.UTF-8")
             .envs(&self.config.environment)
+            .env("AWS_REGION", &self.region)
+            .env("AWS_DEFAULT_REGION", &self.region)
+            .env("LAMBDA_TASK_ROOT", &task_root)
+            .env("LAMBDA_RUNTIME_DIR", &task_root)
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
             .env("AWS_LAMBDA_FUNCTION_NAME", &self.config.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -291,6 +339,10 @@ impl Function {
             .stdout(log.try_clone()?)
             .stderr(log)
             .kill_on_drop(true);
+        // "Not defined for OS-only runtimes (the provided family)": only managed runtimes get it.
+        if !self.config.runtime.starts_with("provided") {
+            command.env("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", self.config.runtime));
+        }
         let mut child = command.spawn()?;
         let (queue, next) = mpsc::channel(1);
         let (exited_tx, exited) = watch::channel(false);
@@ -303,6 +355,7 @@ impl Function {
             next: tokio::sync::Mutex::new(next),
             current: Mutex::default(),
             init_error: Mutex::default(),
+            init_failed: tokio::sync::Notify::new(),
             exited,
             kill: Mutex::new(Some(kill_tx)),
         });

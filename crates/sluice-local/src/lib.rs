@@ -49,5 +49,5 @@ pub mod topology;
 
 pub use config::{AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, ServiceConfig, SnsSubscriptionConfig};
 pub use function::InvokeResult;
-pub use records::{InvocationRecord, Outcome, Records, Trigger};
+pub use records::{BatchRecord, InvocationRecord, Outcome, Records, Trigger};
 pub use service::{LocalLambda, ServiceOptions, StartError};

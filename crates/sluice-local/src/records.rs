@@ -29,6 +29,23 @@ pub enum Outcome {
     Timeout,
     /// The runtime exited or failed to initialise.
     RuntimeError,
+    /// Not run: no concurrency was available (HTTP 429).
+    Throttled,
+}
+
+/// What an event source mapping did with one batch it received.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct BatchRecord {
+    /// The function.
+    pub function: String,
+    /// Messages in the batch.
+    pub messages: usize,
+    /// `invoked` (then `deleted` of them were deleted), or `released` (no instance was free in
+    /// time: made visible again without an invocation).
+    pub fate: &'static str,
+    /// Messages deleted after the invocation.
+    pub deleted: usize,
 }
 
 /// One invocation.
@@ -73,6 +90,8 @@ pub struct ConcurrencySample {
 pub struct Records {
     invocations: Mutex<Vec<InvocationRecord>>,
     concurrency: Mutex<Vec<ConcurrencySample>>,
+    batches: Mutex<Vec<BatchRecord>>,
+    receive_requests: Mutex<std::collections::HashMap<String, u64>>,
 }
 
 pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
@@ -92,6 +111,24 @@ impl Records {
         });
     }
 
+    pub(crate) fn batch(&self, record: BatchRecord) {
+        self.batches.lock().expect("records poisoned").push(record);
+    }
+
+    pub(crate) fn receive_request(&self, function: &str) {
+        *self.receive_requests.lock().expect("records poisoned").entry(function.to_owned()).or_default() += 1;
+    }
+
+    /// Batches the event source mappings finished with, invoked or released.
+    pub fn batches(&self) -> Vec<BatchRecord> {
+        self.batches.lock().expect("records poisoned").clone()
+    }
+
+    /// `ReceiveMessage` requests the mappings of `function` made.
+    pub fn receive_requests(&self, function: &str) -> u64 {
+        self.receive_requests.lock().expect("records poisoned").get(function).copied().unwrap_or(0)
+    }
+
     /// Invocations so far.
     pub fn invocations(&self) -> Vec<InvocationRecord> {
         self.invocations.lock().expect("records poisoned").clone()
@@ -108,6 +145,7 @@ impl Records {
         serde_json::json!({
             "invocations": *self.invocations.lock().expect("records poisoned"),
             "concurrency": *self.concurrency.lock().expect("records poisoned"),
+            "batches": *self.batches.lock().expect("records poisoned"),
         })
     }
 }

@@ -89,6 +89,8 @@ async fn error(
 
 async fn init_error(State(instance): State<Arc<Instance>>, headers: HeaderMap, body: Bytes) -> Response {
     *instance.init_error.lock().expect("instance poisoned") = Some((error_type(&headers, &body), body.to_vec()));
+    // A stored permit: the pending invocation fails even if it starts waiting a moment later.
+    instance.init_failed.notify_one();
     accepted()
 }
 

@@ -31,6 +31,9 @@ pub enum StartError {
     /// A mapping or subscription names a function that does not exist.
     #[error("unknown function {0:?}")]
     UnknownFunction(String),
+    /// A setting is outside the range Lambda accepts.
+    #[error("InvalidParameterValueException: {0}")]
+    Invalid(String),
     /// A mapping was refused.
     #[error("event source mapping for {function}: {source}")]
     Mapping {
@@ -65,6 +68,7 @@ pub struct ServiceOptions {
 
 struct Shared {
     functions: HashMap<String, Arc<Function>>,
+    time_scale: f64,
     records: Arc<Records>,
     sqs: aws_sdk_sqs::Client,
     sns: aws_sdk_sns::Client,
@@ -83,6 +87,7 @@ impl LocalLambda {
     /// Starts the functions' Runtime API, the Invoke API, the event source mappings (validated
     /// as Lambda does) and the SNS subscriptions (confirmed before this returns).
     pub async fn start(config: ServiceConfig, options: ServiceOptions) -> Result<Self, StartError> {
+        config.validate().map_err(StartError::Invalid)?;
         std::fs::create_dir_all(&options.log_dir)?;
         let region = options.aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
         let stop = CancellationToken::new();
@@ -97,6 +102,7 @@ impl LocalLambda {
             .collect();
         let shared = Arc::new(Shared {
             functions,
+            time_scale: config.scale(),
             records,
             sqs: aws_sdk_sqs::Client::new(&options.aws),
             sns: aws_sdk_sns::Client::new(&options.aws),
@@ -193,6 +199,17 @@ fn invoke_router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// The function name in an Invoke path: a name, a name with a qualifier (`name:$LATEST`), a
+/// partial ARN (`123456789012:function:name`) or a full ARN, qualified or not (Lambda API
+/// `Invoke`, `FunctionName`).
+fn function_name(path: &str) -> &str {
+    let parts: Vec<&str> = path.split(':').collect();
+    match parts.iter().position(|p| *p == "function") {
+        Some(i) if i + 1 < parts.len() => parts[i + 1],
+        _ => parts[0],
+    }
+}
+
 fn aws_error(status: StatusCode, error_type: &str, message: String) -> Response {
     (status, [("x-amzn-errortype", error_type)], axum::Json(json!({"Type": "User", "message": message})))
         .into_response()
@@ -205,22 +222,30 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let name = name.rsplit(':').next().unwrap_or(&name).to_owned();
+    let name = function_name(&name).to_owned();
     let Some(function) = shared.functions.get(&name).cloned() else {
         return aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", format!("Function not found: {name}"));
     };
     let kind = headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()).unwrap_or("RequestResponse");
     match kind {
         "Event" => {
-            tokio::spawn(crate::async_invoke::run(function, shared.sqs.clone(), body.to_vec()));
+            tokio::spawn(crate::async_invoke::run(function, shared.sqs.clone(), body.to_vec(), shared.time_scale));
             StatusCode::ACCEPTED.into_response()
         }
         "DryRun" => StatusCode::NO_CONTENT.into_response(),
         "RequestResponse" => {
             let Some(slot) = function.try_slot() else {
-                return aws_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Rate Exceeded.".into());
+                let body = json!({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
+                                  "message": "Rate Exceeded."});
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("x-amzn-errortype", "TooManyRequestsException")],
+                    axum::Json(body),
+                )
+                    .into_response();
             };
-            let result = function.invoke(slot, body.to_vec(), Trigger::Sync, 1).await;
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let result = function.invoke(slot, request_id, body.to_vec(), Trigger::Sync, 1).await;
             let failed = result.outcome != Outcome::Success;
             let mut response = (StatusCode::OK, [("x-amz-executed-version", "$LATEST")], result.body).into_response();
             if failed {
@@ -287,7 +312,12 @@ async fn sns_delivery(
                     "MessageAttributes": envelope.get("MessageAttributes").cloned().unwrap_or_else(|| json!({})),
                 }
             }]});
-            tokio::spawn(crate::async_invoke::run(target, shared.sqs.clone(), event.to_string().into_bytes()));
+            tokio::spawn(crate::async_invoke::run(
+                target,
+                shared.sqs.clone(),
+                event.to_string().into_bytes(),
+                shared.time_scale,
+            ));
             StatusCode::OK.into_response()
         }
         _ => StatusCode::OK.into_response(),
@@ -296,4 +326,21 @@ async fn sns_delivery(
 
 async fn records(State(shared): State<Arc<Shared>>) -> Response {
     axum::Json(shared.records.to_json()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn qualified_names_and_arns_resolve_to_the_function() {
+        for path in [
+            "worker",
+            "worker:$LATEST",
+            "worker:live",
+            "000000000000:function:worker",
+            "arn:aws:lambda:us-east-1:000000000000:function:worker",
+            "arn:aws:lambda:us-east-1:000000000000:function:worker:$LATEST",
+        ] {
+            assert_eq!(super::function_name(path), "worker", "{path}");
+        }
+    }
 }

@@ -107,6 +107,15 @@ async fn the_deadline_header_is_a_real_epoch_near_now_plus_the_timeout() {
         "{left} ms left inside the function: the deadline is in the future, within the timeout"
     );
     assert_eq!(body["function_arn"], "arn:aws:lambda:us-east-1:000000000000:function:ctx");
+    let env = &body["env"];
+    assert_eq!(
+        (env["AWS_REGION"].as_str(), env["AWS_DEFAULT_REGION"].as_str()),
+        (Some("us-east-1"), Some("us-east-1"))
+    );
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+    assert_eq!(env["_HANDLER"], "bootstrap");
+    assert!(env["LAMBDA_TASK_ROOT"].as_str().is_some_and(|r| !r.is_empty()));
+    assert!(env["AWS_EXECUTION_ENV"].is_null(), "not defined for OS-only runtimes (provided.*)");
     assert_eq!(body["function_name"], "ctx");
     assert_eq!(body["memory"], "256");
     assert!(body["trace_id"].as_str().unwrap().starts_with("Root=1-"));
@@ -169,12 +178,13 @@ async fn async_failures_are_retried_exactly_maximum_retry_attempts_times_then_de
     let mut function = test_function("async", 3000);
     function.async_invoke = AsyncInvokeConfig {
         maximum_retry_attempts: 2,
-        retry_delays: vec![Duration::from_millis(50), Duration::from_millis(50)],
         dead_letter_queue_url: Some(dlq.clone()),
         on_failure_queue_url: Some(failures.clone()),
         ..AsyncInvokeConfig::default()
     };
-    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    // AWS's 1 and 2 minute waits as 50 and 100 ms.
+    let service =
+        start(ServiceConfig { functions: vec![function], time_scale: Some(1200.0), ..Default::default() }).await;
     let event = json!({"action": "fail", "id": unique("event")});
     let (status, _, _) = invoke(&service, "async", "Event", event.clone()).await;
     assert_eq!(status, 202);
@@ -188,7 +198,8 @@ async fn async_failures_are_retried_exactly_maximum_retry_attempts_times_then_de
     let attempts: Vec<_> =
         service.records().invocations().into_iter().filter(|r| r.trigger == Trigger::Async).collect();
     assert_eq!(attempts.len(), 3, "one attempt and exactly 2 retries");
-    assert_eq!(attrs["RequestID"].string_value(), Some(attempts[2].request_id.as_str()));
+    assert!(attempts.iter().all(|a| a.request_id == attempts[0].request_id), "retries keep the first request id");
+    assert_eq!(attrs["RequestID"].string_value(), Some(attempts[0].request_id.as_str()));
 
     let record = wait_for(LIMIT, || receive_one(&sqs, &failures)).await.expect("the invocation record arrived");
     let record: Value = serde_json::from_str(record.body().unwrap()).unwrap();
@@ -207,12 +218,13 @@ async fn an_event_too_old_to_retry_is_not_retried() {
     let dlq = queue(&sqs, 30).await;
     let mut function = test_function("aged", 3000);
     function.async_invoke = AsyncInvokeConfig {
-        maximum_event_age: Duration::from_millis(500),
-        retry_delays: vec![Duration::from_secs(1), Duration::from_secs(1)],
+        maximum_event_age: Duration::from_secs(60),
         dead_letter_queue_url: Some(dlq.clone()),
         ..AsyncInvokeConfig::default()
     };
-    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    // Scaled by 120: the event lives 0.5 s, the first retry would come 0.5 s after the failure.
+    let service =
+        start(ServiceConfig { functions: vec![function], time_scale: Some(120.0), ..Default::default() }).await;
     invoke(&service, "aged", "Event", json!({"action": "fail"})).await;
     wait_for(LIMIT, || receive_one(&sqs, &dlq)).await.expect("dead-lettered");
     assert_eq!(service.records().invocations().len(), 1, "a retry would make the event older than its maximum age");
@@ -279,7 +291,11 @@ async fn an_invalid_batch_response_fails_the_whole_batch() {
         (vec!["ok", "error"], "a function error"),
     ] {
         let (sqs, url, service) = one_batch(&bodies, test_function("invalid", 3000), true, 30).await;
+        // The mapping is done with the batch (any deletion it would make has been made).
+        let batch = wait_for(LIMIT, || async { service.records().batches().into_iter().next() }).await;
         service.shutdown().await;
+        let batch = batch.expect("the mapping finished the batch");
+        assert_eq!((batch.fate, batch.deleted), ("invoked", 0), "after {why}");
         assert_eq!(remaining(&sqs, &url).await, bodies.len() as u64, "nothing deleted after {why}");
     }
 }
@@ -398,4 +414,156 @@ async fn the_real_workers_process_both_paths_end_to_end() {
     assert!(text.contains("incoming/보고서 2026+final.csv"), "{text}");
     assert!(text.contains("went straight to the work DLQ"), "{text}");
     assert!(text.contains("failed 3 times (RetriesExhausted)"), "{text}");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_managed_runtime_gets_its_execution_env_and_a_qualified_arn_reaches_the_function() {
+    let mut function = test_function("py", 3000);
+    function.runtime = "python3.12".into();
+    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    let arn = "arn:aws:lambda:us-east-1:000000000000:function:py:$LATEST";
+    let (status, error, body) = invoke(&service, arn, "RequestResponse", json!({"action": "context"})).await;
+    assert_eq!((status, error), (200, None), "{body}");
+    assert_eq!(body["env"]["AWS_EXECUTION_ENV"], "AWS_Lambda_python3.12");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn an_init_error_fails_the_pending_invocation_at_once_with_its_type() {
+    let mut function = test_function("broken", 3000);
+    function.environment = BTreeMap::from([("TEST_FUNCTION_INIT_ERROR".into(), "Runtime.ImportModuleError".into())]);
+    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    let (status, error, body) = invoke(&service, "broken", "RequestResponse", json!({"action": "echo"})).await;
+    assert_eq!((status, error.as_deref()), (200, Some("Unhandled")));
+    assert_eq!(body["errorType"], "Runtime.ImportModuleError", "{body}");
+    let record = &service.records().invocations()[0];
+    assert_eq!(record.error_type.as_deref(), Some("Runtime.ImportModuleError"));
+    assert!(record.duration_ms < 5_000, "failed when the runtime said so, not after the 10 s init limit");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn reserved_concurrency_zero_throttles_sync_calls_and_sends_async_events_straight_to_the_dlq() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let dlq = queue(&sqs, 30).await;
+    let mut function = test_function("off", 3000);
+    function.concurrency = 0;
+    function.async_invoke.dead_letter_queue_url = Some(dlq.clone());
+    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    let (status, _, body) = invoke(&service, "off", "RequestResponse", json!({"action": "echo"})).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded");
+    let (status, _, _) = invoke(&service, "off", "Event", json!({"action": "echo"})).await;
+    assert_eq!(status, 202);
+    let letter = wait_for(LIMIT, || receive_one(&sqs, &dlq)).await.expect("dead-lettered");
+    let attrs = letter.message_attributes().unwrap();
+    assert_eq!(attrs["ErrorCode"].string_value(), Some("429"), "the throttle, not a function error");
+    assert!(service.records().invocations().is_empty(), "never run, never retried");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn settings_outside_lambdas_ranges_are_refused_by_name() {
+    for (change, named) in [
+        (json!({"async_invoke": {"maximum_retry_attempts": 3}}), "maximum_retry_attempts 3"),
+        (json!({"async_invoke": {"maximum_event_age": 30_000}}), "maximum_event_age"),
+        (json!({"timeout": 901_000}), "timeout"),
+        (json!({"memory_mb": 64}), "memory_mb 64"),
+    ] {
+        let mut function = serde_json::to_value(test_function("bad", 3000)).unwrap();
+        for (k, v) in change.as_object().unwrap() {
+            if let (Some(inner), Some(obj)) = (v.as_object(), function.get_mut(k).and_then(Value::as_object_mut)) {
+                obj.extend(inner.clone());
+            } else {
+                function[k] = v.clone();
+            }
+        }
+        let config = ServiceConfig { functions: vec![serde_json::from_value(function).unwrap()], ..Default::default() };
+        let options =
+            ServiceOptions { port: 0, log_dir: std::env::temp_dir().join("sluice-local-tests"), aws: aws().await };
+        let err = LocalLambda::start(config, options).await.err().expect("refused");
+        assert!(matches!(err, StartError::Invalid(_)), "{err}");
+        assert!(err.to_string().contains(named), "{err} should name {named}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_end_of_a_batching_window_is_waited_out_not_short_polled_in_a_loop() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let url = queue(&sqs, 30).await;
+    send_all(&sqs, &url, &["ok"]).await;
+    let service = start(ServiceConfig {
+        functions: vec![test_function("windowed", 3000)],
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "windowed".into(),
+            queue_url: url.clone(),
+            batch_size: 10,
+            batching_window: Duration::from_millis(2500),
+            maximum_concurrency: None,
+            report_batch_item_failures: true,
+        }],
+        ..Default::default()
+    })
+    .await;
+    wait_for(LIMIT, || async { service.records().batches().into_iter().next() }).await.expect("the batch ran");
+    let requests = service.records().receive_requests("windowed");
+    service.shutdown().await;
+    // The first message, two one-second long polls of the window, one short poll after its last
+    // half second, and the next empty poll at most: never a loop of zero-second polls.
+    assert!(requests <= 6, "{requests} ReceiveMessage requests for one 2.5 s window");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_batch_that_cannot_get_an_instance_in_time_is_released_not_run_late() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    // Visibility equal to the timeout: a batch can only run if an instance is free at once.
+    let url = queue(&sqs, 3).await;
+    let mut function = test_function("single", 3000);
+    function.concurrency = 1;
+    let service = start(ServiceConfig {
+        functions: vec![function],
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "single".into(),
+            queue_url: url.clone(),
+            batch_size: 1,
+            batching_window: Duration::ZERO,
+            maximum_concurrency: None,
+            report_batch_item_failures: true,
+        }],
+        ..Default::default()
+    })
+    .await;
+    // A synchronous call holds the only instance while a message arrives.
+    let endpoint = service.endpoint();
+    let busy = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{endpoint}/2015-03-31/functions/single/invocations"))
+            .body(json!({"action": "sleep", "ms": 2000}).to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    wait_for(LIMIT, || async { (service.records().max_concurrency("single") >= 1).then_some(()) }).await.unwrap();
+    send_all(&sqs, &url, &["ok"]).await;
+    let processed = wait_for(LIMIT, || async {
+        service.records().batches().into_iter().find(|b| b.fate == "invoked" && b.deleted == 1)
+    })
+    .await;
+    assert_eq!(busy.await.unwrap(), 200);
+    let batches = service.records().batches();
+    service.shutdown().await;
+    assert!(processed.is_some(), "the message was processed once the instance was free: {batches:?}");
+    assert!(batches.iter().any(|b| b.fate == "released"), "it was released while the instance was busy: {batches:?}");
+    let runs = service.records().invocations().iter().filter(|r| r.trigger == Trigger::EventSourceMapping).count();
+    assert_eq!(runs, 1, "run once, when it could finish in time");
 }

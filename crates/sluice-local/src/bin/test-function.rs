@@ -6,6 +6,8 @@
 //! - `{"action":"sleep","ms":N}`: sleeps, then returns `{"slept":N}`.
 //! - `{"action":"fail"}`: returns an error (a function error).
 //! - `{"action":"crash"}`: exits the process.
+//! - With `TEST_FUNCTION_INIT_ERROR` set, it posts that error type to `/runtime/init/error` at
+//!   start and then waits, never asking for an event (as a runtime whose init failed).
 //! - An SQS event: each record's body says what to do: `ok`, `fail` (reported in
 //!   `batchItemFailures`), `sleep:N`, `error` (the whole invocation fails), `unknown-id` (reports
 //!   an id that is not in the batch), `not-an-object` (answers a JSON string).
@@ -25,6 +27,20 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     if payload.get("Records").and_then(|r| r.get(0)).and_then(|r| r.get("eventSource")) == Some(&json!("aws:sqs")) {
         return sqs(payload).await;
     }
+    let env: serde_json::Map<String, Value> = [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "_HANDLER",
+        "LANG",
+        "TZ",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), json!(std::env::var(name).ok())))
+    .collect();
     match payload.get("action").and_then(Value::as_str).unwrap_or("echo") {
         "context" => Ok(json!({
             "request_id": ctx.request_id,
@@ -34,6 +50,7 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
             "trace_id": ctx.xray_trace_id,
             "function_name": std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
             "memory": std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok(),
+            "env": env,
         })),
         "sleep" => {
             let ms = payload.get("ms").and_then(Value::as_u64).unwrap_or(0);
@@ -65,7 +82,28 @@ async fn sqs(payload: Value) -> Result<Value, Error> {
     Ok(json!({ "batchItemFailures": failures }))
 }
 
+/// Posts an init error to the Runtime API by hand (as the Python and Node.js runtime clients do).
+fn post_init_error(error_type: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(std::io::Error::other)?;
+    let body = json!({"errorMessage": "the test function failed to initialise", "errorType": error_type}).to_string();
+    let mut stream = std::net::TcpStream::connect(&api)?;
+    write!(
+        stream,
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\nContent-Type: application/json\r\n\
+         Lambda-Runtime-Function-Error-Type: {error_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    if let Ok(error_type) = std::env::var("TEST_FUNCTION_INIT_ERROR") {
+        post_init_error(&error_type)?;
+        std::future::pending::<()>().await;
+    }
     lambda_runtime::run(service_fn(handle)).await
 }
