@@ -2,7 +2,7 @@
 //!
 //! A function's `LoggingConfig` reaches the runtime as two variables (Lambda Developer Guide,
 //! "Configuring advanced logging controls"): `AWS_LAMBDA_LOG_FORMAT` (`Text` or `JSON`) and,
-//! with JSON, `AWS_LAMBDA_LOG_LEVEL` (`TRACE` to `FATAL`). [`init_logs`] follows them, as
+//! with JSON, `AWS_LAMBDA_LOG_LEVEL` (`TRACE` to `FATAL`). [`init_logs`](crate::telemetry::init_logs) follows them, as
 //! `lambda_runtime::tracing::init_default_subscriber` means to, and takes `RUST_LOG` only when
 //! Lambda sets no level. (That function reads `RUST_LOG` again inside `EnvFilter::from_env_lossy`,
 //! so a stray `RUST_LOG` overrides the level the function's configuration chose.)
