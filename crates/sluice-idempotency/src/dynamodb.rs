@@ -191,6 +191,32 @@ impl DynamoDbStore {
     }
 }
 
+impl DynamoDbStore {
+    /// Sends `update` to the lease's record; its condition must name the owner token as
+    /// `#owner = :owner`, which this fills in. A failed condition is [`StoreError::Fenced`].
+    async fn owned_update(
+        &self,
+        operation: &'static str,
+        lease: &Lease,
+        update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<(), StoreError> {
+        let result = update
+            .table_name(&self.table)
+            .set_key(Some(self.key(lease.key())))
+            .expression_attribute_names("#owner", &self.names.owner)
+            .expression_attribute_values(":owner", AttributeValue::S(lease.token().to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Err(StoreError::Fenced { key: lease.key().to_owned() })
+            }
+            Err(e) => Err(Self::unavailable(operation, lease.key(), e)),
+        }
+    }
+}
+
 fn epoch_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
 }
@@ -254,59 +280,35 @@ impl IdempotencyStore for DynamoDbStore {
 
     async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError> {
         let names = &self.names;
-        let result = self
+        let update = self
             .client
             .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(lease.key())))
             .update_expression("SET #in_progress_expiry = :until_ms, #expiry = :until_s")
             .condition_expression("#owner = :owner AND #status = :inprogress")
             .expression_attribute_names("#in_progress_expiry", &names.in_progress_expiration)
             .expression_attribute_names("#expiry", &names.expiration)
-            .expression_attribute_names("#owner", &names.owner)
             .expression_attribute_names("#status", &names.status)
             .expression_attribute_values(":until_ms", n(epoch_millis(until)))
             .expression_attribute_values(":until_s", n(epoch_secs(until) + 1))
-            .expression_attribute_values(":owner", AttributeValue::S(lease.token().to_owned()))
-            .expression_attribute_values(":inprogress", AttributeValue::S(IN_PROGRESS.into()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Err(StoreError::Fenced { key: lease.key().to_owned() })
-            }
-            Err(e) => Err(Self::unavailable("renew", lease.key(), e)),
-        }
+            .expression_attribute_values(":inprogress", AttributeValue::S(IN_PROGRESS.into()));
+        self.owned_update("renew", lease, update).await
     }
 
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {
         let names = &self.names;
-        let result = self
+        let update = self
             .client
             .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(lease.key())))
             .update_expression("SET #status = :completed, #data = :data, #expiry = :expiry REMOVE #in_progress_expiry")
             .condition_expression("#owner = :owner")
             .expression_attribute_names("#status", &names.status)
             .expression_attribute_names("#data", &names.data)
             .expression_attribute_names("#expiry", &names.expiration)
             .expression_attribute_names("#in_progress_expiry", &names.in_progress_expiration)
-            .expression_attribute_names("#owner", &names.owner)
             .expression_attribute_values(":completed", AttributeValue::S(COMPLETED.into()))
             .expression_attribute_values(":data", AttributeValue::S(output.to_owned()))
-            .expression_attribute_values(":expiry", n(epoch_secs(expires_at)))
-            .expression_attribute_values(":owner", AttributeValue::S(lease.token().to_owned()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Err(StoreError::Fenced { key: lease.key().to_owned() })
-            }
-            Err(e) => Err(Self::unavailable("complete", lease.key(), e)),
-        }
+            .expression_attribute_values(":expiry", n(epoch_secs(expires_at)));
+        self.owned_update("complete", lease, update).await
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {

@@ -23,9 +23,25 @@ use sluice_events::s3::S3ObjectEvent;
 
 use crate::errors::classify;
 
-/// What the worker found in one object version, and where and when it found it.
+/// What the worker found in one object version, and through which path and when it found it.
+///
+/// The JSON is flat: the [`VersionSummary`] fields, then `path` and `processed_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
+    /// The facts of the version.
+    #[serde(flatten)]
+    pub version: VersionSummary,
+    /// `sqs` or `sns`: the path the event came through.
+    pub path: String,
+    /// When the object was summarised, RFC 3339 UTC.
+    pub processed_at: String,
+}
+
+/// The facts of one object version: the part of a [`Receipt`] that never changes, whichever
+/// invocation, path or retry produced it. It is the webhook's body, so that a redelivery
+/// posts the same bytes under the same `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionSummary {
     /// Source bucket.
     pub bucket: String,
     /// Decoded object key.
@@ -48,54 +64,10 @@ pub struct Receipt {
     pub sha256: String,
     /// Lines (a final line without newline counts).
     pub lines: u64,
-    /// `sqs` or `sns`: the path the event came through.
-    pub path: String,
-    /// When the object was summarised, RFC 3339 UTC.
-    pub processed_at: String,
 }
 
-/// The facts of one object version: the part of a [`Receipt`] that never changes, whichever
-/// invocation, path or retry produced it. It is the webhook's body, so that a redelivery
-/// posts the same bytes under the same `Idempotency-Key`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VersionSummary {
-    /// Source bucket.
-    pub bucket: String,
-    /// Decoded object key.
-    pub key: String,
-    /// Object version, when the bucket is versioned.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub version_id: Option<String>,
-    /// The object's entity tag.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub e_tag: Option<String>,
-    /// S3 event sequencer.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub sequencer: Option<String>,
-    /// Bytes.
-    pub size: u64,
-    /// Lowercase hex SHA-256.
-    pub sha256: String,
-    /// Lines.
-    pub lines: u64,
-}
-
-impl Receipt {
-    /// The facts of the version, without when or through which path they were found.
-    pub fn version_summary(&self) -> VersionSummary {
-        VersionSummary {
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-            version_id: self.version_id.clone(),
-            e_tag: self.e_tag.clone(),
-            sequencer: self.sequencer.clone(),
-            size: self.size,
-            sha256: self.sha256.clone(),
-            lines: self.lines,
-        }
-    }
-
-    /// Where in the event order this receipt's event stands.
+impl VersionSummary {
+    /// Where in the event order of its key this version's event stands.
     pub fn position(&self) -> Position {
         Position { sequencer: self.sequencer.clone(), event_time: self.event_time.clone() }
     }
@@ -229,13 +201,9 @@ pub(crate) async fn write(
     receipt: &Receipt,
 ) -> Result<Latest, ProcessError> {
     let body = serde_json::to_vec(receipt).map_err(ProcessError::permanent)?;
-    let version_key = version_receipt_key_under(
-        prefix,
-        &receipt.key,
-        receipt.version_id.as_deref(),
-        receipt.sequencer.as_deref(),
-        receipt.e_tag.as_deref(),
-    );
+    let v = &receipt.version;
+    let version_key =
+        version_receipt_key_under(prefix, &v.key, v.version_id.as_deref(), v.sequencer.as_deref(), v.e_tag.as_deref());
     s3.put_object()
         .bucket(bucket)
         .key(&version_key)
@@ -244,7 +212,7 @@ pub(crate) async fn write(
         .send()
         .await
         .map_err(|e| classify(&format!("PutObject s3://{bucket}/{version_key}"), e))?;
-    advance_latest(s3, bucket, &receipt_key_under(prefix, &receipt.key), &body, &receipt.position()).await
+    advance_latest(s3, bucket, &receipt_key_under(prefix, &v.key), &body, &v.position()).await
 }
 
 /// Conditional writes of the latest receipt: a bounded number of compare-and-swap rounds.

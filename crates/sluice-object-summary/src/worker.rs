@@ -16,7 +16,7 @@ use sluice_retry::Classify;
 use time::format_description::well_known::Rfc3339;
 
 use crate::errors::classify;
-use crate::{ObjectDigest, Receipt, Webhook};
+use crate::{ObjectDigest, Receipt, VersionSummary, Webhook};
 
 /// Summarises each created object into `receipts/<key>.json` in the results bucket.
 #[derive(Debug, Clone)]
@@ -116,15 +116,17 @@ impl Processor<S3ObjectEvent> for ObjectSummary {
         }
         let summary = self.summarise(&record).await?;
         let receipt = Receipt {
-            bucket: record.bucket.clone(),
-            key: record.key.clone(),
-            version_id: record.version_id.clone(),
-            e_tag: record.e_tag.clone(),
-            sequencer: record.sequencer.clone(),
-            event_time: record.event_time.clone(),
-            size: summary.size,
-            sha256: summary.sha256,
-            lines: summary.lines,
+            version: VersionSummary {
+                bucket: record.bucket.clone(),
+                key: record.key.clone(),
+                version_id: record.version_id.clone(),
+                e_tag: record.e_tag.clone(),
+                sequencer: record.sequencer.clone(),
+                event_time: record.event_time.clone(),
+                size: summary.size,
+                sha256: summary.sha256,
+                lines: summary.lines,
+            },
             path: ctx.delivery.as_str().to_owned(),
             processed_at: time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
         };
@@ -136,7 +138,7 @@ impl Processor<S3ObjectEvent> for ObjectSummary {
             // The object version's identity, not the function's: the same key on every path,
             // retry and redelivery. Without protection there is no key: the message id stands in.
             let identity = ctx.idempotency_key.as_deref().unwrap_or(&ctx.message_id);
-            webhook.post(&receipt.version_summary(), identity, ctx.deadline.instant()).await.map_err(|e| {
+            webhook.post(&receipt.version, identity, ctx.deadline.instant()).await.map_err(|e| {
                 if e.error_class().is_retryable() { ProcessError::retryable(e) } else { ProcessError::permanent(e) }
             })?;
         }

@@ -201,13 +201,13 @@ async fn an_upload_through_sns_and_sqs_gets_its_receipt() {
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 
     let receipt = stack.receipt(&results, KOREAN_KEY).await.expect("receipt written");
-    assert_eq!(receipt.bucket, ingest);
-    assert_eq!(receipt.key, KOREAN_KEY);
-    assert_eq!(receipt.version_id, put.version_id);
-    assert_eq!(receipt.size, CONTENT.len() as u64);
-    assert_eq!(receipt.lines, 3);
+    assert_eq!(receipt.version.bucket, ingest);
+    assert_eq!(receipt.version.key, KOREAN_KEY);
+    assert_eq!(receipt.version.version_id, put.version_id);
+    assert_eq!(receipt.version.size, CONTENT.len() as u64);
+    assert_eq!(receipt.version.lines, 3);
     // `printf 'id,amount\n1,100\n2,250' | sha256sum`
-    assert_eq!(receipt.sha256, "5113bff741e1a6fe5cee8b860547a21a9db0b691320dd7cd9d7a66e9625e2766");
+    assert_eq!(receipt.version.sha256, "5113bff741e1a6fe5cee8b860547a21a9db0b691320dd7cd9d7a66e9625e2766");
     assert_eq!(receipt.path, "sqs");
     assert!(stack.receipt(&results, "elsewhere/x.csv").await.is_none());
 }
@@ -240,11 +240,11 @@ async fn a_redelivered_upload_is_not_summarised_twice_and_the_sns_path_writes_th
         .await
         .unwrap();
     // Its version receipt says so; the latest stays as it was: the same event is not a later one.
-    let put_version = first.version_id.clone();
+    let put_version = first.version.version_id.clone();
     let at = version_receipt_key_under("receipts/", "incoming/a.csv", put_version.as_deref(), None, None);
     let again = text_object(&stack, &results, &at).await.unwrap();
     assert_eq!(again.path, "sns");
-    assert_eq!(again.sha256, first.sha256);
+    assert_eq!(again.version.sha256, first.version.sha256);
     assert_eq!(stack.receipt(&results, "incoming/a.csv").await.unwrap(), first);
 }
 
@@ -466,12 +466,16 @@ async fn versions_processed_out_of_order_keep_one_receipt_each_and_the_latest_mo
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
     }
     let latest = stack.receipt(&results, key).await.expect("latest receipt");
-    assert_eq!(latest.version_id.as_deref(), Some(v2.as_str()), "the earlier event did not move the latest back");
-    assert_eq!(latest.lines, 2);
+    assert_eq!(
+        latest.version.version_id.as_deref(),
+        Some(v2.as_str()),
+        "the earlier event did not move the latest back"
+    );
+    assert_eq!(latest.version.lines, 2);
     for (version, lines) in [(&v1, 1), (&v2, 2)] {
         let at = version_receipt_key_under("receipts/", key, Some(version), None, None);
         let receipt = text_object(&stack, &results, &at).await.unwrap_or_else(|| panic!("no receipt at {at}"));
-        assert_eq!((receipt.version_id.as_deref(), receipt.lines), (Some(version.as_str()), lines));
+        assert_eq!((receipt.version.version_id.as_deref(), receipt.version.lines), (Some(version.as_str()), lines));
     }
 }
 
@@ -497,10 +501,10 @@ async fn on_an_unversioned_bucket_an_event_for_replaced_content_is_skipped_not_s
     let response = handler.handle(new_event, &context()).await.unwrap();
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let receipt = stack.receipt(&results, key).await.expect("the new upload's receipt");
-    assert_eq!(receipt.lines, 2);
+    assert_eq!(receipt.version.lines, 2);
     // The old event again (a redelivery): still skipped, the receipt stays the new one's.
     handler.handle(old_event, &context()).await.unwrap();
-    assert_eq!(stack.receipt(&results, key).await.unwrap().lines, 2);
+    assert_eq!(stack.receipt(&results, key).await.unwrap().version.lines, 2);
 }
 
 #[tokio::test]

@@ -41,6 +41,7 @@ fn receipt() -> VersionSummary {
         version_id: Some("v1".into()),
         e_tag: Some("abc".into()),
         sequencer: None,
+        event_time: None,
         size: 3,
         sha256: "00".into(),
         lines: 1,
