@@ -49,14 +49,16 @@ impl<T: Item, P: Processor<T>, K> HandlerBuilder<T, P, K> {
     }
 
     /// No item starts when less than `margin` is left before the invocation deadline; it is
-    /// reported failed and redelivered instead (default 1 s).
+    /// reported failed and redelivered instead (default 1 s; never less than the finish
+    /// reserve).
     pub fn deadline_margin(mut self, margin: Duration) -> Self {
         self.engine.timing.margin = margin;
         self
     }
 
     /// Items still running `reserve` before the deadline are abandoned and reported failed, so
-    /// the handler answers before Lambda times it out (default 200 ms).
+    /// the handler answers before Lambda times it out (default 500 ms). Storing outputs,
+    /// releasing claims and dead-letter sends get until a fifth of it before the deadline.
     pub fn finish_reserve(mut self, reserve: Duration) -> Self {
         self.engine.timing.finish_reserve = reserve;
         self
