@@ -26,10 +26,39 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
+/// What is invoked: the event, its request id, and where it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct InvokeRequest {
+    pub request_id: String,
+    pub payload: Vec<u8>,
+    /// The `X-Amz-Client-Context` of a synchronous call, decoded: handed to the runtime as
+    /// `Lambda-Runtime-Client-Context`.
+    pub client_context: Option<String>,
+    pub trigger: Trigger,
+    pub batch_size: usize,
+    /// 1 for the first attempt of an asynchronous event, 2 and 3 for its retries.
+    pub attempt: u32,
+}
+
+impl InvokeRequest {
+    /// A request with a fresh request id.
+    pub fn new(payload: Vec<u8>, trigger: Trigger) -> Self {
+        InvokeRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            payload,
+            client_context: None,
+            trigger,
+            batch_size: 1,
+            attempt: 1,
+        }
+    }
+}
+
 /// An event on its way to an instance.
 pub(crate) struct Invocation {
     pub request_id: String,
     pub payload: Vec<u8>,
+    pub client_context: Option<String>,
     /// Told the deadline (epoch ms) when the runtime picks the event up.
     pub picked: oneshot::Sender<u64>,
     /// Told the runtime's answer.
@@ -55,11 +84,25 @@ pub(crate) struct Instance {
     pub(crate) init_error: Mutex<Option<(String, Vec<u8>)>>,
     /// Told when the runtime posts `/init/error`: the pending invocation fails at once.
     pub(crate) init_failed: tokio::sync::Notify,
+    /// What the process writes, with the invocation lines.
+    pub(crate) log: Arc<crate::logs::InstanceLog>,
+    pid: Option<u32>,
+    spawned: Instant,
+    /// From start to the first `/next`: the init phase (reported for cold starts).
+    pub(crate) init_duration: Mutex<Option<Duration>>,
     exited: watch::Receiver<bool>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl Instance {
+    /// Notes the first `/next`: the end of the init phase.
+    pub(crate) fn ready(&self) {
+        let mut init = self.init_duration.lock().expect("instance poisoned");
+        if init.is_none() {
+            *init = Some(self.spawned.elapsed());
+        }
+    }
+
     fn kill(&self) {
         if let Some(kill) = self.kill.lock().expect("instance poisoned").take() {
             let _ = kill.send(());
@@ -86,12 +129,21 @@ pub struct InvokeResult {
     /// The status Lambda answers: 200 when the function ran (failures included: they are
     /// function errors), 429 when it was throttled. Async invocation's DLQ `ErrorCode`.
     pub status_code: u16,
+    /// The last 4 KB of this invocation's log, `START` to `REPORT`.
+    pub log_tail: Vec<u8>,
 }
 
 impl InvokeResult {
     fn failure(request_id: String, outcome: Outcome, error_type: &str, message: String) -> Self {
         let body = serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string().into_bytes();
-        InvokeResult { request_id, outcome, body, error_type: Some(error_type.to_owned()), status_code: 200 }
+        InvokeResult {
+            request_id,
+            outcome,
+            body,
+            error_type: Some(error_type.to_owned()),
+            status_code: 200,
+            log_tail: Vec::new(),
+        }
     }
 
     /// A throttle: reserved concurrency 0, or no concurrency left (Lambda API `Invoke`,
@@ -110,6 +162,7 @@ impl InvokeResult {
             body,
             error_type: Some("TooManyRequestsException".into()),
             status_code: 429,
+            log_tail: Vec::new(),
         }
     }
 
@@ -172,15 +225,8 @@ impl Function {
         self.config.concurrency == 0
     }
 
-    /// Runs one invocation, `request_id`, in the slot `_slot`.
-    pub async fn invoke(
-        &self,
-        _slot: OwnedSemaphorePermit,
-        request_id: String,
-        payload: Vec<u8>,
-        trigger: Trigger,
-        batch_size: usize,
-    ) -> InvokeResult {
+    /// Runs one invocation in the slot `_slot`.
+    pub async fn invoke(&self, _slot: OwnedSemaphorePermit, request: InvokeRequest) -> InvokeResult {
         let started = SystemTime::now();
         let clock = Instant::now();
         let in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -189,45 +235,62 @@ impl Function {
             Ok(found) => found,
             Err(e) => {
                 let result = InvokeResult::failure(
-                    request_id,
+                    request.request_id.clone(),
                     Outcome::RuntimeError,
                     "Runtime.InvalidEntrypoint",
                     format!("cannot start {}: {e}", self.config.bootstrap.display()),
                 );
-                self.finish(&result, 0, false, trigger, batch_size, started, clock);
+                self.finish(&result, &request, None, started, clock);
                 return result;
             }
         };
-        let result = self.run_on(&instance, request_id, payload).await;
+        let mark = instance.log.mark();
+        let mut result = self.run_on(&instance, &request).await;
+        let duration = clock.elapsed();
+        let init = cold.then(|| *instance.init_duration.lock().expect("instance poisoned")).flatten();
+        let duration_ms = duration.as_secs_f64() * 1000.0;
+        let report = crate::logs::report_line(
+            &request.request_id,
+            duration_ms,
+            billed_ms(duration),
+            self.config.memory_mb,
+            crate::logs::max_memory_mb(instance.pid),
+            init.map(|d| d.as_secs_f64() * 1000.0),
+        );
+        instance.log.write(format!("END RequestId: {}\n{report}", request.request_id).as_bytes());
+        result.log_tail = instance.log.since(mark, crate::logs::TAIL_RETURNED);
         if instance.is_alive() && result.outcome != Outcome::Timeout {
             self.idle.lock().expect("function poisoned").push(instance.clone());
         }
-        self.finish(&result, instance.id, cold, trigger, batch_size, started, clock);
+        self.finish(&result, &request, Some((instance.id, cold, init)), started, clock);
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         result: &InvokeResult,
-        instance: u64,
-        cold: bool,
-        trigger: Trigger,
-        batch_size: usize,
+        request: &InvokeRequest,
+        ran_on: Option<(u64, bool, Option<Duration>)>,
         started: SystemTime,
         clock: Instant,
     ) {
         let in_flight = self.in_flight.fetch_sub(1, Ordering::SeqCst) - 1;
         self.records.concurrency(&self.config.name, in_flight);
+        let duration = clock.elapsed();
+        let (instance, cold, init) = ran_on.unwrap_or((0, false, None));
         self.records.invocation(InvocationRecord {
             function: self.config.name.clone(),
             request_id: result.request_id.clone(),
-            trigger,
+            trigger: request.trigger,
+            attempt: request.attempt,
             cold,
             instance,
             start_ms: epoch_ms(started),
-            duration_ms: clock.elapsed().as_millis() as u64,
-            batch_size,
+            duration_ms: duration.as_millis() as u64,
+            billed_duration_ms: billed_ms(duration),
+            init_duration_ms: init.map(|d| d.as_millis() as u64),
+            memory_mb: self.config.memory_mb,
+            batch_size: request.batch_size,
             outcome: result.outcome,
             error_type: result.error_type.clone(),
         });
@@ -245,10 +308,17 @@ impl Function {
         self.spawn().map(|i| (i, true))
     }
 
-    async fn run_on(&self, instance: &Arc<Instance>, request_id: String, payload: Vec<u8>) -> InvokeResult {
+    async fn run_on(&self, instance: &Arc<Instance>, request: &InvokeRequest) -> InvokeResult {
+        let request_id = request.request_id.clone();
         let (picked_tx, picked_rx) = oneshot::channel();
         let (answer_tx, answer_rx) = oneshot::channel();
-        let invocation = Invocation { request_id: request_id.clone(), payload, picked: picked_tx, answer: answer_tx };
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            payload: request.payload.clone(),
+            client_context: request.client_context.clone(),
+            picked: picked_tx,
+            answer: answer_tx,
+        };
         let exit_error = |instance: &Instance, request_id: String| {
             let init = instance.init_error.lock().expect("instance poisoned").take();
             match init {
@@ -258,6 +328,7 @@ impl Function {
                     body,
                     error_type: Some(error_type),
                     status_code: 200,
+                    log_tail: Vec::new(),
                 },
                 None => InvokeResult::failure(
                     request_id,
@@ -288,12 +359,13 @@ impl Function {
                     format!("the runtime did not ask for an event within {} s", INIT_TIMEOUT.as_secs()));
             }
         };
+        instance.log.write(format!("START RequestId: {request_id} Version: $LATEST\n").as_bytes());
         let left = Duration::from_millis(deadline_ms.saturating_sub(epoch_ms(SystemTime::now())));
         tokio::select! {
             answer = answer_rx => match answer {
-                Ok(Answer::Response(body)) => InvokeResult { request_id, outcome: Outcome::Success, body, error_type: None, status_code: 200 },
+                Ok(Answer::Response(body)) => InvokeResult { request_id, outcome: Outcome::Success, body, error_type: None, status_code: 200, log_tail: Vec::new() },
                 Ok(Answer::Error { error_type, body }) =>
-                    InvokeResult { request_id, outcome: Outcome::FunctionError, body, error_type: Some(error_type), status_code: 200 },
+                    InvokeResult { request_id, outcome: Outcome::FunctionError, body, error_type: Some(error_type), status_code: 200, log_tail: Vec::new() },
                 Err(_) => exit_error(instance, request_id),
             },
             _ = tokio::time::sleep(left) => {
@@ -312,7 +384,8 @@ impl Function {
         listener.set_nonblocking(true)?;
         let runtime_api = listener.local_addr()?.to_string();
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_file)?;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_file)?;
+        let log = Arc::new(crate::logs::InstanceLog::new(Arc::new(Mutex::new(file))));
         let mut command = tokio::process::Command::new(&self.config.bootstrap);
         let task_root = self.config.bootstrap.parent().map(|p| p.to_path_buf()).unwrap_or_default();
         // The reserved variables Lambda sets (Lambda Developer Guide, "Defined runtime
@@ -335,15 +408,23 @@ impl Function {
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("_HANDLER", "bootstrap")
             .env("TZ", ":UTC")
+            .current_dir(&task_root)
             .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         // "Not defined for OS-only runtimes (the provided family)": only managed runtimes get it.
         if !self.config.runtime.starts_with("provided") {
             command.env("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", self.config.runtime));
         }
         let mut child = command.spawn()?;
+        if let Some(out) = child.stdout.take() {
+            log.pump(out);
+        }
+        if let Some(err) = child.stderr.take() {
+            log.pump(err);
+        }
+        let pid = child.id();
         let (queue, next) = mpsc::channel(1);
         let (exited_tx, exited) = watch::channel(false);
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
@@ -356,6 +437,10 @@ impl Function {
             current: Mutex::default(),
             init_error: Mutex::default(),
             init_failed: tokio::sync::Notify::new(),
+            log,
+            pid,
+            spawned: Instant::now(),
+            init_duration: Mutex::default(),
             exited,
             kill: Mutex::new(Some(kill_tx)),
         });
@@ -394,4 +479,9 @@ impl Function {
             instance.kill();
         }
     }
+}
+
+/// Lambda bills duration rounded up to the millisecond (Lambda pricing, "Duration").
+pub(crate) fn billed_ms(duration: Duration) -> u64 {
+    duration.as_nanos().div_ceil(1_000_000) as u64
 }

@@ -28,22 +28,28 @@
 //! # Ok(()) }
 //! ```
 
-/// Asynchronous invocation: retries, DLQ, destinations.
-mod async_invoke;
+/// Asynchronous invocation: the internal queue, retries, DLQ, destinations.
+mod async_queue;
 /// Functions, their retry and mapping settings.
 pub mod config;
 /// The demo: both paths end to end on the local stack.
 pub mod demo;
-/// SQS event source mappings.
-pub mod esm;
 /// Functions and their instances.
 mod function;
+/// The Invoke API.
+mod invoke_api;
+/// Function logs with Lambda's START, END and REPORT lines.
+mod logs;
 /// Invocation records.
 pub mod records;
 /// The Runtime API.
 mod runtime_api;
-/// The service and its Invoke API.
+/// The service: starting, stopping, records.
 mod service;
+/// SNS subscriptions of functions.
+mod sns_subscription;
+/// SQS event source mappings.
+pub mod sqs_mapping;
 /// The local topology: the template's resources on the local stack.
 pub mod topology;
 

@@ -58,6 +58,8 @@ pub struct InvocationRecord {
     pub request_id: String,
     /// What triggered it.
     pub trigger: Trigger,
+    /// 1, or 2 and 3 for the retries of an asynchronous event.
+    pub attempt: u32,
     /// A new instance was started for it.
     pub cold: bool,
     /// Which instance ran it.
@@ -66,6 +68,12 @@ pub struct InvocationRecord {
     pub start_ms: u64,
     /// Duration in milliseconds.
     pub duration_ms: u64,
+    /// Billed duration: the duration rounded up to the millisecond, as Lambda bills.
+    pub billed_duration_ms: u64,
+    /// The init phase of the instance (cold starts only): start to its first `/next`.
+    pub init_duration_ms: Option<u64>,
+    /// The function's memory size, MB (GB-seconds = billed duration x memory).
+    pub memory_mb: u32,
     /// Records in the event (SQS batches); 1 otherwise.
     pub batch_size: usize,
     /// How it ended.

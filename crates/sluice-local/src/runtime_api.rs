@@ -3,8 +3,11 @@
 //! As on Lambda, each instance's `AWS_LAMBDA_RUNTIME_API` is a bare `host:port` (the Rust
 //! runtime accepts nothing else), so every instance gets a loopback port of its own. Routes and headers
 //! follow the Runtime API reference (runtimes-api): `/next` blocks until there is an event and
-//! answers with `Lambda-Runtime-Aws-Request-Id`, an absolute epoch `Lambda-Runtime-Deadline-Ms`,
-//! `Lambda-Runtime-Invoked-Function-Arn` and `Lambda-Runtime-Trace-Id`.
+//! answers with `Content-Type: application/json`, `Lambda-Runtime-Aws-Request-Id`, an absolute
+//! epoch `Lambda-Runtime-Deadline-Ms`, `Lambda-Runtime-Invoked-Function-Arn`,
+//! `Lambda-Runtime-Trace-Id` and, when the call carried one, `Lambda-Runtime-Client-Context`.
+//! Error documents are taken in the shapes the AWS runtime clients post (`errorType`,
+//! `errorMessage`, `stackTrace`, the `Lambda-Runtime-Function-Error-Type` header).
 
 use std::time::SystemTime;
 
@@ -38,6 +41,7 @@ fn accepted() -> Response {
 }
 
 async fn next(State(instance): State<Arc<Instance>>) -> Response {
+    instance.ready();
     let Some(invocation) = instance.next.lock().await.recv().await else {
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "ServiceException", "instance is shutting down");
     };
@@ -50,13 +54,23 @@ async fn next(State(instance): State<Arc<Instance>>) -> Response {
     );
     *instance.current.lock().expect("instance poisoned") = Some((invocation.request_id.clone(), invocation.answer));
     let _ = invocation.picked.send(deadline_ms);
-    let headers = [
-        ("lambda-runtime-aws-request-id", invocation.request_id),
-        ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
-        ("lambda-runtime-invoked-function-arn", instance.function_arn.clone()),
-        ("lambda-runtime-trace-id", trace),
-    ];
-    (StatusCode::OK, headers, invocation.payload).into_response()
+    let mut response = (
+        StatusCode::OK,
+        [
+            // The Python and Node.js runtime clients parse the event only when it says JSON.
+            ("content-type", "application/json".to_owned()),
+            ("lambda-runtime-aws-request-id", invocation.request_id),
+            ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
+            ("lambda-runtime-invoked-function-arn", instance.function_arn.clone()),
+            ("lambda-runtime-trace-id", trace),
+        ],
+        invocation.payload,
+    )
+        .into_response();
+    if let Some(context) = invocation.client_context.and_then(|c| c.parse().ok()) {
+        response.headers_mut().insert("lambda-runtime-client-context", context);
+    }
+    response
 }
 
 fn answer(instance: &Instance, request_id: &str, answer: Answer) -> Response {

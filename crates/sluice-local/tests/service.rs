@@ -567,3 +567,134 @@ async fn a_batch_that_cannot_get_an_instance_in_time_is_released_not_run_late() 
     let runs = service.records().invocations().iter().filter(|r| r.trigger == Trigger::EventSourceMapping).count();
     assert_eq!(runs, 1, "run once, when it could finish in time");
 }
+
+/// The project's Python runtime venv (awslambdaric, boto3), made by `scripts/setup`.
+fn python() -> PathBuf {
+    let python = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv-python-runtime/bin/python"));
+    assert!(python.exists(), "{} is missing: run scripts/setup", python.display());
+    python
+}
+
+/// A function running `tests/python/handler.py` under AWS's Python runtime interface client.
+fn python_function(name: &str, timeout_ms: u64) -> FunctionConfig {
+    let mut function = test_function(name, timeout_ms);
+    function.bootstrap = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/bootstrap"));
+    function.runtime = "python3.12".into();
+    function.environment = BTreeMap::from([("SLUICE_PYTHON".into(), python().display().to_string())]);
+    function
+}
+
+/// What boto3's `lambda.invoke` (with `LogType: Tail`) returned, as `tests/python/invoke.py` reports it.
+fn boto3_invoke(service: &LocalLambda, function: &str, payload: Value, client_context: Option<Value>) -> Value {
+    let mut command = std::process::Command::new(python());
+    command
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/invoke.py"))
+        .arg(service.endpoint())
+        .arg(function)
+        .arg(payload.to_string());
+    if let Some(context) = client_context {
+        command.arg(context.to_string());
+    }
+    let out = command.output().expect("python runs");
+    assert!(out.status.success(), "invoke.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("invoke.py prints JSON")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_python_handler_under_awslambdaric_and_boto3_see_what_lambda_gives_them() {
+    let service = start(ServiceConfig {
+        functions: vec![python_function("py", 3000), python_function("py-slow", 1000)],
+        ..Default::default()
+    })
+    .await;
+    let event = json!({"hello": "world", "n": 1, "nested": {"list": [1, 2]}});
+    let context = json!({"custom": {"tenant": "t1"}, "client": {}, "env": {}});
+    let seen = tokio::task::block_in_place(|| boto3_invoke(&service, "py", event.clone(), Some(context)));
+    let handler = &seen["payload"];
+    assert_eq!((seen["status"].as_u64(), &seen["function_error"]), (Some(200), &Value::Null), "{seen}");
+    assert_eq!(seen["executed_version"], "$LATEST");
+    assert_eq!(handler["event"], event, "the handler got the event parsed");
+    assert_eq!(handler["event_type"], "dict");
+    assert_eq!(handler["function_name"], "py");
+    // The Python client passes AWS_LAMBDA_FUNCTION_MEMORY_SIZE through as it is: a string.
+    assert_eq!(handler["memory_limit_in_mb"], "256");
+    assert_eq!(handler["invoked_function_arn"], "arn:aws:lambda:us-east-1:000000000000:function:py");
+    assert_eq!(handler["client_context"], json!({"tenant": "t1"}));
+    let remaining = handler["remaining_time_in_millis"].as_u64().unwrap();
+    assert!(remaining > 0 && remaining <= 3000, "{remaining} ms left");
+    let request_id = seen["request_id"].as_str().expect("boto3 read x-amzn-RequestId");
+    assert_eq!(handler["aws_request_id"], request_id, "the id the runtime saw is the one the caller got");
+    let log = seen["log"].as_str().expect("LogType Tail returned the log");
+    assert!(log.contains(&format!("START RequestId: {request_id}")), "{log}");
+    assert!(log.contains(&format!("hello from python, request {request_id}")), "{log}");
+    assert!(log.contains(&format!("REPORT RequestId: {request_id}")) && log.contains("Billed Duration:"), "{log}");
+
+    let failed = tokio::task::block_in_place(|| boto3_invoke(&service, "py", json!({"action": "fail"}), None));
+    assert_eq!((failed["status"].as_u64(), failed["function_error"].as_str()), (Some(200), Some("Unhandled")));
+    assert_eq!(failed["payload"]["errorType"], "ValueError", "{failed}");
+    assert!(failed["payload"]["errorMessage"].as_str().unwrap().contains("asked to fail"));
+    assert!(failed["payload"]["stackTrace"].is_array(), "the Python client's error document, as posted");
+
+    let slow =
+        tokio::task::block_in_place(|| boto3_invoke(&service, "py-slow", json!({"action": "sleep", "ms": 5000}), None));
+    assert_eq!(slow["function_error"], "Unhandled");
+    assert_eq!(slow["payload"]["errorType"], "Sandbox.Timedout", "{slow}");
+    assert!(slow["payload"]["errorMessage"].as_str().unwrap().contains("Task timed out after 1.00 seconds"));
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_invoke_api_answers_in_the_shapes_the_sdks_expect() {
+    let service = start(ServiceConfig { functions: vec![test_function("api", 3000)], ..Default::default() }).await;
+    let client = reqwest::Client::new();
+    let url = |name: &str| format!("{}/2015-03-31/functions/{name}/invocations", service.endpoint());
+    let post = |name: &str, kind: &str, body: Vec<u8>| {
+        client.post(url(name)).header("X-Amz-Invocation-Type", kind).body(body).send()
+    };
+    let request_id =
+        |r: &reqwest::Response| r.headers().get("x-amzn-requestid").map(|v| v.to_str().unwrap().to_owned());
+    let error_type =
+        |r: &reqwest::Response| r.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_owned());
+
+    let sync = post("api", "RequestResponse", br#"{"action":"context"}"#.to_vec()).await.unwrap();
+    assert_eq!(sync.headers()["x-amz-executed-version"], "$LATEST");
+    let id = request_id(&sync).expect("x-amzn-RequestId");
+    let body: Value = sync.json().await.unwrap();
+    assert_eq!(body["request_id"], id, "the same id the runtime saw");
+
+    let queued = post("api", "Event", br#"{"action":"echo"}"#.to_vec()).await.unwrap();
+    assert_eq!(queued.status(), 202);
+    let queued_id = request_id(&queued).expect("x-amzn-RequestId on 202");
+    let ran =
+        wait_for(LIMIT, || async { service.records().invocations().into_iter().find(|r| r.trigger == Trigger::Async) })
+            .await
+            .expect("the event ran");
+    assert_eq!(ran.request_id, queued_id, "the event runs under the id the caller was given");
+
+    let not_json = post("api", "RequestResponse", b"hello".to_vec()).await.unwrap();
+    assert_eq!(
+        (not_json.status().as_u16(), error_type(&not_json).as_deref()),
+        (400, Some("InvalidRequestContentException"))
+    );
+    assert!(request_id(&not_json).is_some());
+    let big = |n: usize| format!("{{\"pad\":\"{}\"}}", "x".repeat(n)).into_bytes();
+    let too_big = post("api", "RequestResponse", big(6 * 1024 * 1024)).await.unwrap();
+    assert_eq!((too_big.status().as_u16(), error_type(&too_big).as_deref()), (413, Some("RequestTooLargeException")));
+    let too_big_async = post("api", "Event", big(1024 * 1024)).await.unwrap();
+    assert_eq!(too_big_async.status(), 413, "1 MB is the asynchronous limit");
+    let fits_sync = post("api", "RequestResponse", big(1024 * 1024)).await.unwrap();
+    assert_eq!(fits_sync.status(), 200, "but fits a synchronous call");
+    let missing = post("nope", "RequestResponse", b"{}".to_vec()).await.unwrap();
+    assert_eq!((missing.status().as_u16(), error_type(&missing).as_deref()), (404, Some("ResourceNotFoundException")));
+    let message: Value = missing.json().await.unwrap();
+    assert!(message["message"].as_str().unwrap().contains("function:nope"), "{message}");
+
+    assert_eq!(service.records().invocations().iter().filter(|r| r.trigger == Trigger::Sync).count(), 2);
+    let record = &service.records().invocations()[0];
+    assert_eq!(record.memory_mb, 256);
+    assert!(record.billed_duration_ms >= record.duration_ms, "billed: rounded up");
+    assert!(record.cold && record.init_duration_ms.is_some(), "a cold start reports its init phase");
+    service.shutdown().await;
+}

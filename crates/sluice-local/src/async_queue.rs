@@ -22,7 +22,7 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
-use crate::function::{Function, InvokeResult};
+use crate::function::{Function, InvokeRequest, InvokeResult};
 use crate::records::Trigger;
 
 /// Lambda cuts `ErrorMessage` to its first kilobyte.
@@ -30,19 +30,29 @@ const ERROR_MESSAGE_BYTES: usize = 1024;
 
 /// Runs `event` through `function` with Lambda's asynchronous retry rules, AWS's waits
 /// divided by `time_scale`.
-pub(crate) async fn run(function: Arc<Function>, sqs: aws_sdk_sqs::Client, event: Vec<u8>, time_scale: f64) {
+pub(crate) async fn run(
+    function: Arc<Function>,
+    sqs: aws_sdk_sqs::Client,
+    event: Vec<u8>,
+    request_id: String,
+    time_scale: f64,
+) {
     let received = Instant::now();
     let config = function.config.async_invoke.clone();
     let maximum_event_age = config.maximum_event_age.div_f64(time_scale);
-    let request_id = uuid::Uuid::new_v4().to_string();
     let mut attempts = 0u32;
     let (last, condition) = loop {
         if function.always_throttled() {
             break (InvokeResult::throttled(request_id.clone()), "RetriesExhausted");
         }
         let slot = function.slot().await;
-        let result = function.invoke(slot, request_id.clone(), event.clone(), Trigger::Async, 1).await;
         attempts += 1;
+        let request = InvokeRequest {
+            request_id: request_id.clone(),
+            attempt: attempts,
+            ..InvokeRequest::new(event.clone(), Trigger::Async)
+        };
+        let result = function.invoke(slot, request).await;
         if result.is_success() {
             return;
         }

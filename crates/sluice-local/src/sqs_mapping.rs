@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::EventSourceMappingConfig;
-use crate::function::Function;
+use crate::function::{Function, InvokeRequest};
 use crate::records::{BatchRecord, Trigger};
 
 /// Why a mapping cannot be created.
@@ -231,11 +231,11 @@ impl Mapping {
     async fn invoke(&self, slot: tokio::sync::OwnedSemaphorePermit, batch: Vec<Message>) {
         let event = json!({ "Records": batch.iter().map(|m| self.record(m)).collect::<Vec<_>>() });
         let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone().unwrap_or_default()).collect();
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let result = self
-            .function
-            .invoke(slot, request_id, event.to_string().into_bytes(), Trigger::EventSourceMapping, batch.len())
-            .await;
+        let request = InvokeRequest {
+            batch_size: batch.len(),
+            ..InvokeRequest::new(event.to_string().into_bytes(), Trigger::EventSourceMapping)
+        };
+        let result = self.function.invoke(slot, request).await;
         let failed = if !result.is_success() {
             tracing::info!(function = %self.function.config.name, error = %result.error_message(), "batch failed as a whole");
             return self.record_batch(batch.len(), "invoked", 0);

@@ -1,0 +1,147 @@
+//! The Lambda Invoke API: `POST /2015-03-31/functions/{name}/invocations` (Lambda API
+//! reference, `Invoke`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::function::InvokeRequest;
+use crate::records::{Outcome, Trigger};
+use crate::service::Shared;
+
+/// The function name in an Invoke path: a name, a name with a qualifier (`name:$LATEST`), a
+/// partial ARN (`123456789012:function:name`) or a full ARN, qualified or not (Lambda API
+/// `Invoke`, `FunctionName`).
+fn function_name(path: &str) -> &str {
+    let parts: Vec<&str> = path.split(':').collect();
+    match parts.iter().position(|p| *p == "function") {
+        Some(i) if i + 1 < parts.len() => parts[i + 1],
+        _ => parts[0],
+    }
+}
+
+/// The largest synchronous payload, request or response: 6 MB (Lambda quotas, "Invocation
+/// payload"), as 6,291,456 bytes.
+pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+/// The largest asynchronous payload: 1 MB since the January 2026 increase (AWS Compute Blog,
+/// "More room to build: serverless services now support payloads up to 1 MB").
+pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
+
+/// An error answer in the Lambda API's shape, with its request id.
+fn aws_error(status: StatusCode, error_type: &str, message: String, request_id: &str) -> Response {
+    let headers = [("x-amzn-errortype", error_type.to_owned()), ("x-amzn-requestid", request_id.to_owned())];
+    (status, headers, axum::Json(json!({"Type": "User", "message": message}))).into_response()
+}
+
+/// `POST /2015-03-31/functions/{name}/invocations` (Lambda API `Invoke`).
+pub(crate) async fn invoke(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let name = function_name(&name).to_owned();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(function) = shared.functions.get(&name).cloned() else {
+        let arn = format!("arn:aws:lambda:{}:000000000000:function:{name}", shared.region);
+        return aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Function not found: {arn}"),
+            &request_id,
+        );
+    };
+    if let Some(qualifier) = query.get("Qualifier").filter(|q| *q != "$LATEST") {
+        let message = format!("Function not found: {}:{qualifier} (only $LATEST is served)", function.arn);
+        return aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", message, &request_id);
+    }
+    let kind = header("x-amz-invocation-type").unwrap_or("RequestResponse");
+    let limit = if kind == "Event" { ASYNC_PAYLOAD_LIMIT } else { SYNC_PAYLOAD_LIMIT };
+    if body.len() > limit {
+        let message =
+            format!("{} byte payload is too large for the {kind} invocation type (limit {limit} bytes)", body.len());
+        return aws_error(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLargeException", message, &request_id);
+    }
+    // An empty payload is the SDKs' way of sending none: the event is then `{}`.
+    let payload = if body.is_empty() { b"{}".to_vec() } else { body.to_vec() };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+        let message = format!("Could not parse request body into json: {e}");
+        return aws_error(StatusCode::BAD_REQUEST, "InvalidRequestContentException", message, &request_id);
+    }
+    let client_context = match header("x-amz-client-context").map(aws_smithy_types::base64::decode) {
+        None => None,
+        Some(Ok(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Some(Err(_)) => {
+            let message = "X-Amz-Client-Context is not base64".to_owned();
+            return aws_error(StatusCode::BAD_REQUEST, "InvalidRequestContentException", message, &request_id);
+        }
+    };
+    match kind {
+        "Event" => {
+            tokio::spawn(crate::async_queue::run(
+                function,
+                shared.sqs.clone(),
+                payload,
+                request_id.clone(),
+                shared.time_scale,
+            ));
+            (StatusCode::ACCEPTED, [("x-amzn-requestid", request_id)]).into_response()
+        }
+        "DryRun" => (StatusCode::NO_CONTENT, [("x-amzn-requestid", request_id)]).into_response(),
+        "RequestResponse" => {
+            let Some(slot) = function.try_slot() else {
+                let body = json!({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
+                                  "message": "Rate Exceeded."});
+                let headers =
+                    [("x-amzn-errortype", "TooManyRequestsException".to_owned()), ("x-amzn-requestid", request_id)];
+                return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
+            };
+            let request = InvokeRequest { request_id, client_context, ..InvokeRequest::new(payload, Trigger::Sync) };
+            let result = function.invoke(slot, request).await;
+            let mut response = (
+                StatusCode::OK,
+                [("x-amz-executed-version", "$LATEST".to_owned()), ("x-amzn-requestid", result.request_id.clone())],
+                result.body,
+            )
+                .into_response();
+            let headers = response.headers_mut();
+            if result.outcome != Outcome::Success {
+                headers.insert("x-amz-function-error", "Unhandled".parse().expect("valid header"));
+            }
+            if header("x-amz-log-type") == Some("Tail") {
+                let tail = aws_smithy_types::base64::encode(&result.log_tail);
+                headers.insert("x-amz-log-result", tail.parse().expect("base64 is a valid header"));
+            }
+            response
+        }
+        other => aws_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            format!("X-Amz-Invocation-Type {other:?} is not RequestResponse, Event or DryRun"),
+            &request_id,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn qualified_names_and_arns_resolve_to_the_function() {
+        for path in [
+            "worker",
+            "worker:$LATEST",
+            "worker:live",
+            "000000000000:function:worker",
+            "arn:aws:lambda:us-east-1:000000000000:function:worker",
+            "arn:aws:lambda:us-east-1:000000000000:function:worker:$LATEST",
+        ] {
+            assert_eq!(super::function_name(path), "worker", "{path}");
+        }
+    }
+}

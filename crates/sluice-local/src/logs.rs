@@ -1,0 +1,123 @@
+//! Function logs, as Lambda writes them: what the process prints, framed per invocation by
+//! `START`, `END` and `REPORT` lines (Lambda Developer Guide, "Lambda function logs").
+//!
+//! Every instance's standard output and error go to the function's log file, and the last
+//! [`TAIL_KEPT`] bytes stay in memory too, so an invocation with `LogType: Tail` gets the last
+//! 4 KB of its own log, as the Invoke API returns them in `X-Amz-Log-Result`.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Bytes of recent output kept per instance.
+pub const TAIL_KEPT: usize = 64 * 1024;
+/// The Invoke API returns the last 4 KB of the log (Lambda API `Invoke`, `LogType`).
+pub const TAIL_RETURNED: usize = 4 * 1024;
+
+/// One instance's log: appended to the function's file, its tail kept in memory.
+pub(crate) struct InstanceLog {
+    file: Arc<Mutex<std::fs::File>>,
+    tail: Mutex<Tail>,
+}
+
+#[derive(Default)]
+struct Tail {
+    bytes: VecDeque<u8>,
+    total: u64,
+}
+
+impl InstanceLog {
+    pub fn new(file: Arc<Mutex<std::fs::File>>) -> Self {
+        InstanceLog { file, tail: Mutex::default() }
+    }
+
+    /// Appends `data`.
+    pub fn write(&self, data: &[u8]) {
+        let _ = self.file.lock().expect("log poisoned").write_all(data);
+        let mut tail = self.tail.lock().expect("log poisoned");
+        tail.bytes.extend(data);
+        let excess = tail.bytes.len().saturating_sub(TAIL_KEPT);
+        tail.bytes.drain(..excess);
+        tail.total += data.len() as u64;
+    }
+
+    /// A position in the log, to read what comes after it.
+    pub fn mark(&self) -> u64 {
+        self.tail.lock().expect("log poisoned").total
+    }
+
+    /// The last `max` bytes written since `mark` (as far as the tail still holds them).
+    pub fn since(&self, mark: u64, max: usize) -> Vec<u8> {
+        let tail = self.tail.lock().expect("log poisoned");
+        let written = (tail.total - mark).min(tail.bytes.len() as u64) as usize;
+        let take = written.min(max);
+        tail.bytes.iter().skip(tail.bytes.len() - take).copied().collect()
+    }
+
+    /// Copies everything `reader` (the process's stdout or stderr) yields into the log.
+    pub fn pump(self: &Arc<Self>, mut reader: impl AsyncRead + Unpin + Send + 'static) {
+        let log = self.clone();
+        tokio::spawn(async move {
+            let mut buffer = vec![0u8; 8192];
+            while let Ok(n) = reader.read(&mut buffer).await {
+                if n == 0 {
+                    break;
+                }
+                log.write(&buffer[..n]);
+            }
+        });
+    }
+}
+
+/// Lambda's `REPORT` line of one invocation.
+pub(crate) fn report_line(
+    request_id: &str,
+    duration_ms: f64,
+    billed_ms: u64,
+    memory_mb: u32,
+    max_memory_mb: Option<u64>,
+    init_ms: Option<f64>,
+) -> String {
+    let mut line = format!(
+        "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {billed_ms} ms\tMemory Size: {memory_mb} MB"
+    );
+    if let Some(used) = max_memory_mb {
+        line.push_str(&format!("\tMax Memory Used: {used} MB"));
+    }
+    if let Some(init) = init_ms {
+        line.push_str(&format!("\tInit Duration: {init:.2} ms"));
+    }
+    line.push('\n');
+    line
+}
+
+/// The peak resident memory of process `pid` in MB (`VmHWM` in `/proc/<pid>/status`), if known.
+pub(crate) fn max_memory_mb(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb.div_ceil(1024))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_returns_the_last_bytes_after_the_mark_bounded() {
+        let file = tempfile();
+        let log = InstanceLog::new(Arc::new(Mutex::new(file)));
+        log.write(b"before\n");
+        let mark = log.mark();
+        log.write(b"START\nhello\nEND\n");
+        assert_eq!(log.since(mark, 1024), b"START\nhello\nEND\n");
+        assert_eq!(log.since(mark, 4), b"END\n");
+    }
+
+    fn tempfile() -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("sluice-logs-{}", uuid::Uuid::new_v4()));
+        std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap()
+    }
+}

@@ -1,0 +1,114 @@
+//! SNS to Lambda: an HTTP subscription of the service on the topic, confirmed through the API,
+//! and each notification turned into the Lambda SNS event and invoked asynchronously (Lambda
+//! Developer Guide, with-sns).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::service::{LocalLambda, Shared, StartError};
+
+impl LocalLambda {
+    /// Subscribes `function` to `topic_arn` over HTTP and waits (10 s at most) for SNS's
+    /// confirmation, which the service answers with `ConfirmSubscription`.
+    pub(crate) async fn subscribe(&mut self, topic_arn: &str, function: &str) -> Result<(), StartError> {
+        if !self.shared.functions.contains_key(function) {
+            return Err(StartError::UnknownFunction(function.to_owned()));
+        }
+        let fail = |message: String| StartError::Subscription {
+            function: function.to_owned(),
+            topic: topic_arn.to_owned(),
+            message,
+        };
+        let confirmed = self.shared.confirmed.notified();
+        tokio::pin!(confirmed);
+        confirmed.as_mut().enable();
+        let out = self
+            .shared
+            .sns
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol("http")
+            .endpoint(format!("{}/sns/{function}", self.endpoint()))
+            .return_subscription_arn(true)
+            .send()
+            .await
+            .map_err(|e| fail(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
+        tokio::time::timeout(Duration::from_secs(10), confirmed)
+            .await
+            .map_err(|_| fail("no SubscriptionConfirmation arrived within 10 s".into()))?;
+        if let Some(arn) = out.subscription_arn {
+            self.subscriptions.push(arn);
+        }
+        Ok(())
+    }
+}
+
+/// SNS HTTP deliveries: confirmations are confirmed; notifications become Lambda SNS events,
+/// invoked asynchronously (Lambda Developer Guide, with-sns).
+pub(crate) async fn deliver(
+    State(shared): State<Arc<Shared>>,
+    Path(function): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(envelope) = serde_json::from_slice::<Value>(&body) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    match headers.get("x-amz-sns-message-type").and_then(|v| v.to_str().ok()) {
+        Some("SubscriptionConfirmation") => {
+            // The SubscribeURL names a host that does not resolve here: confirm through the API.
+            let (topic, token) = (text(&envelope, "TopicArn"), text(&envelope, "Token"));
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                match shared.sns.confirm_subscription().topic_arn(&topic).token(&token).send().await {
+                    Ok(_) => shared.confirmed.notify_waiters(),
+                    Err(e) => {
+                        tracing::error!(error = %aws_sdk_sns::error::DisplayErrorContext(&e), "ConfirmSubscription failed")
+                    }
+                }
+            });
+            StatusCode::OK.into_response()
+        }
+        Some("Notification") => {
+            let Some(target) = shared.functions.get(&function).cloned() else {
+                return StatusCode::NOT_FOUND.into_response();
+            };
+            let subscription =
+                headers.get("x-amz-sns-subscription-arn").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let event = json!({"Records": [{
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription,
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": text(&envelope, "MessageId"),
+                    "TopicArn": text(&envelope, "TopicArn"),
+                    "Subject": envelope.get("Subject").cloned().unwrap_or(Value::Null),
+                    "Message": text(&envelope, "Message"),
+                    "Timestamp": text(&envelope, "Timestamp"),
+                    "SignatureVersion": text(&envelope, "SignatureVersion"),
+                    "Signature": text(&envelope, "Signature"),
+                    "SigningCertUrl": text(&envelope, "SigningCertURL"),
+                    "UnsubscribeUrl": text(&envelope, "UnsubscribeURL"),
+                    "MessageAttributes": envelope.get("MessageAttributes").cloned().unwrap_or_else(|| json!({})),
+                }
+            }]});
+            tokio::spawn(crate::async_queue::run(
+                target,
+                shared.sqs.clone(),
+                event.to_string().into_bytes(),
+                uuid::Uuid::new_v4().to_string(),
+                shared.time_scale,
+            ));
+            StatusCode::OK.into_response()
+        }
+        _ => StatusCode::OK.into_response(),
+    }
+}
