@@ -12,10 +12,12 @@
 //! function error, 429 for a throttle) and `ErrorMessage` (String, at most 1 KB), and the
 //! invocation record to the on-failure destination (invocation-async-retain-records). A
 //! function with reserved concurrency 0 sends new events there at once, without retries
-//! (invocation-async: "Reserved concurrency 0").
+//! (invocation-async: "Reserved concurrency 0"). An event that finds no concurrency is
+//! throttled: returned to the queue and tried again with backoff (1 s doubling to 5 min) until
+//! its event age runs out; throttles are not retries.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_sqs::types::MessageAttributeValue;
 use serde_json::json;
@@ -23,7 +25,13 @@ use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
 use crate::function::{Function, InvokeRequest, InvokeResult};
-use crate::records::Trigger;
+use crate::records::{AsyncEventRecord, Trigger};
+
+/// A throttled event is tried again after 1 s, then exponentially longer up to 5 minutes
+/// (invocation-async-error-handling: "The retry interval increases exponentially from 1 second
+/// after the first attempt to a maximum of 5 minutes"), on the service's time scale.
+const THROTTLE_BACKOFF_FIRST: Duration = Duration::from_secs(1);
+const THROTTLE_BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// Lambda cuts `ErrorMessage` to its first kilobyte.
 const ERROR_MESSAGE_BYTES: usize = 1024;
@@ -41,11 +49,28 @@ pub(crate) async fn run(
     let config = function.config.async_invoke.clone();
     let maximum_event_age = config.maximum_event_age.div_f64(time_scale);
     let mut attempts = 0u32;
+    let mut throttles = 0u32;
+    let mut throttle_backoff = THROTTLE_BACKOFF_FIRST;
     let (last, condition) = loop {
         if function.always_throttled() {
-            break (InvokeResult::throttled(request_id.clone()), "RetriesExhausted");
+            let reason = crate::concurrency::ThrottleReason::Reserved;
+            break (InvokeResult::throttled(request_id.clone(), reason), "RetriesExhausted");
         }
-        let slot = function.slot().await;
+        let slot = match function.try_slot() {
+            Ok(slot) => slot,
+            Err(reason) => {
+                // Back to the queue, and tried again later: throttles are not retries.
+                throttles += 1;
+                function.records.throttle(&function.config.name, Trigger::Async);
+                let wait = throttle_backoff.div_f64(time_scale);
+                if received.elapsed() + wait > maximum_event_age {
+                    break (InvokeResult::throttled(request_id.clone(), reason), "EventAgeExceeded");
+                }
+                tokio::time::sleep(wait).await;
+                throttle_backoff = (throttle_backoff * 2).min(THROTTLE_BACKOFF_MAX);
+                continue;
+            }
+        };
         attempts += 1;
         let request = InvokeRequest {
             request_id: request_id.clone(),
@@ -54,6 +79,17 @@ pub(crate) async fn run(
         };
         let result = function.invoke(slot, request).await;
         if result.is_success() {
+            let record = AsyncEventRecord {
+                function: function.config.name.clone(),
+                request_id,
+                attempts,
+                throttles,
+                succeeded: true,
+                condition: None,
+                dead_lettered: false,
+                sent_to_destination: false,
+            };
+            function.records.async_event(record);
             return;
         }
         let retries_done = attempts - 1;
@@ -68,20 +104,36 @@ pub(crate) async fn run(
             error = %result.error_message(), "async invocation failed; retrying");
         tokio::time::sleep(delay).await;
     };
-    tracing::warn!(function = %function.config.name, attempts, condition, error = %last.error_message(),
+    tracing::warn!(function = %function.config.name, attempts, throttles, condition, error = %last.error_message(),
         "async invocation failed for good");
+    let mut dead_lettered = false;
     if let Some(url) = &config.dead_letter_queue_url {
-        send_dead_letter(&sqs, url, &event, &last).await;
+        dead_lettered = send_dead_letter(&sqs, url, &event, &last).await;
     }
+    let mut sent_to_destination = false;
     if let Some(url) = &config.on_failure_queue_url {
         let record = invocation_record(&function, &event, &last, attempts, condition);
-        if let Err(e) = sqs.send_message().queue_url(url).message_body(record.to_string()).send().await {
-            tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "on-failure destination send failed");
+        match sqs.send_message().queue_url(url).message_body(record.to_string()).send().await {
+            Ok(_) => sent_to_destination = true,
+            Err(e) => {
+                tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "on-failure destination send failed")
+            }
         }
     }
+    function.records.async_event(AsyncEventRecord {
+        function: function.config.name.clone(),
+        request_id,
+        attempts,
+        throttles,
+        succeeded: false,
+        condition: Some(condition),
+        dead_lettered,
+        sent_to_destination,
+    });
 }
 
-async fn send_dead_letter(sqs: &aws_sdk_sqs::Client, url: &str, event: &[u8], last: &InvokeResult) {
+/// Sends the event to the DLQ; false if the send failed (Lambda then drops the event).
+async fn send_dead_letter(sqs: &aws_sdk_sqs::Client, url: &str, event: &[u8], last: &InvokeResult) -> bool {
     let mut message = last.error_message();
     if message.len() > ERROR_MESSAGE_BYTES {
         let mut end = ERROR_MESSAGE_BYTES;
@@ -102,10 +154,11 @@ async fn send_dead_letter(sqs: &aws_sdk_sqs::Client, url: &str, event: &[u8], la
         .message_attributes("ErrorMessage", attribute("String", message))
         .send()
         .await;
-    if let Err(e) = sent {
+    if let Err(e) = &sent {
         // Lambda then drops the event and emits DeadLetterErrors.
-        tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "dead-letter queue send failed");
+        tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "dead-letter queue send failed");
     }
+    sent.is_ok()
 }
 
 /// The invocation record Lambda sends to destinations (invocation-async-retain-records).

@@ -28,10 +28,11 @@ pub struct FunctionConfig {
     /// Memory size in MB, passed as `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (default 128).
     #[serde(default = "default_memory")]
     pub memory_mb: u32,
-    /// Most instances at once (reserved concurrency; default 10). 0 throttles every
-    /// invocation, as reserved concurrency 0 does on Lambda.
-    #[serde(default = "default_concurrency")]
-    pub concurrency: u32,
+    /// Reserved concurrency: this many instances at most, carved out of the account pool
+    /// (default none: the function shares the account's unreserved concurrency). 0 throttles
+    /// every invocation, as reserved concurrency 0 does on Lambda.
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
     /// The runtime identifier (default `provided.al2023`). A managed runtime (`python3.12`,
     /// `nodejs22.x`, ...) gets `AWS_EXECUTION_ENV=AWS_Lambda_<runtime>`; OS-only runtimes
     /// (`provided.*`) get none, as on Lambda.
@@ -87,7 +88,7 @@ pub struct EventSourceMappingConfig {
     /// `MaximumBatchingWindowInSeconds`, 0 to 300, default 0; ignored on FIFO queues.
     #[serde(default, with = "duration_ms")]
     pub batching_window: Duration,
-    /// `ScalingConfig.MaximumConcurrency`, 2 to 1000; default: the function's concurrency.
+    /// `ScalingConfig.MaximumConcurrency`, 2 to 1000; default: as many as the function may run.
     #[serde(default)]
     pub maximum_concurrency: Option<u32>,
     /// `FunctionResponseTypes: [ReportBatchItemFailures]`.
@@ -118,6 +119,10 @@ pub struct ServiceConfig {
     /// real time and never scaled.
     #[serde(default)]
     pub time_scale: Option<f64>,
+    /// The account's concurrency, shared by all functions (default
+    /// [`DEFAULT_ACCOUNT_CONCURRENCY`](crate::concurrency::DEFAULT_ACCOUNT_CONCURRENCY)).
+    #[serde(default)]
+    pub account_concurrency: Option<u32>,
     /// Functions.
     #[serde(default)]
     pub functions: Vec<FunctionConfig>,
@@ -134,9 +139,6 @@ fn default_timeout() -> Duration {
 }
 fn default_memory() -> u32 {
     128
-}
-fn default_concurrency() -> u32 {
-    10
 }
 fn default_retries() -> u32 {
     2
@@ -169,6 +171,11 @@ mod duration_ms {
 }
 
 impl ServiceConfig {
+    /// The account concurrency in force.
+    pub fn account(&self) -> u32 {
+        self.account_concurrency.unwrap_or(crate::concurrency::DEFAULT_ACCOUNT_CONCURRENCY)
+    }
+
     /// The time scale in force (1 unless set).
     pub fn scale(&self) -> f64 {
         self.time_scale.unwrap_or(1.0)
@@ -184,6 +191,11 @@ impl ServiceConfig {
         let scale = self.scale();
         if !(scale.is_finite() && scale >= 1.0) {
             return Err(format!("time_scale {scale} must be a number of at least 1"));
+        }
+        let account = self.account();
+        let reserved: u32 = self.functions.iter().filter_map(|f| f.reserved_concurrency).sum();
+        if reserved > account {
+            return Err(format!("reserved concurrency {reserved} in all exceeds the account concurrency {account}"));
         }
         for f in &self.functions {
             let name = &f.name;

@@ -191,6 +191,7 @@ fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
     ServiceConfig {
         // One AWS minute is one second here: the direct path's retries come after 1 and 2 s.
         time_scale: Some(DEMO_TIME_SCALE),
+        account_concurrency: None,
         functions: vec![
             FunctionConfig {
                 name: "sqs-worker".into(),
@@ -198,7 +199,7 @@ fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
                 environment: sqs_env,
                 timeout,
                 memory_mb: 256,
-                concurrency: 10,
+                reserved_concurrency: None,
                 runtime: "provided.al2023".into(),
                 async_invoke: AsyncInvokeConfig::default(),
             },
@@ -208,7 +209,7 @@ fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
                 environment: sns_env,
                 timeout,
                 memory_mb: 256,
-                concurrency: 10,
+                reserved_concurrency: None,
                 runtime: "provided.al2023".into(),
                 async_invoke: AsyncInvokeConfig {
                     on_failure_queue_url: Some(t.direct_failures_url.clone()),

@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use crate::concurrency::{Slots, ThrottleReason};
 use crate::config::FunctionConfig;
 use crate::records::{InvocationRecord, Outcome, Records, Trigger, epoch_ms};
 
@@ -147,12 +148,12 @@ impl InvokeResult {
     }
 
     /// A throttle: reserved concurrency 0, or no concurrency left (Lambda API `Invoke`,
-    /// `TooManyRequestsException`, `Reason: ReservedFunctionConcurrentInvocationLimitExceeded`).
-    pub(crate) fn throttled(request_id: String) -> Self {
+    /// `TooManyRequestsException` with its `Reason`).
+    pub(crate) fn throttled(request_id: String, reason: ThrottleReason) -> Self {
         let body = serde_json::json!({
             "errorType": "TooManyRequestsException",
             "errorMessage": "Rate Exceeded.",
-            "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+            "Reason": reason.as_str(),
         })
         .to_string()
         .into_bytes();
@@ -186,7 +187,7 @@ pub(crate) struct Function {
     pub arn: String,
     region: String,
     log_file: PathBuf,
-    slots: Arc<Semaphore>,
+    slots: Slots,
     idle: Mutex<Vec<Arc<Instance>>>,
     in_flight: AtomicU32,
     /// Live instances, idle or busy.
@@ -195,11 +196,17 @@ pub(crate) struct Function {
 }
 
 impl Function {
-    pub fn new(config: FunctionConfig, log_dir: &std::path::Path, records: Arc<Records>, region: &str) -> Self {
+    pub fn new(
+        config: FunctionConfig,
+        slots: Slots,
+        log_dir: &std::path::Path,
+        records: Arc<Records>,
+        region: &str,
+    ) -> Self {
         let arn = format!("arn:aws:lambda:{region}:000000000000:function:{}", config.name);
         Function {
             region: region.to_owned(),
-            slots: Arc::new(Semaphore::new(config.concurrency as usize)),
+            slots,
             log_file: log_dir.join(format!("{}.log", config.name)),
             config,
             arn,
@@ -210,19 +217,24 @@ impl Function {
         }
     }
 
-    /// A concurrency slot now, or `None` when every slot is taken (a throttle).
-    pub fn try_slot(&self) -> Option<OwnedSemaphorePermit> {
-        self.slots.clone().try_acquire_owned().ok()
+    /// A concurrency slot now, or why the invocation is throttled.
+    pub fn try_slot(&self) -> Result<OwnedSemaphorePermit, ThrottleReason> {
+        self.slots.try_take()
     }
 
     /// A concurrency slot, waiting for one.
     pub async fn slot(&self) -> OwnedSemaphorePermit {
-        self.slots.clone().acquire_owned().await.expect("slots never close")
+        self.slots.take().await
+    }
+
+    /// How many invocations of this function may run at once.
+    pub fn max_concurrency(&self) -> u32 {
+        self.slots.size()
     }
 
     /// True when reserved concurrency is 0: every invocation is throttled.
     pub fn always_throttled(&self) -> bool {
-        self.config.concurrency == 0
+        self.config.reserved_concurrency == Some(0)
     }
 
     /// Runs one invocation in the slot `_slot`.

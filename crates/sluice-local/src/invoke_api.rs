@@ -95,12 +95,15 @@ pub(crate) async fn invoke(
         }
         "DryRun" => (StatusCode::NO_CONTENT, [("x-amzn-requestid", request_id)]).into_response(),
         "RequestResponse" => {
-            let Some(slot) = function.try_slot() else {
-                let body = json!({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
-                                  "message": "Rate Exceeded."});
-                let headers =
-                    [("x-amzn-errortype", "TooManyRequestsException".to_owned()), ("x-amzn-requestid", request_id)];
-                return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
+            let slot = match function.try_slot() {
+                Ok(slot) => slot,
+                Err(reason) => {
+                    function.records.throttle(&function.config.name, Trigger::Sync);
+                    let body = json!({"Reason": reason.as_str(), "Type": "User", "message": "Rate Exceeded."});
+                    let headers =
+                        [("x-amzn-errortype", "TooManyRequestsException".to_owned()), ("x-amzn-requestid", request_id)];
+                    return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
+                }
             };
             let request = InvokeRequest { request_id, client_context, ..InvokeRequest::new(payload, Trigger::Sync) };
             let result = function.invoke(slot, request).await;

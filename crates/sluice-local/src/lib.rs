@@ -30,6 +30,8 @@
 
 /// Asynchronous invocation: the internal queue, retries, DLQ, destinations.
 mod async_queue;
+/// The account's concurrency pool and reserved concurrency.
+pub mod concurrency;
 /// Functions, their retry and mapping settings.
 pub mod config;
 /// The demo: both paths end to end on the local stack.

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 /// How an invocation was triggered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// `Invoke` with `RequestResponse`.
@@ -31,6 +31,35 @@ pub enum Outcome {
     RuntimeError,
     /// Not run: no concurrency was available (HTTP 429).
     Throttled,
+}
+
+/// What became of one asynchronous event.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct AsyncEventRecord {
+    /// The function.
+    pub function: String,
+    /// The request id all its attempts shared.
+    pub request_id: String,
+    /// Times it ran (1 to 3).
+    pub attempts: u32,
+    /// Times it was throttled and put back in the queue.
+    pub throttles: u32,
+    /// It succeeded.
+    pub succeeded: bool,
+    /// `RetriesExhausted` or `EventAgeExceeded` when it did not.
+    pub condition: Option<&'static str>,
+    /// It reached the dead-letter queue.
+    pub dead_lettered: bool,
+    /// Its invocation record reached the on-failure destination.
+    pub sent_to_destination: bool,
+}
+
+impl AsyncEventRecord {
+    /// Failed for good and kept nowhere: lost.
+    pub fn dropped(&self) -> bool {
+        !self.succeeded && !self.dead_lettered && !self.sent_to_destination
+    }
 }
 
 /// What an event source mapping did with one batch it received.
@@ -99,6 +128,8 @@ pub struct Records {
     invocations: Mutex<Vec<InvocationRecord>>,
     concurrency: Mutex<Vec<ConcurrencySample>>,
     batches: Mutex<Vec<BatchRecord>>,
+    async_events: Mutex<Vec<AsyncEventRecord>>,
+    throttles: Mutex<std::collections::HashMap<(String, Trigger), u64>>,
     receive_requests: Mutex<std::collections::HashMap<String, u64>>,
 }
 
@@ -121,6 +152,24 @@ impl Records {
 
     pub(crate) fn batch(&self, record: BatchRecord) {
         self.batches.lock().expect("records poisoned").push(record);
+    }
+
+    pub(crate) fn async_event(&self, record: AsyncEventRecord) {
+        self.async_events.lock().expect("records poisoned").push(record);
+    }
+
+    pub(crate) fn throttle(&self, function: &str, trigger: Trigger) {
+        *self.throttles.lock().expect("records poisoned").entry((function.to_owned(), trigger)).or_default() += 1;
+    }
+
+    /// What became of each asynchronous event that is done (succeeded or given up).
+    pub fn async_events(&self) -> Vec<AsyncEventRecord> {
+        self.async_events.lock().expect("records poisoned").clone()
+    }
+
+    /// Throttles of `function`'s invocations by `trigger`.
+    pub fn throttles(&self, function: &str, trigger: Trigger) -> u64 {
+        self.throttles.lock().expect("records poisoned").get(&(function.to_owned(), trigger)).copied().unwrap_or(0)
     }
 
     pub(crate) fn receive_request(&self, function: &str) {
@@ -154,6 +203,7 @@ impl Records {
             "invocations": *self.invocations.lock().expect("records poisoned"),
             "concurrency": *self.concurrency.lock().expect("records poisoned"),
             "batches": *self.batches.lock().expect("records poisoned"),
+            "async_events": *self.async_events.lock().expect("records poisoned"),
         })
     }
 }

@@ -89,11 +89,19 @@ impl LocalLambda {
         let region = options.aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
         let stop = CancellationToken::new();
         let records = Arc::new(Records::default());
+        let reserved = config.functions.iter().filter_map(|f| f.reserved_concurrency).sum();
+        let pool = crate::concurrency::Pool::new(config.account(), reserved);
+        tracing::info!(
+            time_scale = config.scale(),
+            account_concurrency = config.account(),
+            "local Lambda service starting"
+        );
         let functions: HashMap<String, Arc<Function>> = config
             .functions
             .iter()
             .map(|f| {
-                let function = Function::new(f.clone(), &options.log_dir, records.clone(), &region);
+                let slots = pool.slots_for(f.reserved_concurrency);
+                let function = Function::new(f.clone(), slots, &options.log_dir, records.clone(), &region);
                 (f.name.clone(), Arc::new(function))
             })
             .collect();

@@ -119,7 +119,7 @@ impl Mapping {
 
     /// Polls until `stop`.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
-        let concurrency = self.config.maximum_concurrency.unwrap_or(self.function.config.concurrency).max(1);
+        let concurrency = self.config.maximum_concurrency.unwrap_or(self.function.max_concurrency()).max(1);
         let slots = Arc::new(Semaphore::new(concurrency as usize));
         loop {
             let permit = tokio::select! {

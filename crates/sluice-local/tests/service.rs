@@ -451,7 +451,7 @@ async fn reserved_concurrency_zero_throttles_sync_calls_and_sends_async_events_s
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let dlq = queue(&sqs, 30).await;
     let mut function = test_function("off", 3000);
-    function.concurrency = 0;
+    function.reserved_concurrency = Some(0);
     function.async_invoke.dead_letter_queue_url = Some(dlq.clone());
     let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
     let (status, _, body) = invoke(&service, "off", "RequestResponse", json!({"action": "echo"})).await;
@@ -484,12 +484,21 @@ async fn settings_outside_lambdas_ranges_are_refused_by_name() {
             }
         }
         let config = ServiceConfig { functions: vec![serde_json::from_value(function).unwrap()], ..Default::default() };
-        let options =
-            ServiceOptions { port: 0, log_dir: std::env::temp_dir().join("sluice-local-tests"), aws: aws().await };
-        let err = LocalLambda::start(config, options).await.err().expect("refused");
-        assert!(matches!(err, StartError::Invalid(_)), "{err}");
-        assert!(err.to_string().contains(named), "{err} should name {named}");
+        assert_refused(config, named).await;
     }
+    // Reservations cannot take more than the account has.
+    let mut function = test_function("greedy", 3000);
+    function.reserved_concurrency = Some(5);
+    let config = ServiceConfig { functions: vec![function], account_concurrency: Some(4), ..Default::default() };
+    assert_refused(config, "reserved concurrency 5 in all exceeds the account concurrency 4").await;
+}
+
+async fn assert_refused(config: ServiceConfig, named: &str) {
+    let options =
+        ServiceOptions { port: 0, log_dir: std::env::temp_dir().join("sluice-local-tests"), aws: aws().await };
+    let err = LocalLambda::start(config, options).await.err().expect("refused");
+    assert!(matches!(err, StartError::Invalid(_)), "{err}");
+    assert!(err.to_string().contains(named), "{err} should name {named}");
 }
 
 #[tokio::test]
@@ -528,7 +537,7 @@ async fn a_batch_that_cannot_get_an_instance_in_time_is_released_not_run_late() 
     // Visibility equal to the timeout: a batch can only run if an instance is free at once.
     let url = queue(&sqs, 3).await;
     let mut function = test_function("single", 3000);
-    function.concurrency = 1;
+    function.reserved_concurrency = Some(1);
     let service = start(ServiceConfig {
         functions: vec![function],
         event_source_mappings: vec![EventSourceMappingConfig {
@@ -697,4 +706,66 @@ async fn the_invoke_api_answers_in_the_shapes_the_sdks_expect() {
     assert!(record.billed_duration_ms >= record.duration_ms, "billed: rounded up");
     assert!(record.cold && record.init_duration_ms.is_some(), "a cold start reports its init phase");
     service.shutdown().await;
+}
+
+/// Sends `count` asynchronous events asking the test function to sleep `ms`.
+async fn async_burst(service: &LocalLambda, function: &str, count: usize, ms: u64) {
+    for i in 0..count {
+        let (status, _, _) = invoke(service, function, "Event", json!({"action": "sleep", "ms": ms, "i": i})).await;
+        assert_eq!(status, 202);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_burst_of_async_events_beyond_the_account_pool_is_throttled_retried_and_all_processed() {
+    // Two slots for the whole account; AWS's 1 s throttle backoff plays as 1/60 s.
+    let service = start(ServiceConfig {
+        functions: vec![test_function("burst", 3000)],
+        account_concurrency: Some(2),
+        time_scale: Some(60.0),
+        ..Default::default()
+    })
+    .await;
+    async_burst(&service, "burst", 6, 300).await;
+    let done = wait_for(LIMIT, || async { Some(service.records().async_events()).filter(|e| e.len() == 6) }).await;
+    let throttled = service.records().throttles("burst", Trigger::Async);
+    let most = service.records().max_concurrency("burst");
+    service.shutdown().await;
+    let events = done.expect("all six events finished");
+    assert!(events.iter().all(|e| e.succeeded && e.attempts == 1), "{events:#?}");
+    assert!(throttled > 0 && events.iter().map(|e| e.throttles as u64).sum::<u64>() == throttled, "{throttled}");
+    assert_eq!(most, 2, "never more than the pool");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn throttled_events_whose_age_runs_out_go_to_the_dlq_as_throttles() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let dlq = queue(&sqs, 30).await;
+    let mut function = test_function("aged-out", 3000);
+    function.async_invoke.maximum_event_age = Duration::from_secs(60);
+    function.async_invoke.dead_letter_queue_url = Some(dlq.clone());
+    // One slot; the 60 s event age plays as 200 ms, shorter than the 1.5 s the first event runs.
+    let service = start(ServiceConfig {
+        functions: vec![function],
+        account_concurrency: Some(1),
+        time_scale: Some(300.0),
+        ..Default::default()
+    })
+    .await;
+    async_burst(&service, "aged-out", 3, 1500).await;
+    let done = wait_for(LIMIT, || async { Some(service.records().async_events()).filter(|e| e.len() == 3) }).await;
+    service.shutdown().await;
+    let events = done.expect("all three events finished");
+    assert_eq!(events.iter().filter(|e| e.succeeded).count(), 1, "{events:#?}");
+    let expired: Vec<_> = events.iter().filter(|e| !e.succeeded).collect();
+    assert_eq!(expired.len(), 2);
+    assert!(expired.iter().all(|e| e.attempts == 0 && e.throttles > 0 && e.condition == Some("EventAgeExceeded")));
+    assert!(expired.iter().all(|e| e.dead_lettered && !e.dropped()), "kept, not lost");
+    for _ in 0..2 {
+        let letter = wait_for(LIMIT, || receive_one(&sqs, &dlq)).await.expect("in the DLQ");
+        assert_eq!(letter.message_attributes().unwrap()["ErrorCode"].string_value(), Some("429"));
+    }
 }
