@@ -129,6 +129,7 @@ pub struct Records {
     concurrency: Mutex<Vec<ConcurrencySample>>,
     batches: Mutex<Vec<BatchRecord>>,
     async_events: Mutex<Vec<AsyncEventRecord>>,
+    mapping_levels: Mutex<Vec<ConcurrencySample>>,
     throttles: Mutex<std::collections::HashMap<(String, Trigger), u64>>,
     receive_requests: Mutex<std::collections::HashMap<String, u64>>,
 }
@@ -152,6 +153,20 @@ impl Records {
 
     pub(crate) fn batch(&self, record: BatchRecord) {
         self.batches.lock().expect("records poisoned").push(record);
+    }
+
+    pub(crate) fn mapping_level(&self, function: &str, level: u32) {
+        self.mapping_levels.lock().expect("records poisoned").push(ConcurrencySample {
+            at_ms: epoch_ms(SystemTime::now()),
+            function: function.to_owned(),
+            in_flight: level,
+        });
+    }
+
+    /// How many concurrent batches the mappings of a function allowed over time (each change).
+    pub fn mapping_levels(&self, function: &str) -> Vec<ConcurrencySample> {
+        let samples = self.mapping_levels.lock().expect("records poisoned");
+        samples.iter().filter(|s| s.function == function).cloned().collect()
     }
 
     pub(crate) fn async_event(&self, record: AsyncEventRecord) {

@@ -125,7 +125,7 @@ impl LocalLambda {
             let mapping = Mapping::create(mapping, function, shared.sqs.clone(), region.clone())
                 .await
                 .map_err(|source| StartError::Mapping { function: name, source })?;
-            tokio::spawn(Arc::new(mapping).run(stop.clone()));
+            tokio::spawn(Arc::new(mapping).run(stop.clone(), shared.time_scale));
         }
 
         let mut service = LocalLambda { shared, address, stop, subscriptions: Vec::new() };

@@ -4,7 +4,9 @@
 //! "Reporting batch item failures"):
 //! - a batch is sent when it holds `BatchSize` records or the batching window ends (the window
 //!   is ignored on FIFO queues);
-//! - at most `ScalingConfig.MaximumConcurrency` invocations of the mapping run at once;
+//! - it starts with 5 concurrent batches and adds one every 200 ms (300 a minute) while
+//!   messages are available, at most `ScalingConfig.MaximumConcurrency` (or what the function
+//!   may run), and goes back to 5 when the queue is empty (services-sqs-scaling);
 //! - with `ReportBatchItemFailures`, an empty or null `batchItemFailures` is full success, the
 //!   listed ids fail, and an invalid response, an empty, null or unknown `itemIdentifier`, or a
 //!   function error fails the whole batch;
@@ -33,6 +35,14 @@ use tokio_util::sync::CancellationToken;
 use crate::config::EventSourceMappingConfig;
 use crate::function::{Function, InvokeRequest};
 use crate::records::{BatchRecord, Trigger};
+
+/// Concurrent batches a mapping starts with: "it starts with 5 batches / 5 concurrent
+/// invokes" (Lambda Developer Guide, services-sqs-scaling).
+pub const START_CONCURRENCY: u32 = 5;
+/// "Up to 300 concurrent invokes per minute" more while messages are available
+/// (services-sqs-scaling; AWS Compute Blog, "Introducing faster polling scale-up for AWS Lambda
+/// functions configured with Amazon SQS"): one more every 200 ms.
+pub const SCALE_UP_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Why a mapping cannot be created.
 #[derive(Debug, thiserror::Error)]
@@ -117,10 +127,19 @@ impl Mapping {
         Ok(Mapping { config, function, queue_arn, visibility: Duration::from_secs(visibility), fifo, sqs, region })
     }
 
-    /// Polls until `stop`.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
-        let concurrency = self.config.maximum_concurrency.unwrap_or(self.function.max_concurrency()).max(1);
-        let slots = Arc::new(Semaphore::new(concurrency as usize));
+    /// Polls until `stop`, scaling its concurrent batches as Lambda does: from
+    /// [`START_CONCURRENCY`] up by one every [`SCALE_UP_INTERVAL`] (on the time scale) while
+    /// messages are available, never past `MaximumConcurrency` or what the function may run, and
+    /// back to the start when the queue is empty.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken, time_scale: f64) {
+        let maximum = self.config.maximum_concurrency.unwrap_or(self.function.max_concurrency()).max(1);
+        let start = START_CONCURRENCY.min(maximum);
+        let step = SCALE_UP_INTERVAL.div_f64(time_scale);
+        let slots = Arc::new(Semaphore::new(start as usize));
+        let mut level = start;
+        let mut last_change = Instant::now();
+        let name = self.function.config.name.clone();
+        self.function.records.mapping_level(&name, level);
         loop {
             let permit = tokio::select! {
                 p = slots.clone().acquire_owned() => p.expect("never closed"),
@@ -131,7 +150,25 @@ impl Mapping {
                 _ = stop.cancelled() => return,
             };
             if batch.is_empty() {
+                // The queue is empty: back to the starting concurrency, as slots come free.
+                drop(permit);
+                let before = level;
+                while level > start {
+                    let Ok(spare) = slots.try_acquire() else { break };
+                    spare.forget();
+                    level -= 1;
+                }
+                last_change = Instant::now();
+                if level != before {
+                    self.function.records.mapping_level(&name, level);
+                }
                 continue;
+            }
+            if level < maximum && last_change.elapsed() >= step {
+                slots.add_permits(1);
+                level += 1;
+                last_change = Instant::now();
+                self.function.records.mapping_level(&name, level);
             }
             let received = Instant::now();
             let mapping = self.clone();

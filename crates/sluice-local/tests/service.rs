@@ -769,3 +769,41 @@ async fn throttled_events_whose_age_runs_out_go_to_the_dlq_as_throttles() {
         assert_eq!(letter.message_attributes().unwrap()["ErrorCode"].string_value(), Some("429"));
     }
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_mapping_ramps_up_its_concurrency_over_time_and_never_past_its_maximum() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let url = queue(&sqs, 30).await;
+    let bodies = vec!["sleep:400"; 60];
+    send_all(&sqs, &url, &bodies).await;
+    let service = start(ServiceConfig {
+        functions: vec![test_function("ramp", 3000)],
+        account_concurrency: Some(30),
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "ramp".into(),
+            queue_url: url.clone(),
+            batch_size: 1,
+            batching_window: Duration::ZERO,
+            maximum_concurrency: Some(12),
+            report_batch_item_failures: true,
+        }],
+        ..Default::default()
+    })
+    .await;
+    wait_for(LIMIT, || async { (service.records().invocations().len() >= 60).then_some(()) })
+        .await
+        .expect("all processed");
+    let levels = service.records().mapping_levels("ramp");
+    let most = service.records().max_concurrency("ramp");
+    service.shutdown().await;
+    assert_eq!(levels[0].in_flight, 5, "it starts with 5 concurrent batches: {levels:?}");
+    let rises: Vec<_> = levels.windows(2).filter(|w| w[1].in_flight > w[0].in_flight).collect();
+    assert!(rises.iter().all(|w| w[1].in_flight == w[0].in_flight + 1), "one at a time: {levels:?}");
+    // One more every 200 ms at most (300 a minute); the clock's millisecond rounding aside.
+    assert!(rises.iter().all(|w| w[1].at_ms - w[0].at_ms >= 195), "not faster than 300 a minute: {levels:?}");
+    let peak = levels.iter().map(|l| l.in_flight).max().unwrap();
+    assert_eq!(peak, 12, "it reached MaximumConcurrency while messages were waiting: {levels:?}");
+    assert!(most <= 12, "never more invocations than the maximum: {most}");
+}
