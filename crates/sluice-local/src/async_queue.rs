@@ -75,6 +75,8 @@ pub(crate) async fn run(
         let request = InvokeRequest {
             request_id: request_id.clone(),
             attempt: attempts,
+            throttles,
+            queue_wait: received.elapsed(),
             ..InvokeRequest::new(event.clone(), Trigger::Async)
         };
         let result = function.invoke(slot, request).await;

@@ -39,6 +39,10 @@ pub(crate) struct InvokeRequest {
     pub batch_size: usize,
     /// 1 for the first attempt of an asynchronous event, 2 and 3 for its retries.
     pub attempt: u32,
+    /// Times the event was throttled before this invocation.
+    pub throttles: u32,
+    /// How long the event waited before this invocation.
+    pub queue_wait: Duration,
 }
 
 impl InvokeRequest {
@@ -51,6 +55,8 @@ impl InvokeRequest {
             trigger,
             batch_size: 1,
             attempt: 1,
+            throttles: 0,
+            queue_wait: Duration::ZERO,
         }
     }
 }
@@ -295,6 +301,8 @@ impl Function {
             request_id: result.request_id.clone(),
             trigger: request.trigger,
             attempt: request.attempt,
+            throttles: request.throttles,
+            queue_wait_ms: request.queue_wait.as_millis() as u64,
             cold,
             instance,
             start_ms: epoch_ms(started),
@@ -303,6 +311,7 @@ impl Function {
             init_duration_ms: init.map(|d| d.as_millis() as u64),
             memory_mb: self.config.memory_mb,
             batch_size: request.batch_size,
+            payload_bytes: request.payload.len(),
             outcome: result.outcome,
             error_type: result.error_type.clone(),
         });

@@ -89,6 +89,11 @@ pub struct InvocationRecord {
     pub trigger: Trigger,
     /// 1, or 2 and 3 for the retries of an asynchronous event.
     pub attempt: u32,
+    /// Times the event was throttled before this invocation (asynchronous events).
+    pub throttles: u32,
+    /// From the event's arrival (the Invoke call, or the oldest message's `SentTimestamp`) to
+    /// the start of this invocation, milliseconds.
+    pub queue_wait_ms: u64,
     /// A new instance was started for it.
     pub cold: bool,
     /// Which instance ran it.
@@ -105,6 +110,8 @@ pub struct InvocationRecord {
     pub memory_mb: u32,
     /// Records in the event (SQS batches); 1 otherwise.
     pub batch_size: usize,
+    /// Bytes of the event.
+    pub payload_bytes: usize,
     /// How it ended.
     pub outcome: Outcome,
     /// The error type, for failures.
@@ -132,6 +139,7 @@ pub struct Records {
     mapping_levels: Mutex<Vec<ConcurrencySample>>,
     throttles: Mutex<std::collections::HashMap<(String, Trigger), u64>>,
     receive_requests: Mutex<std::collections::HashMap<String, u64>>,
+    time_scale: Mutex<f64>,
 }
 
 pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
@@ -139,6 +147,15 @@ pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
 }
 
 impl Records {
+    pub(crate) fn set_time_scale(&self, scale: f64) {
+        *self.time_scale.lock().expect("records poisoned") = scale;
+    }
+
+    /// The time scale these records were made at: AWS waits ran this many times faster.
+    pub fn time_scale(&self) -> f64 {
+        *self.time_scale.lock().expect("records poisoned")
+    }
+
     pub(crate) fn invocation(&self, record: InvocationRecord) {
         self.invocations.lock().expect("records poisoned").push(record);
     }
@@ -215,6 +232,7 @@ impl Records {
     /// Everything, as JSON.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
+            "time_scale": self.time_scale(),
             "invocations": *self.invocations.lock().expect("records poisoned"),
             "concurrency": *self.concurrency.lock().expect("records poisoned"),
             "batches": *self.batches.lock().expect("records poisoned"),

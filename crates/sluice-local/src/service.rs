@@ -89,6 +89,8 @@ impl LocalLambda {
         let region = options.aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
         let stop = CancellationToken::new();
         let records = Arc::new(Records::default());
+        records.set_time_scale(config.scale());
+        warn_on_broken_ratios(&config);
         let reserved = config.functions.iter().filter_map(|f| f.reserved_concurrency).sum();
         let pool = crate::concurrency::Pool::new(config.account(), reserved);
         tracing::info!(
@@ -122,10 +124,10 @@ impl LocalLambda {
             let name = mapping.function.clone();
             let function =
                 shared.functions.get(&name).cloned().ok_or_else(|| StartError::UnknownFunction(name.clone()))?;
-            let mapping = Mapping::create(mapping, function, shared.sqs.clone(), region.clone())
+            let mapping = Mapping::create(mapping, function, shared.sqs.clone(), region.clone(), shared.time_scale)
                 .await
                 .map_err(|source| StartError::Mapping { function: name, source })?;
-            tokio::spawn(Arc::new(mapping).run(stop.clone(), shared.time_scale));
+            tokio::spawn(Arc::new(mapping).run(stop.clone()));
         }
 
         let mut service = LocalLambda { shared, address, stop, subscriptions: Vec::new() };
@@ -176,4 +178,18 @@ fn invoke_router(shared: Arc<Shared>) -> Router {
 
 async fn records(State(shared): State<Arc<Shared>>) -> Response {
     axum::Json(shared.records.to_json()).into_response()
+}
+
+/// Warns where the time scale breaks a guarantee that rests on the ratio of an AWS wait to a
+/// function timeout (real time, never scaled).
+fn warn_on_broken_ratios(config: &ServiceConfig) {
+    let first_retry = config.scaled(crate::config::ASYNC_RETRY_DELAYS[0]);
+    for f in &config.functions {
+        if first_retry < f.timeout {
+            tracing::warn!(function = %f.name, retry_ms = first_retry.as_millis() as u64,
+                timeout_ms = f.timeout.as_millis() as u64, time_scale = config.scale(),
+                "at this time scale an async retry can start before the failed attempt's deadline; on AWS it \
+                 never does (the first retry comes about a minute later)");
+        }
+    }
 }

@@ -80,6 +80,8 @@ pub(crate) struct Mapping {
     fifo: bool,
     sqs: aws_sdk_sqs::Client,
     region: String,
+    /// The batching window is AWS time, played this many times faster.
+    time_scale: f64,
 }
 
 impl Mapping {
@@ -89,8 +91,15 @@ impl Mapping {
         function: Arc<Function>,
         sqs: aws_sdk_sqs::Client,
         region: String,
+        time_scale: f64,
     ) -> Result<Self, MappingError> {
         let fifo = config.queue_url.ends_with(".fifo");
+        if config.batching_window > Duration::from_secs(300) {
+            return Err(MappingError::Invalid(format!(
+                "MaximumBatchingWindowInSeconds {} is not within 0 to 300",
+                config.batching_window.as_secs_f64()
+            )));
+        }
         if config.batch_size == 0 || config.batch_size > if fifo { 10 } else { 10_000 } {
             return Err(MappingError::Invalid(format!("BatchSize {} is out of range", config.batch_size)));
         }
@@ -123,15 +132,32 @@ impl Mapping {
         if timeout > visibility {
             return Err(MappingError::VisibilityTimeout { visibility, timeout });
         }
+        // AWS's guidance: a visibility timeout of at least 6 x the function timeout leaves room
+        // for throttled retries (services-sqs-configure). A scaled local run keeps that ratio.
+        if visibility < 6 * timeout {
+            tracing::warn!(queue = %config.queue_url, visibility, timeout,
+                "the queue's visibility timeout is under 6 x the function timeout: throttled batches may be \
+                 released and delivered again sooner than on AWS's recommended settings");
+        }
         let queue_arn = attributes.get(&QueueAttributeName::QueueArn).cloned().unwrap_or_default();
-        Ok(Mapping { config, function, queue_arn, visibility: Duration::from_secs(visibility), fifo, sqs, region })
+        Ok(Mapping {
+            config,
+            function,
+            queue_arn,
+            visibility: Duration::from_secs(visibility),
+            fifo,
+            sqs,
+            region,
+            time_scale,
+        })
     }
 
     /// Polls until `stop`, scaling its concurrent batches as Lambda does: from
     /// [`START_CONCURRENCY`] up by one every [`SCALE_UP_INTERVAL`] (on the time scale) while
     /// messages are available, never past `MaximumConcurrency` or what the function may run, and
     /// back to the start when the queue is empty.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken, time_scale: f64) {
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let time_scale = self.time_scale;
         let maximum = self.config.maximum_concurrency.unwrap_or(self.function.max_concurrency()).max(1);
         let start = START_CONCURRENCY.min(maximum);
         let step = SCALE_UP_INTERVAL.div_f64(time_scale);
@@ -189,7 +215,7 @@ impl Mapping {
     /// has arrived.
     async fn receive_batch(&self) -> Vec<Message> {
         let want = self.config.batch_size as usize;
-        let window = if self.fifo { Duration::ZERO } else { self.config.batching_window };
+        let window = if self.fifo { Duration::ZERO } else { self.config.batching_window.div_f64(self.time_scale) };
         let mut batch: Vec<Message> = Vec::new();
         let mut window_end: Option<Instant> = None;
         loop {
@@ -242,7 +268,14 @@ impl Mapping {
     async fn release(&self, batch: Vec<Message>) {
         tracing::warn!(function = %self.function.config.name, messages = batch.len(),
             "no instance free before the visibility timeout would run out: batch released");
-        for chunk in batch.chunks(10) {
+        let all: Vec<&Message> = batch.iter().collect();
+        self.set_visibility(&all, 0).await;
+        self.record_batch(batch.len(), "released", 0);
+    }
+
+    /// Makes `messages` visible again after `seconds`.
+    async fn set_visibility(&self, messages: &[&Message], seconds: i32) {
+        for chunk in messages.chunks(10) {
             let entries = chunk
                 .iter()
                 .enumerate()
@@ -250,7 +283,7 @@ impl Mapping {
                     aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(i.to_string())
                         .receipt_handle(m.receipt_handle().unwrap_or_default())
-                        .visibility_timeout(0)
+                        .visibility_timeout(seconds)
                         .build()
                         .expect("id and handle are set")
                 })
@@ -259,36 +292,78 @@ impl Mapping {
                 self.sqs.change_message_visibility_batch().queue_url(&self.config.queue_url).set_entries(Some(entries));
             if let Err(e) = sent.send().await {
                 tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e),
-                    "ChangeMessageVisibilityBatch failed: the messages reappear after the visibility timeout");
+                    "ChangeMessageVisibilityBatch failed: the messages reappear after the queue's visibility timeout");
             }
         }
-        self.record_batch(batch.len(), "released", 0);
     }
 
-    async fn invoke(&self, slot: tokio::sync::OwnedSemaphorePermit, batch: Vec<Message>) {
-        let event = json!({ "Records": batch.iter().map(|m| self.record(m)).collect::<Vec<_>>() });
+    /// Failed messages reappear after the queue's visibility timeout, on the time scale: at a
+    /// scale above 1 their remaining visibility is shortened to the scaled timeout (whole
+    /// seconds, as SQS counts them), so redeliveries come when a scaled run expects them.
+    async fn play_visibility_timeout(&self, failed: &[&Message]) {
+        if self.time_scale <= 1.0 || failed.is_empty() {
+            return;
+        }
+        let scaled = self.visibility.div_f64(self.time_scale).as_secs_f64().round() as i32;
+        self.set_visibility(failed, scaled).await;
+    }
+
+    async fn invoke(&self, slot: tokio::sync::OwnedSemaphorePermit, mut batch: Vec<Message>) {
+        // All records of one invocation fit the synchronous payload limit, 6 MB (with-sqs: "up
+        // to the payload limit for synchronous invocation"); the rest stay for the next batch.
+        let mut records: Vec<Value> = batch.iter().map(|m| self.record(m)).collect();
+        let mut size = 16; // {"Records":[]}
+        let fits = records
+            .iter()
+            .map(|r| r.to_string().len() + 1)
+            .take_while(|n| {
+                size += n;
+                size <= crate::invoke_api::SYNC_PAYLOAD_LIMIT
+            })
+            .count()
+            .max(1);
+        if fits < batch.len() {
+            let rest = batch.split_off(fits);
+            records.truncate(fits);
+            tracing::info!(function = %self.function.config.name, kept = fits, left = rest.len(),
+                "batch over 6 MB: the rest stays in the queue for the next batch");
+            let rest: Vec<&Message> = rest.iter().collect();
+            self.set_visibility(&rest, 0).await;
+        }
+        let event = json!({ "Records": records });
         let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone().unwrap_or_default()).collect();
+        let now_ms = crate::records::epoch_ms(std::time::SystemTime::now());
+        let oldest_ms = batch
+            .iter()
+            .filter_map(|m| m.attributes()?.get(&MessageSystemAttributeName::SentTimestamp)?.parse::<u64>().ok())
+            .min()
+            .unwrap_or(now_ms);
         let request = InvokeRequest {
             batch_size: batch.len(),
+            queue_wait: Duration::from_millis(now_ms.saturating_sub(oldest_ms)),
             ..InvokeRequest::new(event.to_string().into_bytes(), Trigger::EventSourceMapping)
         };
         let result = self.function.invoke(slot, request).await;
+        let all: Vec<&Message> = batch.iter().collect();
         let failed = if !result.is_success() {
             tracing::info!(function = %self.function.config.name, error = %result.error_message(), "batch failed as a whole");
+            self.play_visibility_timeout(&all).await;
             return self.record_batch(batch.len(), "invoked", 0);
         } else if self.config.report_batch_item_failures {
             match failed_items(&result.body, &ids) {
                 Ok(failed) => failed,
                 Err(why) => {
                     tracing::warn!(function = %self.function.config.name, why, "invalid batch response: the whole batch fails");
+                    self.play_visibility_timeout(&all).await;
                     return self.record_batch(batch.len(), "invoked", 0);
                 }
             }
         } else {
             HashSet::new()
         };
-        let done: Vec<&Message> =
-            batch.iter().filter(|m| !failed.contains(m.message_id().unwrap_or_default())).collect();
+        let (retried, done): (Vec<&Message>, Vec<&Message>) =
+            batch.iter().partition(|m| failed.contains(m.message_id().unwrap_or_default()));
+        self.play_visibility_timeout(&retried).await;
         let mut deleted = 0;
         for chunk in done.chunks(10) {
             deleted += self.delete(chunk).await;

@@ -807,3 +807,85 @@ async fn the_mapping_ramps_up_its_concurrency_over_time_and_never_past_its_maxim
     assert_eq!(peak, 12, "it reached MaximumConcurrency while messages were waiting: {levels:?}");
     assert!(most <= 12, "never more invocations than the maximum: {most}");
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_time_scale_plays_async_retry_delays_and_visibility_timeouts_faster() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    // A 60 s visibility timeout, which plays as 2 s at scale 30; AWS's 1 and 2 minute async
+    // retry delays play as 2 and 4 s.
+    let url = queue(&sqs, 60).await;
+    send_all(&sqs, &url, &["fail"]).await;
+    let service = start(ServiceConfig {
+        functions: vec![test_function("scaled", 3000), test_function("scaled-async", 1000)],
+        time_scale: Some(30.0),
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "scaled".into(),
+            queue_url: url.clone(),
+            batch_size: 1,
+            batching_window: Duration::ZERO,
+            maximum_concurrency: None,
+            report_batch_item_failures: true,
+        }],
+        ..Default::default()
+    })
+    .await;
+    invoke(&service, "scaled-async", "Event", json!({"action": "fail"})).await;
+    let runs = |function: &'static str, n: usize| {
+        let service = &service;
+        move || async move {
+            let runs: Vec<_> = service.records().invocations().into_iter().filter(|r| r.function == function).collect();
+            (runs.len() >= n).then_some(runs)
+        }
+    };
+    let attempts = wait_for(LIMIT, runs("scaled-async", 3)).await.expect("three async attempts");
+    let deliveries = wait_for(LIMIT, runs("scaled", 2)).await.expect("the failed message came back");
+    assert_eq!(service.records().time_scale(), 30.0, "the records say which scale they were made at");
+    service.shutdown().await;
+    let gap = |a: &sluice_local::InvocationRecord, b: &sluice_local::InvocationRecord| {
+        b.start_ms.saturating_sub(a.start_ms + a.duration_ms)
+    };
+    let (first, second) = (gap(&attempts[0], &attempts[1]), gap(&attempts[1], &attempts[2]));
+    assert!((1_990..3_500).contains(&first), "first async retry {first} ms after the failure, 2 s scaled");
+    assert!((3_990..5_500).contains(&second), "second async retry {second} ms after, 4 s scaled");
+    assert!(attempts.iter().all(|a| a.request_id == attempts[0].request_id));
+    assert_eq!(attempts[2].attempt, 3);
+    let back = gap(&deliveries[0], &deliveries[1]);
+    // SQS counts visibility in whole seconds, and the mapping long-polls once a second.
+    assert!((1_500..6_000).contains(&back), "redelivered {back} ms after the failed batch, not after 60 s");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_batch_never_exceeds_six_megabytes_and_the_rest_waits_for_the_next() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let url = queue(&sqs, 30).await;
+    let body = "x".repeat(240_000);
+    let bodies = vec![body.as_str(); 30];
+    send_all(&sqs, &url, &bodies).await;
+    let service = start(ServiceConfig {
+        functions: vec![test_function("big", 3000)],
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "big".into(),
+            queue_url: url.clone(),
+            batch_size: 30,
+            batching_window: Duration::from_secs(2),
+            maximum_concurrency: Some(2),
+            report_batch_item_failures: true,
+        }],
+        ..Default::default()
+    })
+    .await;
+    let batches = wait_for(LIMIT, || async {
+        let b = service.records().batches();
+        (b.iter().map(|b| b.deleted).sum::<usize>() >= 30).then_some(b)
+    })
+    .await;
+    let invocations = service.records().invocations();
+    service.shutdown().await;
+    assert!(batches.is_some(), "all 30 processed: {:?}", service.records().batches());
+    assert!(invocations.iter().all(|i| i.payload_bytes <= 6 * 1024 * 1024), "{invocations:#?}");
+    assert!(invocations.len() >= 2 && invocations.iter().all(|i| i.batch_size < 30), "split over invocations");
+}
