@@ -407,8 +407,11 @@ impl Function {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let file = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_file)?;
         let log = Arc::new(crate::logs::InstanceLog::new(Arc::new(Mutex::new(file))));
-        let mut command = tokio::process::Command::new(&self.config.bootstrap);
-        let task_root = self.config.bootstrap.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        // Absolute before the working directory changes to the task root, as Lambda's is
+        // (/var/task): a path relative to the service's directory would not be found from there.
+        let bootstrap = std::path::absolute(&self.config.bootstrap)?;
+        let mut command = tokio::process::Command::new(&bootstrap);
+        let task_root = bootstrap.parent().map(|p| p.to_path_buf()).unwrap_or_default();
         // The reserved variables Lambda sets (Lambda Developer Guide, "Defined runtime
         // environment variables"); /var/task and /var/runtime are the bootstrap's directory here.
         command

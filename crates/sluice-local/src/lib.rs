@@ -34,8 +34,6 @@ mod async_queue;
 pub mod concurrency;
 /// Functions, their retry and mapping settings.
 pub mod config;
-/// The demo: both paths end to end on the local stack.
-pub mod demo;
 /// Functions and their instances.
 mod function;
 /// The Invoke API.
@@ -52,8 +50,8 @@ mod service;
 mod sns_subscription;
 /// SQS event source mappings.
 pub mod sqs_mapping;
-/// The local topology: the template's resources on the local stack.
-pub mod topology;
+/// Waiting on conditions with a deadline.
+pub mod wait;
 
 pub use config::{AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, ServiceConfig, SnsSubscriptionConfig};
 pub use function::InvokeResult;

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
-use sluice_local::topology::{receive_one, wait_for};
+use sluice_local::wait::{receive_one, wait_for};
 use sluice_local::{
     AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, Outcome, ServiceConfig, ServiceOptions,
     SnsSubscriptionConfig, StartError, Trigger,
@@ -393,27 +393,6 @@ async fn sns_notifications_arrive_as_lambda_sns_events() {
     assert_eq!(typed.records[0].sns.topic_arn, topic);
     assert_eq!(service.records().invocations()[0].trigger, Trigger::Async);
     service.shutdown().await;
-}
-
-#[tokio::test]
-#[ignore = "needs the local stack: run scripts/test"]
-async fn the_real_workers_process_both_paths_end_to_end() {
-    // The test binary lives in target/<profile>/deps; the workers in target/<profile>.
-    let workers = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_owned();
-    for worker in ["sqs-worker", "sns-worker"] {
-        assert!(
-            workers.join(worker).exists(),
-            "{} is missing: cargo build -p {worker}",
-            workers.join(worker).display()
-        );
-    }
-    let log_dir = std::env::temp_dir().join("sluice-local-demo-test");
-    let report = sluice_local::demo::run(&aws().await, &workers, &log_dir, LIMIT).await.unwrap();
-    assert!(report.missing.is_empty(), "{:#?}\n{}", report.missing, report.lines.join("\n"));
-    let text = report.lines.join("\n");
-    assert!(text.contains("incoming/보고서 2026+final.csv"), "{text}");
-    assert!(text.contains("went straight to the work DLQ"), "{text}");
-    assert!(text.contains("failed 3 times (RetriesExhausted)"), "{text}");
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::topology::{self, Topology};
-use crate::{
+use sluice_local::wait::{receive_one, wait_for};
+use sluice_local::{
     AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, ServiceConfig, ServiceOptions,
     SnsSubscriptionConfig,
 };
@@ -108,7 +109,7 @@ pub async fn run(
     report.lines.push(format!("{:<36} {:<5} {:>8} {:>6}  sha256", "object", "path", "bytes", "lines"));
     for sample in samples.iter().filter(|s| !s.poison) {
         for path in ["sqs", "sns"] {
-            match topology::wait_for(limit, || receipt(path, sample.key)).await {
+            match wait_for(limit, || receipt(path, sample.key)).await {
                 Some(r) => report.lines.push(format!(
                     "{:<36} {:<5} {:>8} {:>6}  {}",
                     sample.key,
@@ -124,7 +125,7 @@ pub async fn run(
 
     report.lines.push(String::new());
     let poison = samples.iter().find(|s| s.poison).map(|s| s.key).unwrap_or_default();
-    match topology::wait_for(limit, || topology::receive_one(&sqs, &topology.work_dlq_url)).await {
+    match wait_for(limit, || receive_one(&sqs, &topology.work_dlq_url)).await {
         Some(m) => {
             let reason =
                 m.message_attributes().and_then(|a| a.get("ErrorMessage")).and_then(|v| v.string_value()).unwrap_or("");
@@ -132,7 +133,7 @@ pub async fn run(
         }
         None => report.missing.push("nothing reached the work DLQ".into()),
     }
-    match topology::wait_for(limit, || topology::receive_one(&sqs, &topology.direct_failures_url)).await {
+    match wait_for(limit, || receive_one(&sqs, &topology.direct_failures_url)).await {
         Some(m) => {
             let record: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
             report.lines.push(format!(
@@ -150,7 +151,7 @@ pub async fn run(
         let invocations: Vec<_> =
             service.records().invocations().into_iter().filter(|r| r.function == function).collect();
         let cold = invocations.iter().filter(|r| r.cold).count();
-        let failed = invocations.iter().filter(|r| r.outcome != crate::Outcome::Success).count();
+        let failed = invocations.iter().filter(|r| r.outcome != sluice_local::Outcome::Success).count();
         let records: usize = invocations.iter().map(|r| r.batch_size).sum();
         report.lines.push(format!(
             "{function}: {} invocations ({cold} cold, {failed} failed), {records} records, at most {} at once",

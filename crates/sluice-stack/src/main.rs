@@ -1,4 +1,4 @@
-//! `sluice-local`: the local Lambda service, and the demo that runs both paths on it.
+//! `sluice-local`: the local Lambda service (`serve`), and the demo that runs both paths on it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,7 +75,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Demo { workers, log_dir, wait_seconds } => {
-            match sluice_local::demo::run(&aws, &workers, &log_dir, Duration::from_secs(wait_seconds)).await {
+            match sluice_stack::demo::run(&aws, &workers, &log_dir, Duration::from_secs(wait_seconds)).await {
                 Ok(report) => {
                     report.lines.iter().for_each(|l| println!("{l}"));
                     if report.missing.is_empty() {

@@ -1,6 +1,6 @@
 //! template.yaml's invariants, and its agreement with the local topology.
 
-use sluice_local::topology;
+use sluice_stack::topology;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template() -> Yaml {

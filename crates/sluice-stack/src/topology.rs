@@ -11,8 +11,6 @@
 //! - a subscription DLQ for both subscriptions; DLQs keep messages 14 days;
 //! - the idempotency table, keyed by `id`, with TTL on `expiration`.
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
 };
@@ -264,30 +262,4 @@ async fn queue(
 /// An S3 client with path-style addressing, since `<bucket>.127.0.0.1` does not resolve.
 pub fn s3_client(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(true).build())
-}
-
-/// One message from the queue at `url`, with its message attributes, long-polling 1 s; `None`
-/// when there is none (or the call failed).
-pub async fn receive_one(sqs: &aws_sdk_sqs::Client, url: &str) -> Option<aws_sdk_sqs::types::Message> {
-    let out =
-        sqs.receive_message().queue_url(url).wait_time_seconds(1).message_attribute_names("All").send().await.ok()?;
-    out.messages.unwrap_or_default().into_iter().next()
-}
-
-/// Waits, at most `limit`, until `check` returns `Some`.
-pub async fn wait_for<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let end = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(found) = check().await {
-            return Some(found);
-        }
-        if tokio::time::Instant::now() >= end {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
