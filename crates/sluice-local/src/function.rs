@@ -22,7 +22,8 @@ use crate::concurrency::{Slots, ThrottleReason};
 use crate::config::FunctionConfig;
 use crate::records::{InvocationRecord, Outcome, Records, Trigger, epoch_ms};
 
-/// Longest wait for a new instance to ask for its first event (Lambda's init phase limit, 10 s).
+/// Longest wait for a new instance to ask for its first event: "The Init phase is limited to
+/// 10 seconds" (Lambda Developer Guide, lambda-runtime-environment). Real time, never scaled.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
@@ -376,8 +377,14 @@ impl Function {
             }
             _ = tokio::time::sleep(INIT_TIMEOUT) => {
                 instance.kill();
-                return InvokeResult::failure(request_id, Outcome::RuntimeError, "Runtime.InitTimeout",
-                    format!("the runtime did not ask for an event within {} s", INIT_TIMEOUT.as_secs()));
+                // "Function times out during Init phase (Sandbox.Timedout)" (Lambda Developer
+                // Guide, troubleshooting-invocation). Lambda would first retry the init within the
+                // function timeout; here the invocation fails at the 10 s limit.
+                let message = format!(
+                    "RequestId: {request_id} Error: Task timed out during the Init phase after {:.2} seconds",
+                    INIT_TIMEOUT.as_secs_f64()
+                );
+                return InvokeResult::failure(request_id, Outcome::Timeout, "Sandbox.Timedout", message);
             }
         };
         instance.log.write(format!("START RequestId: {request_id} Version: $LATEST\n").as_bytes());

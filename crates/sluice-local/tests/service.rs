@@ -868,3 +868,19 @@ async fn a_batch_never_exceeds_six_megabytes_and_the_rest_waits_for_the_next() {
     assert!(invocations.iter().all(|i| i.payload_bytes <= 6 * 1024 * 1024), "{invocations:#?}");
     assert!(invocations.len() >= 2 && invocations.iter().all(|i| i.batch_size < 30), "split over invocations");
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn an_init_that_never_asks_for_an_event_times_out_at_ten_seconds_as_sandbox_timedout() {
+    let mut function = test_function("hangs", 3000);
+    function.environment = BTreeMap::from([("TEST_FUNCTION_INIT_HANGS".into(), "1".into())]);
+    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    let (status, error, body) = invoke(&service, "hangs", "RequestResponse", json!({"action": "echo"})).await;
+    assert_eq!((status, error.as_deref()), (200, Some("Unhandled")));
+    assert_eq!(body["errorType"], "Sandbox.Timedout", "{body}");
+    assert!(body["errorMessage"].as_str().unwrap().contains("Init phase after 10.00 seconds"), "{body}");
+    let record = &service.records().invocations()[0];
+    assert_eq!(record.outcome, Outcome::Timeout);
+    assert!(record.duration_ms >= 10_000, "it waited the whole init limit: {} ms", record.duration_ms);
+    service.shutdown().await;
+}

@@ -6,6 +6,7 @@
 //! - `{"action":"sleep","ms":N}`: sleeps, then returns `{"slept":N}`.
 //! - `{"action":"fail"}`: returns an error (a function error).
 //! - `{"action":"crash"}`: exits the process.
+//! - With `TEST_FUNCTION_INIT_HANGS` set, it never asks for an event (an init that hangs).
 //! - With `TEST_FUNCTION_INIT_ERROR` set, it posts that error type to `/runtime/init/error` at
 //!   start and then waits, never asking for an event (as a runtime whose init failed).
 //! - An SQS event: each record's body says what to do: `ok`, `fail` (reported in
@@ -101,6 +102,9 @@ fn post_init_error(error_type: &str) -> std::io::Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    if std::env::var_os("TEST_FUNCTION_INIT_HANGS").is_some() {
+        std::future::pending::<()>().await;
+    }
     if let Ok(error_type) = std::env::var("TEST_FUNCTION_INIT_ERROR") {
         post_init_error(&error_type)?;
         std::future::pending::<()>().await;
