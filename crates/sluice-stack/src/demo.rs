@@ -2,24 +2,17 @@
 //! Lambda service, upload sample objects (one with a Korean name, one poison), and show each
 //! object's receipts and what went to the dead-letter queues, for both paths.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::topology::{self, Topology};
+use crate::deployment::{Deployment, Settings};
+use crate::topology;
 use sluice_local::wait::{receive_one, wait_for};
-use sluice_local::{
-    AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, ServiceConfig, ServiceOptions,
-    SnsSubscriptionConfig,
-};
 
 /// Objects over this size are poison for the demo's workers.
 pub const MAX_OBJECT_BYTES: u64 = 1024 * 1024;
-
-/// The demo's time scale: one AWS minute is one local second.
-pub const DEMO_TIME_SCALE: f64 = 60.0;
 
 /// A sample upload and whether the workers should accept it.
 struct Sample {
@@ -56,12 +49,8 @@ pub async fn run(
     limit: Duration,
 ) -> Result<Report, Box<dyn std::error::Error>> {
     let name = format!("sluice-demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let topology = Topology::provision(aws, &name).await?;
-    let service = LocalLambda::start(
-        service_config(&topology, workers),
-        ServiceOptions { port: 0, log_dir: log_dir.to_owned(), aws: aws.clone() },
-    )
-    .await?;
+    let settings = Settings::default().max_object_bytes(MAX_OBJECT_BYTES);
+    let Deployment { topology, service, .. } = Deployment::start(aws, &name, workers, log_dir, &settings).await?;
     let s3 = topology::s3_client(aws);
     let sqs = aws_sdk_sqs::Client::new(aws);
     let mut report = Report::default();
@@ -161,74 +150,4 @@ pub async fn run(
     }
     service.shutdown().await;
     Ok(report)
-}
-
-fn service_config(t: &Topology, workers: &Path) -> ServiceConfig {
-    let mut common = BTreeMap::new();
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "RUST_LOG",
-    ] {
-        if let Ok(value) = std::env::var(var) {
-            common.insert(var.to_owned(), value);
-        }
-    }
-    common.insert("RESULTS_BUCKET".into(), t.results_bucket.clone());
-    common.insert("IDEMPOTENCY_TABLE".into(), t.idempotency_table.clone());
-    common.insert("MAX_OBJECT_BYTES".into(), MAX_OBJECT_BYTES.to_string());
-    // As the template's LoggingConfig (LogFormat JSON, ApplicationLogLevel INFO) sets them.
-    common.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
-    common.insert("AWS_LAMBDA_LOG_LEVEL".into(), "INFO".into());
-    let mut sqs_env = common.clone();
-    sqs_env.insert("RESULTS_PREFIX".into(), "receipts/sqs/".into());
-    sqs_env.insert("DEAD_LETTER_QUEUE_URL".into(), t.work_dlq_url.clone());
-    let mut sns_env = common;
-    sns_env.insert("RESULTS_PREFIX".into(), "receipts/sns/".into());
-    let timeout = Duration::from_secs(topology::FUNCTION_TIMEOUT_SECONDS);
-    ServiceConfig {
-        // One AWS minute is one second here: the direct path's retries come after 1 and 2 s.
-        time_scale: Some(DEMO_TIME_SCALE),
-        account_concurrency: None,
-        functions: vec![
-            FunctionConfig {
-                name: "sqs-worker".into(),
-                bootstrap: workers.join("sqs-worker"),
-                environment: sqs_env,
-                timeout,
-                memory_mb: 256,
-                reserved_concurrency: None,
-                runtime: "provided.al2023".into(),
-                async_invoke: AsyncInvokeConfig::default(),
-            },
-            FunctionConfig {
-                name: "sns-worker".into(),
-                bootstrap: workers.join("sns-worker"),
-                environment: sns_env,
-                timeout,
-                memory_mb: 256,
-                reserved_concurrency: None,
-                runtime: "provided.al2023".into(),
-                async_invoke: AsyncInvokeConfig {
-                    on_failure_queue_url: Some(t.direct_failures_url.clone()),
-                    ..AsyncInvokeConfig::default()
-                },
-            },
-        ],
-        event_source_mappings: vec![EventSourceMappingConfig {
-            function: "sqs-worker".into(),
-            queue_url: t.work_queue_url.clone(),
-            batch_size: topology::BATCH_SIZE,
-            batching_window: Duration::from_secs(topology::BATCHING_WINDOW_SECONDS),
-            maximum_concurrency: Some(topology::MAXIMUM_CONCURRENCY),
-            report_batch_item_failures: true,
-        }],
-        sns_subscriptions: vec![SnsSubscriptionConfig {
-            topic_arn: t.topic_arn.clone(),
-            function: "sns-worker".into(),
-        }],
-    }
 }

@@ -7,5 +7,7 @@
 
 /// The demo: both paths end to end on the local stack.
 pub mod demo;
+/// The workers deployed on the local stack.
+pub mod deployment;
 /// The template's resources on the local stack.
 pub mod topology;

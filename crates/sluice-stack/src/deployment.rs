@@ -1,0 +1,157 @@
+//! The two workers deployed on the local stack: the topology provisioned, and both functions,
+//! the event source mapping and the SNS subscription running in the local Lambda service.
+//! The demo, the end-to-end suite and the compare command start one of these.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use sluice_local::{
+    AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, ServiceConfig, ServiceOptions,
+    SnsSubscriptionConfig,
+};
+
+use crate::topology::{self, Topology};
+
+/// What a deployment may vary.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Settings {
+    /// AWS waits run this many times faster (default 60: one AWS minute is one second).
+    pub time_scale: f64,
+    /// The account concurrency of the local Lambda service (default: the service's).
+    pub account_concurrency: Option<u32>,
+    /// Objects over this size are poison (default 1 MiB).
+    pub max_object_bytes: u64,
+    /// Where both workers POST each object version's summary.
+    pub webhook_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { time_scale: 60.0, account_concurrency: None, max_object_bytes: 1024 * 1024, webhook_url: None }
+    }
+}
+
+impl Settings {
+    /// Both workers POST each object version's summary to `url`.
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_url = Some(url.into());
+        self
+    }
+
+    /// AWS waits run `scale` times faster.
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    /// Objects over `max` bytes are poison.
+    pub fn max_object_bytes(mut self, max: u64) -> Self {
+        self.max_object_bytes = max;
+        self
+    }
+
+    /// The local Lambda service's account concurrency.
+    pub fn account_concurrency(mut self, slots: u32) -> Self {
+        self.account_concurrency = Some(slots);
+        self
+    }
+}
+
+/// A running deployment.
+pub struct Deployment {
+    /// The provisioned resources.
+    pub topology: Topology,
+    /// The local Lambda service running the workers.
+    pub service: LocalLambda,
+}
+
+impl Deployment {
+    /// Provisions topology `name` and starts the workers found in `workers` with `settings`.
+    pub async fn start(
+        aws: &aws_config::SdkConfig,
+        name: &str,
+        workers: &Path,
+        log_dir: &Path,
+        settings: &Settings,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let topology = Topology::provision(aws, name).await?;
+        let options = ServiceOptions { port: 0, log_dir: log_dir.to_owned(), aws: aws.clone() };
+        let service = LocalLambda::start(service_config(&topology, workers, settings), options).await?;
+        Ok(Deployment { topology, service })
+    }
+}
+
+/// The local Lambda service's configuration of the two workers on topology `t`.
+pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> ServiceConfig {
+    let mut common = BTreeMap::new();
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "RUST_LOG",
+    ] {
+        if let Ok(value) = std::env::var(var) {
+            common.insert(var.to_owned(), value);
+        }
+    }
+    common.insert("RESULTS_BUCKET".into(), t.results_bucket.clone());
+    common.insert("IDEMPOTENCY_TABLE".into(), t.idempotency_table.clone());
+    common.insert("MAX_OBJECT_BYTES".into(), settings.max_object_bytes.to_string());
+    if let Some(url) = &settings.webhook_url {
+        common.insert("WEBHOOK_URL".into(), url.clone());
+    }
+    // As the template's LoggingConfig (LogFormat JSON, ApplicationLogLevel INFO) sets them.
+    common.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
+    common.insert("AWS_LAMBDA_LOG_LEVEL".into(), "INFO".into());
+    let mut sqs_env = common.clone();
+    sqs_env.insert("RESULTS_PREFIX".into(), "receipts/sqs/".into());
+    sqs_env.insert("DEAD_LETTER_QUEUE_URL".into(), t.work_dlq_url.clone());
+    let mut sns_env = common;
+    sns_env.insert("RESULTS_PREFIX".into(), "receipts/sns/".into());
+    let timeout = Duration::from_secs(topology::FUNCTION_TIMEOUT_SECONDS);
+    ServiceConfig {
+        time_scale: Some(settings.time_scale),
+        account_concurrency: settings.account_concurrency,
+        functions: vec![
+            FunctionConfig {
+                name: "sqs-worker".into(),
+                bootstrap: workers.join("sqs-worker"),
+                environment: sqs_env,
+                timeout,
+                memory_mb: 256,
+                reserved_concurrency: None,
+                runtime: "provided.al2023".into(),
+                async_invoke: AsyncInvokeConfig::default(),
+            },
+            FunctionConfig {
+                name: "sns-worker".into(),
+                bootstrap: workers.join("sns-worker"),
+                environment: sns_env,
+                timeout,
+                memory_mb: 256,
+                reserved_concurrency: None,
+                runtime: "provided.al2023".into(),
+                async_invoke: AsyncInvokeConfig {
+                    on_failure_queue_url: Some(t.direct_failures_url.clone()),
+                    ..AsyncInvokeConfig::default()
+                },
+            },
+        ],
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "sqs-worker".into(),
+            queue_url: t.work_queue_url.clone(),
+            batch_size: topology::BATCH_SIZE,
+            batching_window: Duration::from_secs(topology::BATCHING_WINDOW_SECONDS),
+            maximum_concurrency: Some(topology::MAXIMUM_CONCURRENCY),
+            report_batch_item_failures: true,
+        }],
+        sns_subscriptions: vec![SnsSubscriptionConfig {
+            topic_arn: t.topic_arn.clone(),
+            function: "sns-worker".into(),
+        }],
+    }
+}

@@ -1,0 +1,232 @@
+//! Where every uploaded object version ended, per path: processed (its version receipt exists),
+//! in a dead-letter queue (with the reason), or lost (neither, once the scenario has drained).
+//! Duplicates the idempotency store suppressed are counted from the function logs.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sluice_events::s3::S3Notification;
+use sluice_stack::topology::Topology;
+
+/// One uploaded object version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Upload {
+    /// Its key.
+    pub key: String,
+    /// The version the upload made.
+    pub version_id: String,
+}
+
+/// The two paths, with where their results and dead letters go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Path {
+    /// S3 -> SNS -> SQS -> Lambda.
+    Sqs,
+    /// S3 -> SNS -> Lambda.
+    Sns,
+}
+
+impl Path {
+    /// Both paths.
+    pub const BOTH: [Path; 2] = [Path::Sqs, Path::Sns];
+
+    /// `sqs` or `sns`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Sqs => "sqs",
+            Path::Sns => "sns",
+        }
+    }
+
+    /// Its function.
+    pub fn function(self) -> &'static str {
+        match self {
+            Path::Sqs => "sqs-worker",
+            Path::Sns => "sns-worker",
+        }
+    }
+}
+
+/// The accounting of one path.
+#[derive(Debug, Clone, Default)]
+pub struct PathAccount {
+    /// Object versions uploaded.
+    pub uploaded: usize,
+    /// With a version receipt.
+    pub processed: usize,
+    /// Deliveries the idempotency store recognised as duplicates.
+    pub duplicates_suppressed: u64,
+    /// In the path's dead-letter queue, by reason.
+    pub dead_lettered: BTreeMap<String, usize>,
+    /// Neither processed nor dead-lettered.
+    pub lost: Vec<Upload>,
+}
+
+/// A dead letter: the object version it carried and why it is there.
+#[derive(Debug, Clone)]
+struct Letter {
+    upload: Upload,
+    reason: String,
+}
+
+/// Watches a deployment's results and dead-letter queues.
+pub struct Accountant {
+    s3: aws_sdk_s3::Client,
+    sqs: aws_sdk_sqs::Client,
+    topology: Topology,
+    log_dir: PathBuf,
+    letters: Mutex<BTreeMap<Path, Vec<Letter>>>,
+}
+
+impl Accountant {
+    /// An accountant of `topology`, whose functions log to `log_dir`.
+    pub fn new(aws: &aws_config::SdkConfig, topology: &Topology, log_dir: PathBuf) -> Self {
+        Accountant {
+            s3: sluice_stack::topology::s3_client(aws),
+            sqs: aws_sdk_sqs::Client::new(aws),
+            topology: topology.clone(),
+            log_dir,
+            letters: Mutex::default(),
+        }
+    }
+
+    fn receipt_key(path: Path, upload: &Upload) -> String {
+        sluice_object_summary::version_receipt_key_under(
+            &format!("receipts/{}/", path.name()),
+            &upload.key,
+            Some(&upload.version_id),
+            None,
+            None,
+        )
+    }
+
+    async fn processed(&self, path: Path, upload: &Upload) -> bool {
+        let key = Self::receipt_key(path, upload);
+        self.s3.head_object().bucket(&self.topology.results_bucket).key(key).send().await.is_ok()
+    }
+
+    /// Moves what the path's dead-letter queue holds now into the accountant.
+    async fn collect_letters(&self, path: Path) {
+        let url = match path {
+            Path::Sqs => &self.topology.work_dlq_url,
+            Path::Sns => &self.topology.direct_failures_url,
+        };
+        loop {
+            let Ok(out) = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+            else {
+                return;
+            };
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return;
+            }
+            for m in messages {
+                let body = m.body().unwrap_or_default();
+                let letters: Vec<Letter> = match path {
+                    Path::Sqs => {
+                        let reason = m
+                            .message_attributes()
+                            .and_then(|a| a.get("ErrorMessage"))
+                            .and_then(|v| v.string_value())
+                            .unwrap_or("redriven by the queue after maxReceiveCount")
+                            .to_owned();
+                        let opened = sluice_events::open(body);
+                        uploads_in(opened.payload(body))
+                            .into_iter()
+                            .map(|u| Letter { upload: u, reason: reason.clone() })
+                            .collect()
+                    }
+                    Path::Sns => {
+                        let record: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+                        let reason = record["responsePayload"]["errorMessage"].as_str().unwrap_or("").to_owned();
+                        let message = record["requestPayload"]["Records"][0]["Sns"]["Message"].as_str().unwrap_or("");
+                        uploads_in(message).into_iter().map(|u| Letter { upload: u, reason: reason.clone() }).collect()
+                    }
+                };
+                self.letters.lock().unwrap().entry(path).or_default().extend(letters);
+                let _ = self
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await;
+            }
+        }
+    }
+
+    fn dead_lettered(&self, path: Path) -> HashSet<Upload> {
+        let letters = self.letters.lock().unwrap();
+        letters.get(&path).into_iter().flatten().map(|l| l.upload.clone()).collect()
+    }
+
+    /// Waits, at most `limit`, until every upload is processed or dead-lettered on both paths.
+    /// True when everything settled.
+    pub async fn settle(&self, uploads: &[Upload], limit: Duration) -> bool {
+        let end = tokio::time::Instant::now() + limit;
+        loop {
+            let mut open = 0;
+            for path in Path::BOTH {
+                self.collect_letters(path).await;
+                let letters = self.dead_lettered(path);
+                for upload in uploads.iter().filter(|u| !letters.contains(u)) {
+                    if !self.processed(path, upload).await {
+                        open += 1;
+                    }
+                }
+            }
+            if open == 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= end {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The accounting of `path` for `uploads`.
+    pub async fn account(&self, path: Path, uploads: &[Upload]) -> PathAccount {
+        self.collect_letters(path).await;
+        let mut account = PathAccount { uploaded: uploads.len(), ..PathAccount::default() };
+        let letters = self.letters.lock().unwrap().get(&path).cloned().unwrap_or_default();
+        for letter in &letters {
+            *account.dead_lettered.entry(letter.reason.clone()).or_default() += 1;
+        }
+        let dead: HashSet<&Upload> = letters.iter().map(|l| &l.upload).collect();
+        for upload in uploads {
+            if self.processed(path, upload).await {
+                account.processed += 1;
+            } else if !dead.contains(upload) {
+                account.lost.push(upload.clone());
+            }
+        }
+        account.duplicates_suppressed = self.log_lines(path, "\"outcome\":\"duplicate\"").len() as u64;
+        account
+    }
+
+    /// The function log lines of `path` that contain `needle`.
+    pub fn log_lines(&self, path: Path, needle: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(self.log_dir.join(format!("{}.log", path.function()))).unwrap_or_default();
+        log.lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
+    }
+}
+
+/// The object versions an S3 notification document names.
+fn uploads_in(document: &str) -> Vec<Upload> {
+    match S3Notification::from_json(document) {
+        Ok(S3Notification::Records(records)) => {
+            records.into_iter().filter_map(|r| Some(Upload { key: r.key, version_id: r.version_id? })).collect()
+        }
+        _ => Vec::new(),
+    }
+}
