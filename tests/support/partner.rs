@@ -52,7 +52,7 @@ impl Partner {
                     };
                     let mut state = state.lock().unwrap();
                     state.posts += 1;
-                    let status = match state.applied.get(key) {
+                    match state.applied.get(key) {
                         None => {
                             state.applied.insert(key.to_owned(), body.to_vec());
                             StatusCode::CREATED
@@ -65,8 +65,7 @@ impl Partner {
                             state.conflicts.push(key.to_owned());
                             StatusCode::UNPROCESSABLE_ENTITY
                         }
-                    };
-                    status
+                    }
                 }
             }),
         );
