@@ -213,3 +213,74 @@ async fn duplicate_notifications_and_deliveries_change_nothing() {
     }
     scenario.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn poison_ends_in_the_right_dead_letter_queue_with_its_reason_and_nothing_else_is_affected() {
+    let mut scenario = Scenario::start("poison").await;
+    scenario.upload(5).await;
+    let sns = aws_sdk_sns::Client::new(&scenario.aws);
+    let topology = scenario.deployment.topology.clone();
+    // Over MAX_OBJECT_BYTES (1 MiB in this deployment).
+    let too_large = format!("incoming/{}/too-large.bin", scenario.name);
+    let put = scenario
+        .s3
+        .put_object()
+        .bucket(&topology.ingest_bucket)
+        .key(&too_large)
+        .body(ByteStream::from(vec![b'x'; 2 * 1024 * 1024]))
+        .send()
+        .await
+        .unwrap();
+    let poison_upload = Upload { key: too_large.clone(), version_id: put.version_id.unwrap() };
+    // An object version deleted before it could be processed: its event names a version
+    // that no longer exists.
+    let gone = format!("incoming/{}/gone.csv", scenario.name);
+    let gone_event = serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-27T10:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": topology.ingest_bucket},
+               "object": {"key": gone, "size": 3, "eTag": "0cc175b9c0f1b6a831c399e269772661",
+                          "versionId": "AaIYM.aABCNbBz1OfJph2zcPbbbMrPwY", "sequencer": "0055AED6DCD90281E5"}}
+    }]});
+    for message in [gone_event.to_string(), r#"{"hello":"world"}"#.to_owned(), "{not json".to_owned()] {
+        sns.publish()
+            .topic_arn(&topology.topic_arn)
+            .subject("Amazon S3 Notification")
+            .message(message)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut all = scenario.uploads.clone();
+    all.push(poison_upload.clone());
+    assert!(scenario.accountant.settle(&all, SETTLE).await, "not drained");
+    for (path, attempts) in [(Path::Sqs, 1), (Path::Sns, 3)] {
+        let letters = sluice_local::wait::wait_for(SETTLE, || {
+            let accountant = &scenario.accountant;
+            async move { Some(accountant.letters(path).await).filter(|l| l.len() >= 4) }
+        })
+        .await
+        .unwrap_or_else(|| panic!("{} path: fewer than 4 dead letters", path.name()));
+        assert_eq!(letters.len(), 4, "{} path: exactly the four poison messages: {letters:#?}", path.name());
+        let find = |needle: &str| {
+            letters.iter().find(|l| l.message.contains(needle)).unwrap_or_else(|| panic!("no letter with {needle}"))
+        };
+        let large = find("too-large.bin");
+        assert_eq!(large.upload.as_ref(), Some(&poison_upload));
+        assert!(large.reason.contains("over MAX_OBJECT_BYTES"), "{}", large.reason);
+        assert!(find("gone.csv").reason.contains("gone.csv"), "{:?}", find("gone.csv"));
+        let not_s3 = find("hello");
+        assert!(not_s3.reason.contains("neither `Records`"), "{}", not_s3.reason);
+        let not_json = find("{not json");
+        assert!(not_json.reason.contains("undecodable"), "{}", not_json.reason);
+        for letter in &letters {
+            // The SQS path sends poison to its DLQ at the first receive; the direct path's
+            // Lambda tries three times, then hands the record to the on-failure destination.
+            assert_eq!(letter.attempts, attempts, "{} path: {letter:#?}", path.name());
+        }
+    }
+    let (accounts, partner) = scenario.finish().await;
+    scenario.assert_processed_once(&accounts, &partner);
+    scenario.stop().await;
+}

@@ -64,11 +64,17 @@ pub struct PathAccount {
     pub lost: Vec<Upload>,
 }
 
-/// A dead letter: the object version it carried and why it is there.
+/// A dead letter: what it carried, why it is there, after how many attempts.
 #[derive(Debug, Clone)]
-struct Letter {
-    upload: Upload,
-    reason: String,
+pub struct Letter {
+    /// The object version, when the message was an S3 event.
+    pub upload: Option<Upload>,
+    /// The S3 event or other message it carried.
+    pub message: String,
+    /// Why it failed.
+    pub reason: String,
+    /// Receives (SQS path) or invocations (SNS path) before it got here.
+    pub attempts: u32,
 }
 
 /// Watches a deployment's results and dead-letter queues.
@@ -131,26 +137,36 @@ impl Accountant {
             }
             for m in messages {
                 let body = m.body().unwrap_or_default();
-                let letters: Vec<Letter> = match path {
+                let (message, reason, attempts) = match path {
                     Path::Sqs => {
-                        let reason = m
-                            .message_attributes()
-                            .and_then(|a| a.get("ErrorMessage"))
-                            .and_then(|v| v.string_value())
-                            .unwrap_or("redriven by the queue after maxReceiveCount")
-                            .to_owned();
+                        let attribute = |name: &str| {
+                            m.message_attributes()
+                                .and_then(|a| a.get(name))
+                                .and_then(|v| v.string_value())
+                                .map(str::to_owned)
+                        };
+                        let reason = attribute("ErrorMessage")
+                            .unwrap_or_else(|| "redriven by the queue after maxReceiveCount".to_owned());
+                        let attempts = attribute("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(0);
                         let opened = sluice_events::open(body);
-                        uploads_in(opened.payload(body))
-                            .into_iter()
-                            .map(|u| Letter { upload: u, reason: reason.clone() })
-                            .collect()
+                        (opened.payload(body).to_owned(), reason, attempts)
                     }
                     Path::Sns => {
                         let record: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
                         let reason = record["responsePayload"]["errorMessage"].as_str().unwrap_or("").to_owned();
                         let message = record["requestPayload"]["Records"][0]["Sns"]["Message"].as_str().unwrap_or("");
-                        uploads_in(message).into_iter().map(|u| Letter { upload: u, reason: reason.clone() }).collect()
+                        let attempts = record["requestContext"]["approximateInvokeCount"].as_u64().unwrap_or(0) as u32;
+                        (message.to_owned(), reason, attempts)
                     }
+                };
+                let uploads = uploads_in(&message);
+                let letters: Vec<Letter> = if uploads.is_empty() {
+                    vec![Letter { upload: None, message, reason, attempts }]
+                } else {
+                    uploads
+                        .into_iter()
+                        .map(|u| Letter { upload: Some(u), message: message.clone(), reason: reason.clone(), attempts })
+                        .collect()
                 };
                 self.letters.lock().unwrap().entry(path).or_default().extend(letters);
                 let _ = self
@@ -166,7 +182,13 @@ impl Accountant {
 
     fn dead_lettered(&self, path: Path) -> HashSet<Upload> {
         let letters = self.letters.lock().unwrap();
-        letters.get(&path).into_iter().flatten().map(|l| l.upload.clone()).collect()
+        letters.get(&path).into_iter().flatten().filter_map(|l| l.upload.clone()).collect()
+    }
+
+    /// The dead letters of `path` collected so far, after collecting what its queue holds now.
+    pub async fn letters(&self, path: Path) -> Vec<Letter> {
+        self.collect_letters(path).await;
+        self.letters.lock().unwrap().get(&path).cloned().unwrap_or_default()
     }
 
     /// Waits, at most `limit`, until every upload is processed or dead-lettered on both paths.
@@ -202,7 +224,7 @@ impl Accountant {
         for letter in &letters {
             *account.dead_lettered.entry(letter.reason.clone()).or_default() += 1;
         }
-        let dead: HashSet<&Upload> = letters.iter().map(|l| &l.upload).collect();
+        let dead: HashSet<&Upload> = letters.iter().filter_map(|l| l.upload.as_ref()).collect();
         for upload in uploads {
             if self.processed(path, upload).await {
                 account.processed += 1;
