@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use sluice_e2e::accounting::{Accountant, Path, PathAccount, Upload};
+use sluice_e2e::fault_proxy::{FaultProxy, Faults, Service};
 use sluice_e2e::partner::{Partner, PartnerReport};
 use sluice_stack::deployment::{Deployment, Settings};
 
@@ -38,12 +39,17 @@ struct Scenario {
 
 impl Scenario {
     async fn start(name: &str) -> Scenario {
+        Self::start_with(name, |settings, _| settings).await
+    }
+
+    /// A scenario whose deployment settings `adjust` changes, given the partner.
+    async fn start_with(name: &str, adjust: impl FnOnce(Settings, &Partner) -> Settings) -> Scenario {
         assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
         let aws = aws_config::load_from_env().await;
         let partner = Partner::start().await;
         let name = format!("e2e-{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
         let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
-        let settings = Settings::default().webhook_url(partner.url.clone());
+        let settings = adjust(Settings::default().webhook_url(partner.url.clone()), &partner);
         let deployment = Deployment::start(&aws, &name, &workers(), &log_dir, &settings).await.expect("deployed");
         let accountant = Accountant::new(&aws, &deployment.topology, log_dir);
         let s3 = sluice_stack::topology::s3_client(&aws);
@@ -283,4 +289,43 @@ async fn poison_ends_in_the_right_dead_letter_queue_with_its_reason_and_nothing_
     let (accounts, partner) = scenario.finish().await;
     scenario.assert_processed_once(&accounts, &partner);
     scenario.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn transient_faults_on_s3_dynamodb_and_the_webhook_lose_nothing_and_apply_nothing_twice() {
+    // 10% of requests to each service fail (server errors, throttles) or come late.
+    let faults = Faults { server_error: 4, throttle: 4, delay: 2 };
+    let s3_upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let dynamodb_upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("AWS_ENDPOINT_URL_DYNAMODB");
+    let s3 = FaultProxy::start(&s3_upstream, Service::S3, faults, 1).await;
+    let dynamodb = FaultProxy::start(&dynamodb_upstream, Service::DynamoDb, faults, 2).await;
+    let mut webhook = None;
+    let mut scenario = Scenario::start_with("faults", |settings, partner| {
+        let base = partner.url.trim_end_matches("/hook").to_owned();
+        let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, faults, 3));
+        let url = format!("{}/hook", proxy.url);
+        webhook = Some(proxy);
+        settings
+            .webhook_url(url)
+            .env("AWS_ENDPOINT_URL_S3", s3.url.clone())
+            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.url.clone())
+    })
+    .await;
+    scenario.upload(30).await;
+    let (accounts, partner) = scenario.finish().await;
+    let webhook = webhook.unwrap();
+    for (name, proxy) in [("S3", &s3), ("DynamoDB", &dynamodb), ("webhook", &webhook)] {
+        let counts = proxy.counts();
+        println!("{name}: {counts:?}");
+        let injected = counts.get("server_error").copied().unwrap_or(0) + counts.get("throttle").copied().unwrap_or(0);
+        assert!(injected > 0, "no fault reached {name}: {counts:?}");
+    }
+    scenario.assert_processed_once(&accounts, &partner);
+    scenario.stop().await;
+}
+
+/// Runs `future` to completion from inside a synchronous closure on the multi-threaded runtime.
+fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }

@@ -3,5 +3,7 @@
 
 /// Per-object accounting after a scenario.
 pub mod accounting;
+/// A fault proxy in front of S3, DynamoDB and the partner.
+pub mod fault_proxy;
 /// The partner API the webhook posts to.
 pub mod partner;

@@ -25,11 +25,20 @@ pub struct Settings {
     pub max_object_bytes: u64,
     /// Where both workers POST each object version's summary.
     pub webhook_url: Option<String>,
+    /// More environment variables for both workers (they win over the defaults): endpoint
+    /// overrides such as `AWS_ENDPOINT_URL_S3` put a fault proxy in front of a service.
+    pub environment: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { time_scale: 60.0, account_concurrency: None, max_object_bytes: 1024 * 1024, webhook_url: None }
+        Settings {
+            time_scale: 60.0,
+            account_concurrency: None,
+            max_object_bytes: 1024 * 1024,
+            webhook_url: None,
+            environment: BTreeMap::new(),
+        }
     }
 }
 
@@ -49,6 +58,12 @@ impl Settings {
     /// Objects over `max` bytes are poison.
     pub fn max_object_bytes(mut self, max: u64) -> Self {
         self.max_object_bytes = max;
+        self
+    }
+
+    /// Sets `name` to `value` in both workers' environment.
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.environment.insert(name.into(), value.into());
         self
     }
 
@@ -107,6 +122,7 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
     // As the template's LoggingConfig (LogFormat JSON, ApplicationLogLevel INFO) sets them.
     common.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
     common.insert("AWS_LAMBDA_LOG_LEVEL".into(), "INFO".into());
+    common.extend(settings.environment.clone());
     let mut sqs_env = common.clone();
     sqs_env.insert("RESULTS_PREFIX".into(), "receipts/sqs/".into());
     sqs_env.insert("DEAD_LETTER_QUEUE_URL".into(), t.work_dlq_url.clone());

@@ -1,0 +1,191 @@
+//! A fault proxy: an HTTP reverse proxy in front of S3, DynamoDB or the partner API that, with
+//! seeded probabilities, answers a request itself with a fault instead of forwarding it, or
+//! forwards it late. The workers reach it through `AWS_ENDPOINT_URL_S3`,
+//! `AWS_ENDPOINT_URL_DYNAMODB` or `WEBHOOK_URL`: their code has no test-only paths. Every
+//! request and its fate is counted.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+/// Which service the proxy stands in front of: it decides what a throttle looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// S3: 503 `SlowDown` (XML).
+    S3,
+    /// DynamoDB: 400 `ProvisionedThroughputExceededException` or `ThrottlingException` (JSON).
+    DynamoDb,
+    /// A plain HTTP API: 503 with `Retry-After: 0`.
+    Http,
+}
+
+/// How often each fault happens, in percent of requests (drawn in this order).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// 500 Internal Server Error.
+    pub server_error: u32,
+    /// The service's throttling answer.
+    pub throttle: u32,
+    /// Forwarded after a delay of up to 200 ms.
+    pub delay: u32,
+}
+
+struct Proxy {
+    upstream: String,
+    service: Service,
+    faults: Faults,
+    rng: Mutex<fastrand::Rng>,
+    /// While set, every request fails with a 503 (an outage window).
+    outage: Mutex<bool>,
+    counts: Mutex<BTreeMap<&'static str, u64>>,
+    client: reqwest::Client,
+}
+
+/// A running fault proxy.
+#[derive(Clone)]
+pub struct FaultProxy {
+    /// Its base URL, to use as the endpoint.
+    pub url: String,
+    proxy: Arc<Proxy>,
+}
+
+impl FaultProxy {
+    /// A proxy to `upstream` (a base URL) for `service`, with `faults` drawn from `seed`.
+    pub async fn start(upstream: &str, service: Service, faults: Faults, seed: u64) -> FaultProxy {
+        let proxy = Arc::new(Proxy {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            service,
+            faults,
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+            outage: Mutex::new(false),
+            counts: Mutex::default(),
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        });
+        let app = axum::Router::new()
+            .fallback(forward)
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+            .with_state(proxy.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        FaultProxy { url, proxy }
+    }
+
+    /// Fails every request while `on`.
+    pub fn outage(&self, on: bool) {
+        *self.proxy.outage.lock().unwrap() = on;
+    }
+
+    /// Requests so far by fate: `forwarded`, `delayed`, `server_error`, `throttle`, `outage`.
+    pub fn counts(&self) -> BTreeMap<&'static str, u64> {
+        self.proxy.counts.lock().unwrap().clone()
+    }
+}
+
+enum Fate {
+    Forward,
+    Delay(Duration),
+    ServerError,
+    Throttle,
+    Outage,
+}
+
+impl Proxy {
+    fn decide(&self) -> Fate {
+        if *self.outage.lock().unwrap() {
+            return Fate::Outage;
+        }
+        let mut rng = self.rng.lock().unwrap();
+        let roll = rng.u32(0..100);
+        let f = self.faults;
+        if roll < f.server_error {
+            Fate::ServerError
+        } else if roll < f.server_error + f.throttle {
+            Fate::Throttle
+        } else if roll < f.server_error + f.throttle + f.delay {
+            Fate::Delay(Duration::from_millis(rng.u64(0..=200)))
+        } else {
+            Fate::Forward
+        }
+    }
+
+    fn count(&self, fate: &'static str) {
+        *self.counts.lock().unwrap().entry(fate).or_default() += 1;
+    }
+
+    fn throttle(&self) -> Response {
+        match self.service {
+            Service::S3 => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("content-type", "application/xml")],
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+            )
+                .into_response(),
+            Service::DynamoDb => {
+                let kind = if self.rng.lock().unwrap().bool() {
+                    "ProvisionedThroughputExceededException"
+                } else {
+                    "ThrottlingException"
+                };
+                let body = format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"Rate exceeded"}}"#);
+                (StatusCode::BAD_REQUEST, [("x-amzn-errortype", kind), ("content-type", "application/x-amz-json-1.0")], body)
+                    .into_response()
+            }
+            Service::Http => (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "0")], "slow down").into_response(),
+        }
+    }
+}
+
+async fn forward(
+    State(proxy): State<Arc<Proxy>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match proxy.decide() {
+        Fate::ServerError => {
+            proxy.count("server_error");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "injected server error").into_response();
+        }
+        Fate::Throttle => {
+            proxy.count("throttle");
+            return proxy.throttle();
+        }
+        Fate::Outage => {
+            proxy.count("outage");
+            return (StatusCode::SERVICE_UNAVAILABLE, "injected outage").into_response();
+        }
+        Fate::Delay(d) => {
+            proxy.count("delayed");
+            tokio::time::sleep(d).await;
+        }
+        Fate::Forward => proxy.count("forwarded"),
+    }
+    let target = format!("{}{}", proxy.upstream, uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut request = proxy.client.request(method, target).body(body);
+    for (name, value) in &headers {
+        if !matches!(name.as_str(), "host" | "content-length" | "transfer-encoding" | "connection") {
+            request = request.header(name, value);
+        }
+    }
+    match request.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let mut out = HeaderMap::new();
+            for (name, value) in answer.headers() {
+                if !matches!(name.as_str(), "content-length" | "transfer-encoding" | "connection") {
+                    out.append(name, value.clone());
+                }
+            }
+            let bytes = answer.bytes().await.unwrap_or_default();
+            (status, out, bytes).into_response()
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, format!("upstream: {e}")).into_response(),
+    }
+}
