@@ -329,3 +329,48 @@ async fn transient_faults_on_s3_dynamodb_and_the_webhook_lose_nothing_and_apply_
 fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_partner_outage_longer_than_the_direct_paths_retries_fills_its_dlq_while_the_queue_path_recovers() {
+    let mut webhook = None;
+    let mut scenario = Scenario::start_with("outage", |settings, partner| {
+        let base = partner.url.trim_end_matches("/hook").to_owned();
+        let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, Faults::default(), 4));
+        let url = format!("{}/hook", proxy.url);
+        webhook = Some(proxy);
+        settings.webhook_url(url)
+    })
+    .await;
+    let webhook = webhook.unwrap();
+    // The partner is down from before the uploads until the direct path has given up on all of
+    // them: longer than Lambda's 3 attempts over about 3 minutes (3 s here), far shorter than
+    // the queue's 5 receives x 200 s visibility timeout (about 17 minutes, 17 s here).
+    webhook.outage(true);
+    scenario.upload(10).await;
+    let given_up = sluice_local::wait::wait_for(SETTLE, || {
+        let accountant = &scenario.accountant;
+        async move { Some(accountant.letters(Path::Sns).await).filter(|l| l.len() >= 10) }
+    })
+    .await
+    .expect("the direct path gave up on every upload");
+    webhook.outage(false);
+    assert!(scenario.accountant.settle(&scenario.uploads, SETTLE).await, "not drained");
+    let sqs = scenario.accountant.account(Path::Sqs, &scenario.uploads).await;
+    let sns = scenario.accountant.account(Path::Sns, &scenario.uploads).await;
+    scenario.print(&[(Path::Sqs, sqs.clone()), (Path::Sns, sns.clone())].into_iter().collect());
+    println!("webhook: {:?}", webhook.counts());
+    // The direct path: every upload in its on-failure destination, after 3 attempts, with the
+    // partner's answer as the reason. Kept, not lost.
+    assert_eq!(given_up.len(), 10);
+    assert!(given_up.iter().all(|l| l.attempts == 3 && l.reason.contains("503")), "{given_up:#?}");
+    assert!(sns.lost.is_empty(), "{sns:#?}");
+    // The queue path: every upload processed once the partner was back; nothing in its DLQ.
+    assert!(sqs.lost.is_empty() && sqs.dead_lettered.is_empty() && sqs.processed == 10, "{sqs:#?}");
+    assert_eq!(sns.processed, 0, "the direct path never finished an item during the outage");
+    let partner = scenario.partner.report();
+    assert!(partner.conflicts.is_empty());
+    assert_eq!(partner.applied.len(), 10, "each version's effect applied once, by the queue path");
+    assert!(webhook.counts()["outage"] > 0);
+    scenario.stop().await;
+}

@@ -108,7 +108,29 @@ impl Accountant {
         )
     }
 
-    async fn processed(&self, path: Path, upload: &Upload) -> bool {
+    /// The identities (`bucket/key@v:version`) of the items the path's worker reported
+    /// processed: the whole processor succeeded, webhook included.
+    fn done(&self, path: Path) -> HashSet<String> {
+        let needle = "\"idempotency_key\":\"";
+        self.log_lines(path, "\"outcome\":\"processed\"")
+            .iter()
+            .filter_map(|line| {
+                let start = line.find(needle)? + needle.len();
+                let end = start + line[start..].find('"')?;
+                Some(line[start..end].to_owned())
+            })
+            .collect()
+    }
+
+    fn identity(&self, upload: &Upload) -> String {
+        format!("{}/{}@v:{}", self.topology.ingest_bucket, upload.key, upload.version_id)
+    }
+
+    /// Processed: reported done by the worker, and its version receipt is there.
+    async fn processed(&self, path: Path, upload: &Upload, done: &HashSet<String>) -> bool {
+        if !done.contains(&self.identity(upload)) {
+            return false;
+        }
         let key = Self::receipt_key(path, upload);
         self.s3.head_object().bucket(&self.topology.results_bucket).key(key).send().await.is_ok()
     }
@@ -200,8 +222,9 @@ impl Accountant {
             for path in Path::BOTH {
                 self.collect_letters(path).await;
                 let letters = self.dead_lettered(path);
+                let done = self.done(path);
                 for upload in uploads.iter().filter(|u| !letters.contains(u)) {
-                    if !self.processed(path, upload).await {
+                    if !self.processed(path, upload, &done).await {
                         open += 1;
                     }
                 }
@@ -225,8 +248,9 @@ impl Accountant {
             *account.dead_lettered.entry(letter.reason.clone()).or_default() += 1;
         }
         let dead: HashSet<&Upload> = letters.iter().filter_map(|l| l.upload.as_ref()).collect();
+        let done = self.done(path);
         for upload in uploads {
-            if self.processed(path, upload).await {
+            if self.processed(path, upload, &done).await {
                 account.processed += 1;
             } else if !dead.contains(upload) {
                 account.lost.push(upload.clone());
