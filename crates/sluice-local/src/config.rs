@@ -41,6 +41,27 @@ pub struct FunctionConfig {
     /// Asynchronous invocation: retries, event age, DLQ and on-failure destination.
     #[serde(default)]
     pub async_invoke: AsyncInvokeConfig,
+    /// Faults the service injects into this function's invocations (tests and soak runs).
+    #[serde(default)]
+    pub faults: Option<FaultInjection>,
+}
+
+/// Faults the service injects, each with a probability in percent, drawn from `seed`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub struct FaultInjection {
+    /// Seed of the draws: the same seed, the same faults in the same order of invocations.
+    pub seed: u64,
+    /// The instance is killed at a random moment up to 300 ms into the invocation: before,
+    /// during or after its side effects, before its answer reaches the caller.
+    #[serde(default)]
+    pub kill_percent: u32,
+    /// The function's answer is withheld, so the invocation runs into its timeout.
+    #[serde(default)]
+    pub timeout_percent: u32,
+    /// The invocation is throttled as if no concurrency were left (sync and async calls).
+    #[serde(default)]
+    pub throttle_percent: u32,
 }
 
 /// The function's event invoke config and dead-letter queue.

@@ -197,6 +197,8 @@ pub(crate) struct Function {
     slots: Slots,
     idle: Mutex<Vec<Arc<Instance>>>,
     in_flight: AtomicU32,
+    /// Draws of the injected faults, if any.
+    faults: Option<Mutex<fastrand::Rng>>,
     /// Live instances, idle or busy.
     instances: Arc<Mutex<HashMap<u64, Arc<Instance>>>>,
     pub(crate) records: Arc<Records>,
@@ -211,6 +213,7 @@ impl Function {
         region: &str,
     ) -> Self {
         let arn = format!("arn:aws:lambda:{region}:000000000000:function:{}", config.name);
+        let faults = config.faults.map(|f| Mutex::new(fastrand::Rng::with_seed(f.seed)));
         Function {
             region: region.to_owned(),
             slots,
@@ -219,6 +222,7 @@ impl Function {
             arn,
             idle: Mutex::default(),
             in_flight: AtomicU32::new(0),
+            faults,
             instances: Arc::default(),
             records,
         }
@@ -226,7 +230,23 @@ impl Function {
 
     /// A concurrency slot now, or why the invocation is throttled.
     pub fn try_slot(&self) -> Result<OwnedSemaphorePermit, ThrottleReason> {
+        if self.injects(|f| f.throttle_percent) {
+            self.records.fault(&self.config.name, "throttle");
+            return Err(ThrottleReason::Account);
+        }
         self.slots.try_take()
+    }
+
+    /// Draws whether the fault `percent` picks from the configuration happens now.
+    fn injects(&self, percent: impl Fn(&crate::config::FaultInjection) -> u32) -> bool {
+        let (Some(config), Some(rng)) = (&self.config.faults, &self.faults) else { return false };
+        rng.lock().expect("faults poisoned").u32(0..100) < percent(config)
+    }
+
+    /// A random moment up to 300 ms, for a kill.
+    fn kill_delay(&self) -> Duration {
+        let ms = self.faults.as_ref().map_or(0, |rng| rng.lock().expect("faults poisoned").u64(0..=300));
+        Duration::from_millis(ms)
     }
 
     /// A concurrency slot, waiting for one.
@@ -389,8 +409,20 @@ impl Function {
         };
         instance.log.write(format!("START RequestId: {request_id} Version: $LATEST\n").as_bytes());
         let left = Duration::from_millis(deadline_ms.saturating_sub(epoch_ms(SystemTime::now())));
+        if self.injects(|f| f.kill_percent) {
+            self.records.fault(&self.config.name, "kill");
+            let (doomed, delay) = (instance.clone(), self.kill_delay());
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                doomed.kill();
+            });
+        }
+        let withhold = self.injects(|f| f.timeout_percent);
+        if withhold {
+            self.records.fault(&self.config.name, "timeout");
+        }
         tokio::select! {
-            answer = answer_rx => match answer {
+            answer = answer_rx, if !withhold => match answer {
                 Ok(Answer::Response(body)) => InvokeResult { request_id, outcome: Outcome::Success, body, error_type: None, status_code: 200, log_tail: Vec::new() },
                 Ok(Answer::Error { error_type, body }) =>
                     InvokeResult { request_id, outcome: Outcome::FunctionError, body, error_type: Some(error_type), status_code: 200, log_tail: Vec::new() },

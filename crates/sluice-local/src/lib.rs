@@ -53,7 +53,9 @@ pub mod sqs_mapping;
 /// Waiting on conditions with a deadline.
 pub mod wait;
 
-pub use config::{AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, ServiceConfig, SnsSubscriptionConfig};
+pub use config::{
+    AsyncInvokeConfig, EventSourceMappingConfig, FaultInjection, FunctionConfig, ServiceConfig, SnsSubscriptionConfig,
+};
 pub use function::InvokeResult;
 pub use records::{BatchRecord, InvocationRecord, Outcome, Records, Trigger};
 pub use service::{LocalLambda, ServiceOptions, StartError};

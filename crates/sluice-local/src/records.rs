@@ -140,6 +140,7 @@ pub struct Records {
     throttles: Mutex<std::collections::HashMap<(String, Trigger), u64>>,
     receive_requests: Mutex<std::collections::HashMap<String, u64>>,
     time_scale: Mutex<f64>,
+    faults: Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
 pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
@@ -188,6 +189,16 @@ impl Records {
 
     pub(crate) fn async_event(&self, record: AsyncEventRecord) {
         self.async_events.lock().expect("records poisoned").push(record);
+    }
+
+    pub(crate) fn fault(&self, function: &str, kind: &'static str) {
+        *self.faults.lock().expect("records poisoned").entry((function.to_owned(), kind)).or_default() += 1;
+    }
+
+    /// Faults injected into `function`'s invocations, by kind: `kill`, `timeout`, `throttle`.
+    pub fn faults(&self, function: &str) -> std::collections::BTreeMap<&'static str, u64> {
+        let faults = self.faults.lock().expect("records poisoned");
+        faults.iter().filter(|((f, _), _)| f == function).map(|((_, kind), n)| (*kind, *n)).collect()
     }
 
     pub(crate) fn throttle(&self, function: &str, trigger: Trigger) {

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use sluice_local::{
-    AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, ServiceConfig, ServiceOptions,
-    SnsSubscriptionConfig,
+    AsyncInvokeConfig, EventSourceMappingConfig, FaultInjection, FunctionConfig, LocalLambda, ServiceConfig,
+    ServiceOptions, SnsSubscriptionConfig,
 };
 
 use crate::topology::{self, Topology};
@@ -28,6 +28,12 @@ pub struct Settings {
     /// More environment variables for both workers (they win over the defaults): endpoint
     /// overrides such as `AWS_ENDPOINT_URL_S3` put a fault proxy in front of a service.
     pub environment: BTreeMap<String, String>,
+    /// Faults the local Lambda service injects into both workers (the SNS worker's draws use
+    /// the seed plus one).
+    pub faults: Option<FaultInjection>,
+    /// The workers' timeout (default the template's, 30 s). The topology's visibility timeout
+    /// is sized for 30 s, so a shorter one keeps the ratio AWS recommends.
+    pub function_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -38,6 +44,8 @@ impl Default for Settings {
             max_object_bytes: 1024 * 1024,
             webhook_url: None,
             environment: BTreeMap::new(),
+            faults: None,
+            function_timeout: Duration::from_secs(topology::FUNCTION_TIMEOUT_SECONDS),
         }
     }
 }
@@ -64,6 +72,18 @@ impl Settings {
     /// Sets `name` to `value` in both workers' environment.
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.environment.insert(name.into(), value.into());
+        self
+    }
+
+    /// The local Lambda service injects `faults` into both workers.
+    pub fn faults(mut self, faults: FaultInjection) -> Self {
+        self.faults = Some(faults);
+        self
+    }
+
+    /// The workers' timeout.
+    pub fn function_timeout(mut self, timeout: Duration) -> Self {
+        self.function_timeout = timeout;
         self
     }
 
@@ -128,7 +148,8 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
     sqs_env.insert("DEAD_LETTER_QUEUE_URL".into(), t.work_dlq_url.clone());
     let mut sns_env = common;
     sns_env.insert("RESULTS_PREFIX".into(), "receipts/sns/".into());
-    let timeout = Duration::from_secs(topology::FUNCTION_TIMEOUT_SECONDS);
+    let timeout = settings.function_timeout;
+    let sns_faults = settings.faults.map(|f| FaultInjection { seed: f.seed + 1, ..f });
     ServiceConfig {
         time_scale: Some(settings.time_scale),
         account_concurrency: settings.account_concurrency,
@@ -142,6 +163,7 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
                 reserved_concurrency: None,
                 runtime: "provided.al2023".into(),
                 async_invoke: AsyncInvokeConfig::default(),
+                faults: settings.faults,
             },
             FunctionConfig {
                 name: "sns-worker".into(),
@@ -155,6 +177,7 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
                     on_failure_queue_url: Some(t.direct_failures_url.clone()),
                     ..AsyncInvokeConfig::default()
                 },
+                faults: sns_faults,
             },
         ],
         event_source_mappings: vec![EventSourceMappingConfig {
