@@ -408,3 +408,122 @@ async fn killed_instances_timeouts_and_throttles_lose_nothing_and_apply_nothing_
     assert_eq!(partner.applied.len(), 30, "every version's effect applied exactly once");
     scenario.stop().await;
 }
+
+/// Hands `event` (raw bytes, past the Invoke API's checks) to `function` through the Runtime
+/// API: whether it answered with an error, and what it answered.
+async fn invoke_raw(scenario: &Scenario, function: &str, event: &[u8]) -> (bool, String) {
+    let result = scenario.deployment.service.invoke_unchecked(function, event.to_vec()).await.expect("a function");
+    (!result.is_success(), String::from_utf8_lossy(&result.body).into_owned())
+}
+
+fn sqs_event(records: serde_json::Value) -> Vec<u8> {
+    serde_json::json!({ "Records": records }).to_string().into_bytes()
+}
+
+fn sqs_record(id: serde_json::Value, body: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"messageId": id, "receiptHandle": "rh", "body": body, "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:work",
+        "awsRegion": "us-east-1"})
+}
+
+fn s3_event(bucket: &str, key: &str, version: &str) -> String {
+    serde_json::json!({"Records": [{"eventVersion": version, "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1, "versionId": "v1"}}}]})
+    .to_string()
+}
+
+fn sns_event(message: &str) -> Vec<u8> {
+    serde_json::json!({"Records": [{"EventVersion": "1.0", "EventSource": "aws:sns", "EventSubscriptionArn": "arn:aws:sns:us-east-1:0:t:s",
+        "Sns": {"Type": "Notification", "MessageId": uuid::Uuid::new_v4().to_string(), "TopicArn": "arn:aws:sns:us-east-1:0:t",
+                "Message": message, "Timestamp": "2026-11-27T10:00:00.000Z", "SignatureVersion": "1", "Signature": "s",
+                "SigningCertUrl": "u", "UnsubscribeUrl": "u"}}]})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn bad_input_fed_straight_to_both_workers_gets_a_clear_error_or_a_per_record_failure_never_a_crash() {
+    let scenario = Scenario::start("bad-input").await;
+    let bucket = scenario.deployment.topology.ingest_bucket.clone();
+    let huge = "x".repeat(900_000);
+    // (function, event, a function error expected, what the answer or the dead letter says)
+    let cases: Vec<(&str, Vec<u8>, bool, &str)> = vec![
+        ("sqs-worker", br#"{"Records":[{"messageId":"m1","body":"{\"Rec"#.to_vec(), true, "EOF while parsing"),
+        ("sqs-worker", sqs_event(serde_json::json!([{"messageId": 123, "body": true}])), true, "invalid type"),
+        ("sqs-worker", sqs_event(serde_json::json!([])), false, r#"{"batchItemFailures":[]}"#),
+        // SQS cannot carry an empty body to a DLQ: reported failed, left to the queue's redrive.
+        (
+            "sqs-worker",
+            sqs_event(serde_json::json!([{"messageId": "no-body"}])),
+            false,
+            r#"{"itemIdentifier":"no-body"}"#,
+        ),
+        (
+            "sqs-worker",
+            sqs_event(serde_json::json!([sqs_record("huge".into(), huge.into())])),
+            false,
+            "undecodable message",
+        ),
+        (
+            "sqs-worker",
+            sqs_event(serde_json::json!([
+                sqs_record("dup".into(), "{\"a\":".into()),
+                sqs_record("dup".into(), "[".into())
+            ])),
+            false,
+            "undecodable message",
+        ),
+        (
+            "sqs-worker",
+            sqs_event(serde_json::json!([sqs_record("v3".into(), s3_event(&bucket, "incoming/x.csv", "3.0").into())])),
+            false,
+            "3.0",
+        ),
+        (
+            "sqs-worker",
+            sqs_event(serde_json::json!([sqs_record(
+                "key".into(),
+                s3_event(&bucket, "incoming/bad%FF", "2.1").into()
+            )])),
+            false,
+            "bad%FF",
+        ),
+        ("sns-worker", br#"{"Records":[{"Sns":{"Message":"#.to_vec(), true, "EOF while parsing"),
+        ("sns-worker", br#"{"Records":[{"EventSource":"aws:sns"}]}"#.to_vec(), true, "missing field"),
+        ("sns-worker", br#"{"Records":[]}"#.to_vec(), false, "null"),
+        ("sns-worker", sns_event(&s3_event(&bucket, "incoming/x.csv", "3.0")), true, "3.0"),
+        ("sns-worker", sns_event(&s3_event(&bucket, "incoming/bad%FF", "2.1")), true, "bad%FF"),
+        ("sns-worker", sns_event("not json at all"), true, "undecodable message"),
+    ];
+    for (function, event, error_expected, says) in &cases {
+        let (failed, body) = invoke_raw(&scenario, function, event).await;
+        assert_eq!(failed, *error_expected, "{function} answered {body}");
+        if *error_expected || *says == "null" || says.starts_with('{') {
+            assert!(body.contains(says), "{function}: {body:?} should say {says:?}");
+        } else {
+            // The SQS worker sends permanent failures to its DLQ and reports none.
+            assert_eq!(body, r#"{"batchItemFailures":[]}"#, "{function}: {body}");
+        }
+    }
+    // What the SQS worker dead-lettered, each with its reason.
+    let expected = ["undecodable message", "3.0", "bad%FF"];
+    let letters = sluice_local::wait::wait_for(SETTLE, || {
+        let accountant = &scenario.accountant;
+        async move { Some(accountant.letters(Path::Sqs).await).filter(|l| l.len() >= 5) }
+    })
+    .await
+    .expect("five dead letters");
+    assert_eq!(letters.len(), 5, "huge, two duplicates by id, version 3.0, bad key: {letters:#?}");
+    for says in expected {
+        assert!(letters.iter().any(|l| l.reason.contains(says)), "no dead letter says {says:?}: {letters:#?}");
+    }
+    // No instance crashed: every invocation answered, none died under its input.
+    let records = scenario.deployment.service.records();
+    let crashed: Vec<_> =
+        records.invocations().into_iter().filter(|r| r.outcome == sluice_local::Outcome::RuntimeError).collect();
+    assert!(crashed.is_empty(), "{crashed:#?}");
+    let fed = records.invocations().into_iter().filter(|r| r.trigger == sluice_local::Trigger::Sync).count();
+    assert_eq!(fed, cases.len(), "one invocation per case (the s3:TestEvent arrives through SNS too)");
+    scenario.stop().await;
+}

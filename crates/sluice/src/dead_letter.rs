@@ -148,6 +148,12 @@ fn truncate(text: &str, max: usize) -> &str {
 #[async_trait]
 impl DeadLetterSink for SqsDeadLetterQueue {
     async fn send(&self, letter: &DeadLetter) -> Result<(), BoxError> {
+        if letter.body.is_empty() {
+            // SQS requires a message body of at least one character (SendMessage, MessageBody).
+            return Err("the message has no body, and SQS cannot carry an empty one: it stays failed, for the \
+                        source queue's redrive policy"
+                .into());
+        }
         let mut request = self
             .client
             .send_message()
