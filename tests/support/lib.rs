@@ -7,3 +7,5 @@ pub mod accounting;
 pub mod fault_proxy;
 /// The partner API the webhook posts to.
 pub mod partner;
+/// A scenario: deployment, partner, uploads, accounting.
+pub mod scenario;

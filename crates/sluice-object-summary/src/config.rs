@@ -35,8 +35,9 @@ pub struct Config {
     /// completed records are kept. Keep it longer than any redelivery: the direct path's
     /// maximum event age and the dead-letter queues' retention.
     pub idempotency_ttl: Duration,
-    /// `IDEMPOTENCY_LEASE_SECONDS` (default 30, [`sluice::DEFAULT_LEASE`]): how long a claim
-    /// holds without a renewal; a crashed invocation's claim frees within it.
+    /// `IDEMPOTENCY_LEASE_SECONDS` (default 30, [`sluice::DEFAULT_LEASE`]; fractions allowed,
+    /// at least 0.03): how long a claim holds without a renewal; a crashed invocation's claim
+    /// frees within it.
     pub idempotency_lease: Duration,
     /// `WEBHOOK_URL`: where each object version's summary is POSTed.
     pub webhook_url: Option<reqwest::Url>,
@@ -138,8 +139,16 @@ impl Config {
             idempotency_table,
             idempotency_redis_url,
             idempotency_ttl: number("IDEMPOTENCY_TTL_SECONDS", 1)?.map_or(sluice::DEFAULT_TTL, Duration::from_secs),
-            idempotency_lease: number("IDEMPOTENCY_LEASE_SECONDS", 1)?
-                .map_or(sluice::DEFAULT_LEASE, Duration::from_secs),
+            idempotency_lease: get("IDEMPOTENCY_LEASE_SECONDS")
+                .map(|v| match v.parse::<f64>() {
+                    Ok(secs) if secs.is_finite() && secs >= 0.03 => Ok(Duration::from_secs_f64(secs)),
+                    _ => Err(err(
+                        "IDEMPOTENCY_LEASE_SECONDS",
+                        format!("must be a number of seconds of at least 0.03, got {v:?}"),
+                    )),
+                })
+                .transpose()?
+                .unwrap_or(sluice::DEFAULT_LEASE),
             webhook_url,
             webhook_already_applied,
             max_object_bytes: number("MAX_OBJECT_BYTES", 0)?,
@@ -173,7 +182,7 @@ mod tests {
             ("BATCH_CONCURRENCY", "4"),
             ("DEAD_LETTER_QUEUE_URL", "http://sqs/dlq"),
             ("DEADLINE_MARGIN_MS", "750"),
-            ("IDEMPOTENCY_LEASE_SECONDS", "20"),
+            ("IDEMPOTENCY_LEASE_SECONDS", "0.5"),
             ("WEBHOOK_ALREADY_APPLIED_STATUSES", "409, 410"),
         ])
         .unwrap();
@@ -183,7 +192,7 @@ mod tests {
         assert_eq!(c.max_object_bytes, Some(1024));
         assert_eq!(c.batch_concurrency, 4);
         assert_eq!(c.deadline_margin, Duration::from_millis(750));
-        assert_eq!(c.idempotency_lease, Duration::from_secs(20));
+        assert_eq!(c.idempotency_lease, Duration::from_millis(500));
         assert_eq!(c.webhook_already_applied, [409, 410]);
     }
 
@@ -207,6 +216,7 @@ mod tests {
             (vec![("WEBHOOK_URL", "partner")], "WEBHOOK_URL: \"partner\" is not a URL"),
             (vec![("WEBHOOK_URL", "ftp://x/y")], "WEBHOOK_URL: scheme must be http or https"),
             (vec![("DEADLINE_MARGIN_MS", "100")], "DEADLINE_MARGIN_MS: must be at least the 500 ms"),
+            (vec![("IDEMPOTENCY_LEASE_SECONDS", "0")], "IDEMPOTENCY_LEASE_SECONDS: must be a number of seconds"),
             (
                 vec![("WEBHOOK_ALREADY_APPLIED_STATUSES", "409,200")],
                 "WEBHOOK_ALREADY_APPLIED_STATUSES: \"200\" is not a 4xx",

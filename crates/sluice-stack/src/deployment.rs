@@ -142,6 +142,12 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
     // As the template's LoggingConfig (LogFormat JSON, ApplicationLogLevel INFO) sets them.
     common.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
     common.insert("AWS_LAMBDA_LOG_LEVEL".into(), "INFO".into());
+    // The workers' claim lease is AWS time too: on a scaled clock it must still free a crashed
+    // claim before Lambda's first async retry, as the 30 s lease does before the 1 minute one.
+    if settings.time_scale > 1.0 {
+        let lease = sluice::DEFAULT_LEASE.div_f64(settings.time_scale).max(Duration::from_millis(30));
+        common.insert("IDEMPOTENCY_LEASE_SECONDS".into(), format!("{:.3}", lease.as_secs_f64()));
+    }
     common.extend(settings.environment.clone());
     let mut sqs_env = common.clone();
     sqs_env.insert("RESULTS_PREFIX".into(), "receipts/sqs/".into());

@@ -1,0 +1,196 @@
+//! One scenario: the workers deployed on the local stack with a partner API, uploads made,
+//! everything drained, and every object accounted for on both paths.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use sluice_stack::deployment::{Deployment, Settings};
+
+use crate::accounting::{Accountant, Path, PathAccount, Upload};
+use crate::partner::{Partner, PartnerReport};
+
+/// The longest a scenario may take to drain.
+pub const SETTLE: Duration = Duration::from_secs(120);
+
+/// The directory holding the worker bootstraps (`target/<profile>`).
+pub fn workers() -> PathBuf {
+    // target/<profile>/deps/<test> for tests, target/<profile>/<binary> for the soak command.
+    let mut dir = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    for worker in ["sqs-worker", "sns-worker"] {
+        assert!(dir.join(worker).exists(), "{} is missing: cargo build -p {worker}", dir.join(worker).display());
+    }
+    dir
+}
+
+pub struct Scenario {
+    pub aws: aws_config::SdkConfig,
+    pub deployment: Deployment,
+    pub accountant: Accountant,
+    pub partner: Partner,
+    pub s3: aws_sdk_s3::Client,
+    pub name: String,
+    pub uploads: Vec<Upload>,
+}
+
+impl Scenario {
+    pub async fn start(name: &str) -> Scenario {
+        Self::start_with(name, |settings, _| settings).await
+    }
+
+    /// A scenario whose deployment settings `adjust` changes, given the partner.
+    pub async fn start_with(name: &str, adjust: impl FnOnce(Settings, &Partner) -> Settings) -> Scenario {
+        assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
+        let aws = aws_config::load_from_env().await;
+        let partner = Partner::start().await;
+        let name = format!("e2e-{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
+        let settings = adjust(Settings::default().webhook_url(partner.url.clone()), &partner);
+        let deployment = Deployment::start(&aws, &name, &workers(), &log_dir, &settings).await.expect("deployed");
+        let accountant = Accountant::new(&aws, &deployment.topology, log_dir);
+        let s3 = sluice_stack::topology::s3_client(&aws);
+        Scenario { aws, deployment, accountant, partner, s3, name, uploads: Vec::new() }
+    }
+
+    /// Uploads `count` small CSV objects, each of its own content.
+    pub async fn upload(&mut self, count: usize) {
+        for i in 0..count {
+            let key = format!("incoming/{}/{i:04}.csv", self.name);
+            let body: String = (0..=i % 7).map(|line| format!("{i},{line}\n")).collect();
+            let put = self
+                .s3
+                .put_object()
+                .bucket(&self.deployment.topology.ingest_bucket)
+                .key(&key)
+                .body(ByteStream::from(body.into_bytes()))
+                .send()
+                .await
+                .expect("uploaded");
+            self.uploads.push(Upload { key, version_id: put.version_id.expect("a versioned bucket") });
+        }
+    }
+
+    /// Waits until everything drained, and accounts for both paths.
+    pub async fn finish(&self) -> (BTreeMap<Path, PathAccount>, PartnerReport) {
+        let settled = self.accountant.settle(&self.uploads, SETTLE).await;
+        let mut accounts = BTreeMap::new();
+        for path in Path::BOTH {
+            accounts.insert(path, self.accountant.account(path, &self.uploads).await);
+        }
+        self.print(&accounts);
+        assert!(settled, "not drained within {SETTLE:?}: {accounts:#?}");
+        (accounts, self.partner.report())
+    }
+
+    pub fn print(&self, accounts: &BTreeMap<Path, PathAccount>) {
+        println!(
+            "{:<5} {:>8} {:>9} {:>10} {:>12} {:>5}",
+            "path", "uploaded", "processed", "duplicates", "dead-letter", "lost"
+        );
+        for (path, a) in accounts {
+            let dead: usize = a.dead_lettered.values().sum();
+            println!(
+                "{:<5} {:>8} {:>9} {:>10} {:>12} {:>5}",
+                path.name(),
+                a.uploaded,
+                a.processed,
+                a.duplicates_suppressed,
+                dead,
+                a.lost.len()
+            );
+        }
+    }
+
+    /// Where the trail of `upload` ends: its lines in the function logs.
+    pub fn trail(&self, path: Path, upload: &Upload) -> String {
+        let lines = self.accountant.log_lines(path, &upload.key);
+        format!("{} {}@{}: {} log lines\n{}", path.name(), upload.key, upload.version_id, lines.len(), lines.join("\n"))
+    }
+
+    /// Nothing lost, every version processed on both paths, its webhook effect applied once,
+    /// no body conflicting under one key.
+    pub fn assert_processed_once(&self, accounts: &BTreeMap<Path, PathAccount>, partner: &PartnerReport) {
+        for (path, account) in accounts {
+            let trails: Vec<String> = account.lost.iter().map(|u| self.trail(*path, u)).collect();
+            assert!(account.lost.is_empty(), "lost on the {} path:\n{}", path.name(), trails.join("\n\n"));
+            assert_eq!(account.processed, self.uploads.len(), "{} path: {account:#?}", path.name());
+        }
+        assert!(partner.conflicts.is_empty(), "bodies conflicting under one key: {:?}", partner.conflicts);
+        let bucket = &self.deployment.topology.ingest_bucket;
+        for upload in &self.uploads {
+            let identity = format!("{bucket}/{}@v:{}", upload.key, upload.version_id);
+            let key = sluice_object_summary::idempotency_key(&identity);
+            assert!(partner.applied.contains_key(&key), "no webhook effect for {identity}");
+        }
+        assert_eq!(partner.applied.len(), self.uploads.len(), "one applied effect per object version");
+    }
+
+    /// A queue subscribed to the topic, to see each notification as S3 sent it.
+    pub async fn tap(&self) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&self.aws);
+        let sns = aws_sdk_sns::Client::new(&self.aws);
+        let tap = sqs.create_queue().queue_name(format!("{}-tap", self.name)).send().await.unwrap().queue_url.unwrap();
+        let arn_name = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+        let attributes = sqs.get_queue_attributes().queue_url(&tap).attribute_names(arn_name.clone()).send().await;
+        let arn = attributes.unwrap().attributes.unwrap()[&arn_name].clone();
+        let topic = &self.deployment.topology.topic_arn;
+        sns.subscribe().topic_arn(topic).protocol("sqs").endpoint(&arn).send().await.unwrap();
+        tap
+    }
+
+    /// Delivers every upload's notification again: published to the topic 1 to 3 more times
+    /// (2 to 4 in all, drawn from `seed`), and its queued message sent to the work queue once
+    /// more. Returns how many times notifications were published again.
+    pub async fn deliver_again(&self, tap: &str, seed: u64) -> u64 {
+        let sqs = aws_sdk_sqs::Client::new(&self.aws);
+        let sns = aws_sdk_sns::Client::new(&self.aws);
+        let topology = &self.deployment.topology;
+        let wanted = self.uploads.len();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let collected = sluice_local::wait::wait_for(SETTLE, || {
+            let (sqs, seen) = (sqs.clone(), seen.clone());
+            async move {
+                let out = sqs.receive_message().queue_url(tap).max_number_of_messages(10).send().await.ok()?;
+                for m in out.messages.unwrap_or_default() {
+                    let body = m.body().unwrap_or_default().to_owned();
+                    if !body.contains("s3:TestEvent") {
+                        seen.lock().unwrap().push(body);
+                    }
+                    let handle = m.receipt_handle().unwrap_or_default().to_owned();
+                    let _ = sqs.delete_message().queue_url(tap).receipt_handle(handle).send().await;
+                }
+                (seen.lock().unwrap().len() >= wanted).then_some(())
+            }
+        })
+        .await;
+        let envelopes = seen.lock().unwrap().clone();
+        assert!(collected.is_some(), "the tap saw {} of {wanted} notifications", envelopes.len());
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut republished = 0u64;
+        for envelope in &envelopes {
+            let parsed: serde_json::Value = serde_json::from_str(envelope).unwrap();
+            let message = parsed["Message"].as_str().unwrap();
+            for _ in 0..rng.u32(1..=3) {
+                let publish = sns.publish().topic_arn(&topology.topic_arn).subject("Amazon S3 Notification");
+                publish.message(message).send().await.unwrap();
+                republished += 1;
+            }
+            sqs.send_message().queue_url(&topology.work_queue_url).message_body(envelope).send().await.unwrap();
+        }
+        republished
+    }
+
+    pub async fn stop(self) {
+        self.deployment.service.shutdown().await;
+        let _ = &self.aws;
+    }
+}
+
+/// Runs `future` to completion from inside a synchronous closure on the multi-threaded runtime.
+pub fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
