@@ -121,8 +121,9 @@ async fn poison_ends_in_the_right_dead_letter_queue_with_its_reason_and_nothing_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn transient_faults_on_s3_dynamodb_and_the_webhook_lose_nothing_and_apply_nothing_twice() {
-    // 10% of requests to each service fail (server errors, throttles) or come late.
-    let faults = Faults { server_error: 4, throttle: 4, delay: 2 };
+    // 10% of requests to each service fail (server errors, throttles, dropped connections) or
+    // come late.
+    let faults = Faults { server_error: 3, throttle: 3, reset: 2, delay: 2 };
     let s3_upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
     let dynamodb_upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("AWS_ENDPOINT_URL_DYNAMODB");
     let s3 = FaultProxy::start(&s3_upstream, Service::S3, faults, 1).await;
@@ -145,7 +146,8 @@ async fn transient_faults_on_s3_dynamodb_and_the_webhook_lose_nothing_and_apply_
     for (name, proxy) in [("S3", &s3), ("DynamoDB", &dynamodb), ("webhook", &webhook)] {
         let counts = proxy.counts();
         println!("{name}: {counts:?}");
-        let injected = counts.get("server_error").copied().unwrap_or(0) + counts.get("throttle").copied().unwrap_or(0);
+        let injected: u64 =
+            ["server_error", "throttle", "reset"].iter().map(|k| counts.get(k).copied().unwrap_or(0)).sum();
         assert!(injected > 0, "no fault reached {name}: {counts:?}");
     }
     scenario.assert_processed_once(&accounts, &partner);

@@ -18,7 +18,7 @@ use sluice_e2e::scenario::{Scenario, futures_block_on};
 async fn main() -> ExitCode {
     let objects: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
     let started = Instant::now();
-    let faults = Faults { server_error: 4, throttle: 4, delay: 2 };
+    let faults = Faults { server_error: 3, throttle: 3, reset: 2, delay: 2 };
     let s3_upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run scripts/soak");
     let dynamodb_upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("AWS_ENDPOINT_URL_DYNAMODB");
     let s3 = FaultProxy::start(&s3_upstream, Service::S3, faults, 21).await;

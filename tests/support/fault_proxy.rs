@@ -1,6 +1,6 @@
 //! A fault proxy: an HTTP reverse proxy in front of S3, DynamoDB or the partner API that, with
 //! seeded probabilities, answers a request itself with a fault instead of forwarding it, or
-//! forwards it late. The workers reach it through `AWS_ENDPOINT_URL_S3`,
+//! drops the connection in the middle of its answer, or forwards it late. The workers reach it through `AWS_ENDPOINT_URL_S3`,
 //! `AWS_ENDPOINT_URL_DYNAMODB` or `WEBHOOK_URL`: their code has no test-only paths. Every
 //! request and its fate is counted.
 
@@ -31,6 +31,8 @@ pub struct Faults {
     pub server_error: u32,
     /// The service's throttling answer.
     pub throttle: u32,
+    /// The connection is dropped in the middle of the answer (nothing was forwarded).
+    pub reset: u32,
     /// Forwarded after a delay of up to 200 ms.
     pub delay: u32,
 }
@@ -81,7 +83,8 @@ impl FaultProxy {
         *self.proxy.outage.lock().unwrap() = on;
     }
 
-    /// Requests so far by fate: `forwarded`, `delayed`, `server_error`, `throttle`, `outage`.
+    /// Requests so far by fate: `forwarded`, `delayed`, `server_error`, `throttle`, `reset`,
+    /// `outage`.
     pub fn counts(&self) -> BTreeMap<&'static str, u64> {
         self.proxy.counts.lock().unwrap().clone()
     }
@@ -92,6 +95,7 @@ enum Fate {
     Delay(Duration),
     ServerError,
     Throttle,
+    Reset,
     Outage,
 }
 
@@ -107,7 +111,9 @@ impl Proxy {
             Fate::ServerError
         } else if roll < f.server_error + f.throttle {
             Fate::Throttle
-        } else if roll < f.server_error + f.throttle + f.delay {
+        } else if roll < f.server_error + f.throttle + f.reset {
+            Fate::Reset
+        } else if roll < f.server_error + f.throttle + f.reset + f.delay {
             Fate::Delay(Duration::from_millis(rng.u64(0..=200)))
         } else {
             Fate::Forward
@@ -156,6 +162,18 @@ async fn forward(
         Fate::Throttle => {
             proxy.count("throttle");
             return proxy.throttle();
+        }
+        Fate::Reset => {
+            proxy.count("reset");
+            // Headers go out, then the body fails: hyper drops the connection mid-answer.
+            let broken = futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"))
+            });
+            return Response::builder()
+                .status(StatusCode::OK)
+                .header("content-length", "1024")
+                .body(axum::body::Body::from_stream(broken))
+                .expect("a valid response");
         }
         Fate::Outage => {
             proxy.count("outage");
