@@ -30,7 +30,7 @@ async fn duplicate_notifications_and_deliveries_change_nothing() {
     let mut scenario = Scenario::start("duplicates").await;
     let tap = scenario.tap().await;
     scenario.upload(15).await;
-    let republished = scenario.deliver_again(&tap, 11).await;
+    let republished = scenario.deliver_again(&tap, 11, SETTLE).await;
     let (accounts, partner) = scenario.finish().await;
     scenario.assert_processed_once(&accounts, &partner);
     // Every extra delivery ends as a duplicate the store recognised (after a retry, when it

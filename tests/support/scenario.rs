@@ -144,14 +144,15 @@ impl Scenario {
 
     /// Delivers every upload's notification again: published to the topic 1 to 3 more times
     /// (2 to 4 in all, drawn from `seed`), and its queued message sent to the work queue once
-    /// more. Returns how many times notifications were published again.
-    pub async fn deliver_again(&self, tap: &str, seed: u64) -> u64 {
+    /// more, waiting at most `limit` for the tap to see them all. Returns how many times
+    /// notifications were published again.
+    pub async fn deliver_again(&self, tap: &str, seed: u64, limit: Duration) -> u64 {
         let sqs = aws_sdk_sqs::Client::new(&self.aws);
         let sns = aws_sdk_sns::Client::new(&self.aws);
         let topology = &self.deployment.topology;
         let wanted = self.uploads.len();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-        let collected = sluice_local::wait::wait_for(SETTLE, || {
+        let collected = sluice_local::wait::wait_for(limit, || {
             let (sqs, seen) = (sqs.clone(), seen.clone());
             async move {
                 let out = sqs.receive_message().queue_url(tap).max_number_of_messages(10).send().await.ok()?;
