@@ -124,26 +124,10 @@ async fn transient_faults_on_s3_dynamodb_and_the_webhook_lose_nothing_and_apply_
     // 10% of requests to each service fail (server errors, throttles, dropped connections) or
     // come late.
     let faults = Faults { server_error: 3, throttle: 3, reset: 2, delay: 2 };
-    let s3_upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    let dynamodb_upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("AWS_ENDPOINT_URL_DYNAMODB");
-    let s3 = FaultProxy::start(&s3_upstream, Service::S3, faults, 1).await;
-    let dynamodb = FaultProxy::start(&dynamodb_upstream, Service::DynamoDb, faults, 2).await;
-    let mut webhook = None;
-    let mut scenario = Scenario::start_with("faults", |settings, partner| {
-        let base = partner.url.trim_end_matches("/hook").to_owned();
-        let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, faults, 3));
-        let url = format!("{}/hook", proxy.url);
-        webhook = Some(proxy);
-        settings
-            .webhook_url(url)
-            .env("AWS_ENDPOINT_URL_S3", s3.url.clone())
-            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.url.clone())
-    })
-    .await;
+    let (mut scenario, proxies) = Scenario::start_behind_proxies("faults", faults, 1, |settings| settings).await;
     scenario.upload(30).await;
     let (accounts, partner) = scenario.finish().await;
-    let webhook = webhook.unwrap();
-    for (name, proxy) in [("S3", &s3), ("DynamoDB", &dynamodb), ("webhook", &webhook)] {
+    for (name, proxy) in proxies.named() {
         let counts = proxy.counts();
         println!("{name}: {counts:?}");
         let injected: u64 =

@@ -11,34 +11,19 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use sluice_e2e::accounting::Path;
-use sluice_e2e::fault_proxy::{FaultProxy, Faults, Service};
-use sluice_e2e::scenario::{Scenario, futures_block_on};
+use sluice_e2e::fault_proxy::Faults;
+use sluice_e2e::scenario::Scenario;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let objects: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
     let started = Instant::now();
     let faults = Faults { server_error: 3, throttle: 3, reset: 2, delay: 2 };
-    let s3_upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run scripts/soak");
-    let dynamodb_upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("AWS_ENDPOINT_URL_DYNAMODB");
-    let s3 = FaultProxy::start(&s3_upstream, Service::S3, faults, 21).await;
-    let dynamodb = FaultProxy::start(&dynamodb_upstream, Service::DynamoDb, faults, 22).await;
-    let crashes = sluice_local::FaultInjection { seed: 23, kill_percent: 5, timeout_percent: 3, throttle_percent: 5 };
-    let mut webhook = None;
-    let mut scenario = Scenario::start_with("soak", |settings, partner| {
-        let base = partner.url.trim_end_matches("/hook").to_owned();
-        let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, faults, 24));
-        let url = format!("{}/hook", proxy.url);
-        webhook = Some(proxy);
-        settings
-            .webhook_url(url)
-            .env("AWS_ENDPOINT_URL_S3", s3.url.clone())
-            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.url.clone())
-            .faults(crashes)
-            .function_timeout(Duration::from_secs(3))
+    let crashes = sluice_local::FaultInjection { seed: 24, kill_percent: 5, timeout_percent: 3, throttle_percent: 5 };
+    let (mut scenario, proxies) = Scenario::start_behind_proxies("soak", faults, 21, |settings| {
+        settings.faults(crashes).function_timeout(Duration::from_secs(3))
     })
     .await;
-    let webhook = webhook.expect("the webhook proxy");
     let tap = scenario.tap().await;
     scenario.upload(objects).await;
     // LocalStack fans each notification out to three subscribers; under 2,000 uploads it falls
@@ -87,7 +72,7 @@ async fn main() -> ExitCode {
             println!("  {} in the {} DLQ: {reason}", n, path.name());
         }
     }
-    for (name, proxy) in [("S3", &s3), ("DynamoDB", &dynamodb), ("webhook", &webhook)] {
+    for (name, proxy) in proxies.named() {
         println!("{name} proxy: {:?}", proxy.counts());
     }
     scenario.stop().await;

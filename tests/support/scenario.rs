@@ -9,6 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use sluice_stack::deployment::{Deployment, Settings};
 
 use crate::accounting::{Accountant, Path, PathAccount, Upload};
+use crate::fault_proxy::{FaultProxy, Faults, Service};
 use crate::partner::{Partner, PartnerReport};
 
 /// The longest a scenario may take to drain.
@@ -129,6 +130,35 @@ impl Scenario {
         assert_eq!(partner.applied.len(), self.uploads.len(), "one applied effect per object version");
     }
 
+    /// A scenario whose workers reach S3, DynamoDB and the partner through fault proxies with
+    /// `faults` (seeds `seed`, `seed + 1`, `seed + 2`); `adjust` changes the rest of the settings.
+    pub async fn start_behind_proxies(
+        name: &str,
+        faults: Faults,
+        seed: u64,
+        adjust: impl FnOnce(Settings) -> Settings,
+    ) -> (Scenario, Proxies) {
+        let upstream = |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start the stack"));
+        let s3 = FaultProxy::start(&upstream("AWS_ENDPOINT_URL"), Service::S3, faults, seed).await;
+        let dynamodb =
+            FaultProxy::start(&upstream("AWS_ENDPOINT_URL_DYNAMODB"), Service::DynamoDb, faults, seed + 1).await;
+        let mut webhook = None;
+        let scenario = Self::start_with(name, |settings, partner| {
+            let base = partner.url.trim_end_matches("/hook").to_owned();
+            let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, faults, seed + 2));
+            let url = format!("{}/hook", proxy.url);
+            webhook = Some(proxy);
+            adjust(
+                settings
+                    .webhook_url(url)
+                    .env("AWS_ENDPOINT_URL_S3", s3.url.clone())
+                    .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.url.clone()),
+            )
+        })
+        .await;
+        (scenario, Proxies { s3, dynamodb, webhook: webhook.expect("the webhook proxy") })
+    }
+
     /// A queue subscribed to the topic, to see each notification as S3 sent it.
     pub async fn tap(&self) -> String {
         let sqs = aws_sdk_sqs::Client::new(&self.aws);
@@ -194,4 +224,21 @@ impl Scenario {
 /// Runs `future` to completion from inside a synchronous closure on the multi-threaded runtime.
 pub fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+/// The fault proxies in front of a scenario's S3, DynamoDB and partner.
+pub struct Proxies {
+    /// In front of S3.
+    pub s3: FaultProxy,
+    /// In front of DynamoDB.
+    pub dynamodb: FaultProxy,
+    /// In front of the partner API.
+    pub webhook: FaultProxy,
+}
+
+impl Proxies {
+    /// Each proxy with its name.
+    pub fn named(&self) -> [(&'static str, &FaultProxy); 3] {
+        [("S3", &self.s3), ("DynamoDB", &self.dynamodb), ("webhook", &self.webhook)]
+    }
 }
