@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use sluice_e2e::accounting::{Path, Upload};
-use sluice_e2e::fault_proxy::{FaultProxy, Faults, Service};
 use sluice_e2e::scenario::{SETTLE, Scenario, futures_block_on};
+use sluice_stack::accounting::{Path, Upload};
+use sluice_stack::proxy::{FaultProxy, Faults, Service};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local stack: run scripts/test"]
@@ -144,7 +144,8 @@ async fn a_partner_outage_longer_than_the_direct_paths_retries_fills_its_dlq_whi
     let mut webhook = None;
     let mut scenario = Scenario::start_with("outage", |settings, partner| {
         let base = partner.url.trim_end_matches("/hook").to_owned();
-        let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, Faults::default(), 4));
+        let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, Faults::default(), 4))
+            .expect("a proxy on loopback");
         let url = format!("{}/hook", proxy.url);
         webhook = Some(proxy);
         settings.webhook_url(url)

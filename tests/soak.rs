@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use sluice_e2e::accounting::Path;
-use sluice_e2e::fault_proxy::Faults;
 use sluice_e2e::scenario::Scenario;
+use sluice_stack::accounting::Path;
+use sluice_stack::proxy::Faults;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {

@@ -1,11 +1,6 @@
-//! Support for the end-to-end suite: a partner API that applies each `Idempotency-Key` once,
-//! and the accounting of every uploaded object on both paths.
+//! Support for the end-to-end suite: a scenario is a deployment on the local stack with a
+//! partner API, uploads, and the accounting of every object on both paths. The instruments
+//! (accountant, partner, fault proxy) live in `sluice-stack`, which `sluice compare` shares.
 
-/// Per-object accounting after a scenario.
-pub mod accounting;
-/// A fault proxy in front of S3, DynamoDB and the partner.
-pub mod fault_proxy;
-/// The partner API the webhook posts to.
-pub mod partner;
 /// A scenario: deployment, partner, uploads, accounting.
 pub mod scenario;

@@ -8,9 +8,9 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use sluice_stack::deployment::{Deployment, Settings};
 
-use crate::accounting::{Accountant, Path, PathAccount, Upload};
-use crate::fault_proxy::{FaultProxy, Faults, Service};
-use crate::partner::{Partner, PartnerReport};
+use sluice_stack::accounting::{Accountant, Path, PathAccount, Upload};
+use sluice_stack::partner::{Partner, PartnerReport};
+use sluice_stack::proxy::{FaultProxy, Faults, Service};
 
 /// The longest a scenario may take to drain.
 pub const SETTLE: Duration = Duration::from_secs(120);
@@ -47,7 +47,7 @@ impl Scenario {
     pub async fn start_with(name: &str, adjust: impl FnOnce(Settings, &Partner) -> Settings) -> Scenario {
         assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
         let aws = aws_config::load_from_env().await;
-        let partner = Partner::start().await;
+        let partner = Partner::start().await.expect("the partner on loopback");
         let name = format!("e2e-{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
         let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
         let settings = adjust(Settings::default().webhook_url(partner.url.clone()), &partner);
@@ -123,7 +123,7 @@ impl Scenario {
         assert!(partner.conflicts.is_empty(), "bodies conflicting under one key: {:?}", partner.conflicts);
         let bucket = &self.deployment.topology.ingest_bucket;
         for upload in &self.uploads {
-            let identity = format!("{bucket}/{}@v:{}", upload.key, upload.version_id);
+            let identity = upload.identity(bucket);
             let key = sluice_object_summary::idempotency_key(&identity);
             assert!(partner.applied.contains_key(&key), "no webhook effect for {identity}");
         }
@@ -139,13 +139,17 @@ impl Scenario {
         adjust: impl FnOnce(Settings) -> Settings,
     ) -> (Scenario, Proxies) {
         let upstream = |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start the stack"));
-        let s3 = FaultProxy::start(&upstream("AWS_ENDPOINT_URL"), Service::S3, faults, seed).await;
-        let dynamodb =
-            FaultProxy::start(&upstream("AWS_ENDPOINT_URL_DYNAMODB"), Service::DynamoDb, faults, seed + 1).await;
+        let s3 = FaultProxy::start(&upstream("AWS_ENDPOINT_URL"), Service::S3, faults, seed)
+            .await
+            .expect("a proxy on loopback");
+        let dynamodb = FaultProxy::start(&upstream("AWS_ENDPOINT_URL_DYNAMODB"), Service::DynamoDb, faults, seed + 1)
+            .await
+            .expect("a proxy on loopback");
         let mut webhook = None;
         let scenario = Self::start_with(name, |settings, partner| {
             let base = partner.url.trim_end_matches("/hook").to_owned();
-            let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, faults, seed + 2));
+            let proxy = futures_block_on(FaultProxy::start(&base, Service::Http, faults, seed + 2))
+                .expect("a proxy on loopback");
             let url = format!("{}/hook", proxy.url);
             webhook = Some(proxy);
             adjust(

@@ -25,7 +25,7 @@
 //! # Ok(()) }
 //! ```
 
-use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
+use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::invoke::InvokeError as SdkInvokeError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
@@ -182,6 +182,30 @@ fn service_error(function: &str, e: SdkError<SdkInvokeError, HttpResponse>) -> I
         function: function.to_owned(),
         class: e.error_class(),
         retry_after: e.retry_after(),
-        message: DisplayErrorContext(&e).to_string(),
+        message: short_message(&e),
     }
+}
+
+/// One line: the service's error code and message when Lambda answered, else the chain of
+/// causes (`dispatch failure: ...: Connection refused`). Not `DisplayErrorContext`, whose
+/// debug dump of the raw response is no message for a person.
+fn short_message(e: &SdkError<SdkInvokeError, HttpResponse>) -> String {
+    use aws_sdk_lambda::error::ProvideErrorMetadata;
+    if let Some(service) = e.as_service_error() {
+        return match (service.code(), service.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => format!("HTTP {}", e.raw_response().map(|r| r.status().as_u16()).unwrap_or_default()),
+        };
+    }
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
 }

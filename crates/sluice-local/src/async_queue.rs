@@ -110,10 +110,12 @@ pub(crate) async fn run(
         "async invocation failed for good");
     let mut dead_lettered = false;
     if let Some(url) = &config.dead_letter_queue_url {
+        function.records.sqs_request(&function.config.name, "SendMessage");
         dead_lettered = send_dead_letter(&sqs, url, &event, &last).await;
     }
     let mut sent_to_destination = false;
     if let Some(url) = &config.on_failure_queue_url {
+        function.records.sqs_request(&function.config.name, "SendMessage");
         let record = invocation_record(&function, &event, &last, attempts, condition);
         match sqs.send_message().queue_url(url).message_body(record.to_string()).send().await {
             Ok(_) => sent_to_destination = true,

@@ -3,10 +3,10 @@
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How an invocation was triggered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// `Invoke` with `RequestResponse`.
@@ -18,7 +18,7 @@ pub enum Trigger {
 }
 
 /// How an invocation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The function answered on `/response`.
@@ -77,8 +77,8 @@ pub struct BatchRecord {
     pub deleted: usize,
 }
 
-/// One invocation.
-#[derive(Debug, Clone, Serialize)]
+/// One invocation (as JSON in `Records::to_json`, and read back from it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct InvocationRecord {
     /// Function name.
@@ -138,7 +138,7 @@ pub struct Records {
     async_events: Mutex<Vec<AsyncEventRecord>>,
     mapping_levels: Mutex<Vec<ConcurrencySample>>,
     throttles: Mutex<std::collections::HashMap<(String, Trigger), u64>>,
-    receive_requests: Mutex<std::collections::HashMap<String, u64>>,
+    sqs_requests: Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
     time_scale: Mutex<f64>,
     faults: Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
@@ -215,8 +215,10 @@ impl Records {
         self.throttles.lock().expect("records poisoned").get(&(function.to_owned(), trigger)).copied().unwrap_or(0)
     }
 
-    pub(crate) fn receive_request(&self, function: &str) {
-        *self.receive_requests.lock().expect("records poisoned").entry(function.to_owned()).or_default() += 1;
+    /// Counts one SQS request the service made on `function`'s behalf (`action`:
+    /// `ReceiveMessage`, `DeleteMessageBatch`, `ChangeMessageVisibilityBatch`, `SendMessage`).
+    pub(crate) fn sqs_request(&self, function: &str, action: &'static str) {
+        *self.sqs_requests.lock().expect("records poisoned").entry((function.to_owned(), action)).or_default() += 1;
     }
 
     /// Batches the event source mappings finished with, invoked or released.
@@ -226,7 +228,27 @@ impl Records {
 
     /// `ReceiveMessage` requests the mappings of `function` made.
     pub fn receive_requests(&self, function: &str) -> u64 {
-        self.receive_requests.lock().expect("records poisoned").get(function).copied().unwrap_or(0)
+        self.sqs_requests(function).get("ReceiveMessage").copied().unwrap_or(0)
+    }
+
+    /// SQS requests the service made for `function`, by action: its mappings' receives,
+    /// deletes and visibility changes, and the sends to its DLQ or on-failure destination.
+    /// Each is one billed SQS request.
+    pub fn sqs_requests(&self, function: &str) -> std::collections::BTreeMap<&'static str, u64> {
+        let requests = self.sqs_requests.lock().expect("records poisoned");
+        requests.iter().filter(|((f, _), _)| f == function).map(|((_, action), n)| (*action, *n)).collect()
+    }
+
+    /// Throttles of `function`'s invocations, whatever triggered them.
+    pub fn all_throttles(&self, function: &str) -> u64 {
+        let throttles = self.throttles.lock().expect("records poisoned");
+        throttles.iter().filter(|((f, _), _)| f == function).map(|(_, n)| n).sum()
+    }
+
+    /// In-flight invocations of `function` after each change.
+    pub fn concurrency_samples(&self, function: &str) -> Vec<ConcurrencySample> {
+        let samples = self.concurrency.lock().expect("records poisoned");
+        samples.iter().filter(|s| s.function == function).cloned().collect()
     }
 
     /// Invocations so far.

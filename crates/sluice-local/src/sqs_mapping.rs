@@ -231,7 +231,7 @@ impl Mapping {
                     }
                 }
             };
-            self.function.records.receive_request(&self.function.config.name);
+            self.function.records.sqs_request(&self.function.config.name, "ReceiveMessage");
             let received = self
                 .sqs
                 .receive_message()
@@ -288,6 +288,7 @@ impl Mapping {
                         .expect("id and handle are set")
                 })
                 .collect::<Vec<_>>();
+            self.function.records.sqs_request(&self.function.config.name, "ChangeMessageVisibilityBatch");
             let sent =
                 self.sqs.change_message_visibility_batch().queue_url(&self.config.queue_url).set_entries(Some(entries));
             if let Err(e) = sent.send().await {
@@ -388,6 +389,7 @@ impl Mapping {
                         .expect("id and handle are set")
                 })
                 .collect::<Vec<_>>();
+            self.function.records.sqs_request(&self.function.config.name, "DeleteMessageBatch");
             let sent = self.sqs.delete_message_batch().queue_url(&self.config.queue_url).set_entries(Some(entries));
             match sent.send().await {
                 Ok(out) => {

@@ -34,6 +34,20 @@ pub struct Settings {
     /// The workers' timeout (default the template's, 30 s). The topology's visibility timeout
     /// is sized for 30 s, so a shorter one keeps the ratio AWS recommends.
     pub function_timeout: Duration,
+    /// More environment variables for one worker, by function name (they win over
+    /// `environment`): `sluice compare` gives each path its own webhook.
+    pub function_environment: BTreeMap<String, BTreeMap<String, String>>,
+    /// Reserved concurrency by function name (default none: the account pool).
+    pub reserved_concurrency: BTreeMap<String, u32>,
+    /// The direct path keeps failed events in its on-failure destination (default true; false
+    /// plays a direct path deployed without one, where a failed event is lost).
+    pub direct_on_failure: bool,
+    /// The event source mapping's batch size (default the template's, 10).
+    pub batch_size: u32,
+    /// The event source mapping's batching window, AWS time (default the template's, 0 s).
+    pub batching_window: Duration,
+    /// The event source mapping's maximum concurrency (default the template's, 5).
+    pub maximum_concurrency: Option<u32>,
 }
 
 impl Default for Settings {
@@ -46,6 +60,12 @@ impl Default for Settings {
             environment: BTreeMap::new(),
             faults: None,
             function_timeout: Duration::from_secs(topology::FUNCTION_TIMEOUT_SECONDS),
+            function_environment: BTreeMap::new(),
+            reserved_concurrency: BTreeMap::new(),
+            direct_on_failure: true,
+            batch_size: topology::BATCH_SIZE,
+            batching_window: Duration::from_secs(topology::BATCHING_WINDOW_SECONDS),
+            maximum_concurrency: Some(topology::MAXIMUM_CONCURRENCY),
         }
     }
 }
@@ -92,6 +112,37 @@ impl Settings {
         self.account_concurrency = Some(slots);
         self
     }
+
+    /// Sets `name` to `value` in the environment of `function` only.
+    pub fn env_for(mut self, function: &str, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.function_environment.entry(function.to_owned()).or_default().insert(name.into(), value.into());
+        self
+    }
+
+    /// Reserves `slots` of the account's concurrency for `function`.
+    pub fn reserved_concurrency(mut self, function: &str, slots: u32) -> Self {
+        self.reserved_concurrency.insert(function.to_owned(), slots);
+        self
+    }
+
+    /// Whether the direct path keeps failed events in its on-failure destination.
+    pub fn direct_on_failure(mut self, keep: bool) -> Self {
+        self.direct_on_failure = keep;
+        self
+    }
+
+    /// The event source mapping's batch size and batching window (AWS time).
+    pub fn batching(mut self, batch_size: u32, window: Duration) -> Self {
+        self.batch_size = batch_size;
+        self.batching_window = window;
+        self
+    }
+
+    /// The event source mapping's maximum concurrency (`None`: no cap but the function's).
+    pub fn maximum_concurrency(mut self, cap: Option<u32>) -> Self {
+        self.maximum_concurrency = cap;
+        self
+    }
 }
 
 /// A running deployment.
@@ -112,6 +163,17 @@ impl Deployment {
         settings: &Settings,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let topology = Topology::provision(aws, name).await?;
+        Self::start_on(aws, topology, workers, log_dir, settings).await
+    }
+
+    /// Starts the workers found in `workers` with `settings` on a topology provisioned already.
+    pub async fn start_on(
+        aws: &aws_config::SdkConfig,
+        topology: Topology,
+        workers: &Path,
+        log_dir: &Path,
+        settings: &Settings,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let options = ServiceOptions { port: 0, log_dir: log_dir.to_owned(), aws: aws.clone() };
         let service = LocalLambda::start(service_config(&topology, workers, settings), options).await?;
         Ok(Deployment { topology, service })
@@ -154,6 +216,10 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
     sqs_env.insert("DEAD_LETTER_QUEUE_URL".into(), t.work_dlq_url.clone());
     let mut sns_env = common;
     sns_env.insert("RESULTS_PREFIX".into(), "receipts/sns/".into());
+    for (function, env) in [("sqs-worker", &mut sqs_env), ("sns-worker", &mut sns_env)] {
+        env.extend(settings.function_environment.get(function).cloned().unwrap_or_default());
+    }
+    let reserved = |function: &str| settings.reserved_concurrency.get(function).copied();
     let timeout = settings.function_timeout;
     let sns_faults = settings.faults.map(|f| FaultInjection { seed: f.seed + 1, ..f });
     ServiceConfig {
@@ -165,8 +231,8 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
                 bootstrap: workers.join("sqs-worker"),
                 environment: sqs_env,
                 timeout,
-                memory_mb: 256,
-                reserved_concurrency: None,
+                memory_mb: topology::MEMORY_MB,
+                reserved_concurrency: reserved("sqs-worker"),
                 runtime: "provided.al2023".into(),
                 async_invoke: AsyncInvokeConfig::default(),
                 faults: settings.faults,
@@ -176,11 +242,11 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
                 bootstrap: workers.join("sns-worker"),
                 environment: sns_env,
                 timeout,
-                memory_mb: 256,
-                reserved_concurrency: None,
+                memory_mb: topology::MEMORY_MB,
+                reserved_concurrency: reserved("sns-worker"),
                 runtime: "provided.al2023".into(),
                 async_invoke: AsyncInvokeConfig {
-                    on_failure_queue_url: Some(t.direct_failures_url.clone()),
+                    on_failure_queue_url: settings.direct_on_failure.then(|| t.direct_failures_url.clone()),
                     ..AsyncInvokeConfig::default()
                 },
                 faults: sns_faults,
@@ -189,9 +255,9 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
         event_source_mappings: vec![EventSourceMappingConfig {
             function: "sqs-worker".into(),
             queue_url: t.work_queue_url.clone(),
-            batch_size: topology::BATCH_SIZE,
-            batching_window: Duration::from_secs(topology::BATCHING_WINDOW_SECONDS),
-            maximum_concurrency: Some(topology::MAXIMUM_CONCURRENCY),
+            batch_size: settings.batch_size,
+            batching_window: settings.batching_window,
+            maximum_concurrency: settings.maximum_concurrency,
             report_batch_item_failures: true,
         }],
         sns_subscriptions: vec![SnsSubscriptionConfig {

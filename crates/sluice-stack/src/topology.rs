@@ -25,6 +25,10 @@ use serde_json::json;
 pub const NOTIFICATION_PREFIX: &str = "incoming/";
 /// Function timeout of both workers, seconds.
 pub const FUNCTION_TIMEOUT_SECONDS: u64 = 30;
+/// Memory of both workers, MB (GB-seconds are billed duration x memory).
+pub const MEMORY_MB: u32 = 256;
+/// Instruction set of both workers (Lambda's duration price depends on it).
+pub const ARCHITECTURE: &str = "arm64";
 /// Event source mapping batch size.
 pub const BATCH_SIZE: u32 = 10;
 /// Event source mapping batching window, seconds (the template's default).

@@ -131,6 +131,8 @@ fn the_template_and_the_local_topology_agree() {
     assert_eq!(rule["Filter"]["S3Key"]["Rules"][0]["Value"].as_str(), Some(topology::NOTIFICATION_PREFIX));
     assert_eq!(rule["Event"].as_str(), Some("s3:ObjectCreated:*"));
     assert_eq!(int(&t["Globals"]["Function"]["Timeout"]) as u64, topology::FUNCTION_TIMEOUT_SECONDS);
+    assert_eq!(int(&t["Globals"]["Function"]["MemorySize"]) as u32, topology::MEMORY_MB);
+    assert_eq!(t["Globals"]["Function"]["Architectures"][0].as_str(), Some(topology::ARCHITECTURE));
     let work = &resource(&t, "WorkQueue")["Properties"];
     assert_eq!(int(&work["VisibilityTimeout"]) as u64, topology::VISIBILITY_TIMEOUT_SECONDS);
     assert_eq!(int(&work["RedrivePolicy"]["maxReceiveCount"]) as u32, topology::MAX_RECEIVE_COUNT);

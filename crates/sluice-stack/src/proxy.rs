@@ -1,8 +1,10 @@
 //! A fault proxy: an HTTP reverse proxy in front of S3, DynamoDB or the partner API that, with
 //! seeded probabilities, answers a request itself with a fault instead of forwarding it, or
-//! drops the connection in the middle of its answer, or forwards it late. The workers reach it through `AWS_ENDPOINT_URL_S3`,
-//! `AWS_ENDPOINT_URL_DYNAMODB` or `WEBHOOK_URL`: their code has no test-only paths. Every
-//! request and its fate is counted.
+//! drops the connection in the middle of its answer, or forwards it late. The workers reach it
+//! through `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_DYNAMODB` or `WEBHOOK_URL`: their code has
+//! no test-only paths. Every request is counted by fate and by operation (the `X-Amz-Target`
+//! of a JSON API such as DynamoDB, else the HTTP method): with no faults it is a request meter,
+//! which is how `sluice compare` counts the DynamoDB requests it prices.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -45,10 +47,21 @@ struct Proxy {
     /// While set, every request fails with a 503 (an outage window).
     outage: Mutex<bool>,
     counts: Mutex<BTreeMap<&'static str, u64>>,
+    operations: Mutex<BTreeMap<String, u64>>,
     client: reqwest::Client,
 }
 
 /// A running fault proxy.
+///
+/// ```no_run
+/// # async fn f() -> std::io::Result<()> {
+/// use sluice_stack::proxy::{FaultProxy, Faults, Service};
+/// // A request meter in front of DynamoDB: no faults, every request counted.
+/// let meter = FaultProxy::start("http://127.0.0.1:4567", Service::DynamoDb, Faults::default(), 1).await?;
+/// // ... point AWS_ENDPOINT_URL_DYNAMODB at meter.url, run ...
+/// let puts = meter.operations().get("PutItem").copied().unwrap_or(0);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct FaultProxy {
     /// Its base URL, to use as the endpoint.
@@ -58,7 +71,7 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     /// A proxy to `upstream` (a base URL) for `service`, with `faults` drawn from `seed`.
-    pub async fn start(upstream: &str, service: Service, faults: Faults, seed: u64) -> FaultProxy {
+    pub async fn start(upstream: &str, service: Service, faults: Faults, seed: u64) -> std::io::Result<FaultProxy> {
         let proxy = Arc::new(Proxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             service,
@@ -66,27 +79,37 @@ impl FaultProxy {
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             outage: Mutex::new(false),
             counts: Mutex::default(),
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            operations: Mutex::default(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(std::io::Error::other)?,
         });
         let app = axum::Router::new()
             .fallback(forward)
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(proxy.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-        FaultProxy { url, proxy }
+        Ok(FaultProxy { url, proxy })
     }
 
     /// Fails every request while `on`.
     pub fn outage(&self, on: bool) {
-        *self.proxy.outage.lock().unwrap() = on;
+        *self.proxy.outage.lock().expect("proxy state") = on;
     }
 
     /// Requests so far by fate: `forwarded`, `delayed`, `server_error`, `throttle`, `reset`,
     /// `outage`.
     pub fn counts(&self) -> BTreeMap<&'static str, u64> {
-        self.proxy.counts.lock().unwrap().clone()
+        self.proxy.counts.lock().expect("proxy state").clone()
+    }
+
+    /// Requests so far by operation: the action of `X-Amz-Target` (`PutItem`, `GetItem`, ...)
+    /// when the request has one, else the HTTP method.
+    pub fn operations(&self) -> BTreeMap<String, u64> {
+        self.proxy.operations.lock().expect("proxy state").clone()
     }
 }
 
@@ -101,10 +124,10 @@ enum Fate {
 
 impl Proxy {
     fn decide(&self) -> Fate {
-        if *self.outage.lock().unwrap() {
+        if *self.outage.lock().expect("proxy state") {
             return Fate::Outage;
         }
-        let mut rng = self.rng.lock().unwrap();
+        let mut rng = self.rng.lock().expect("proxy state");
         let roll = rng.u32(0..100);
         let f = self.faults;
         if roll < f.server_error {
@@ -121,7 +144,16 @@ impl Proxy {
     }
 
     fn count(&self, fate: &'static str) {
-        *self.counts.lock().unwrap().entry(fate).or_default() += 1;
+        *self.counts.lock().expect("proxy state").entry(fate).or_default() += 1;
+    }
+
+    fn operation(&self, method: &Method, headers: &HeaderMap) {
+        let target = headers.get("x-amz-target").and_then(|t| t.to_str().ok());
+        let operation = match target {
+            Some(target) => target.rsplit('.').next().unwrap_or(target).to_owned(),
+            None => method.as_str().to_owned(),
+        };
+        *self.operations.lock().expect("proxy state").entry(operation).or_default() += 1;
     }
 
     fn throttle(&self) -> Response {
@@ -133,7 +165,7 @@ impl Proxy {
             )
                 .into_response(),
             Service::DynamoDb => {
-                let kind = if self.rng.lock().unwrap().bool() {
+                let kind = if self.rng.lock().expect("proxy state").bool() {
                     "ProvisionedThroughputExceededException"
                 } else {
                     "ThrottlingException"
@@ -154,6 +186,7 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    proxy.operation(&method, &headers);
     match proxy.decide() {
         Fate::ServerError => {
             proxy.count("server_error");

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::topology::Topology;
 use sluice_events::s3::S3Notification;
-use sluice_stack::topology::Topology;
 
 /// One uploaded object version.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -17,6 +17,14 @@ pub struct Upload {
     pub key: String,
     /// The version the upload made.
     pub version_id: String,
+}
+
+impl Upload {
+    /// Its identity as the workers name it (`bucket/key@v:version`), from which the webhook's
+    /// `Idempotency-Key` is derived.
+    pub fn identity(&self, bucket: &str) -> String {
+        format!("{bucket}/{}@v:{}", self.key, self.version_id)
+    }
 }
 
 /// The two paths, with where their results and dead letters go.
@@ -90,7 +98,7 @@ impl Accountant {
     /// An accountant of `topology`, whose functions log to `log_dir`.
     pub fn new(aws: &aws_config::SdkConfig, topology: &Topology, log_dir: PathBuf) -> Self {
         Accountant {
-            s3: sluice_stack::topology::s3_client(aws),
+            s3: crate::topology::s3_client(aws),
             sqs: aws_sdk_sqs::Client::new(aws),
             topology: topology.clone(),
             log_dir,
@@ -123,7 +131,7 @@ impl Accountant {
     }
 
     fn identity(&self, upload: &Upload) -> String {
-        format!("{}/{}@v:{}", self.topology.ingest_bucket, upload.key, upload.version_id)
+        upload.identity(&self.topology.ingest_bucket)
     }
 
     /// Processed: reported done by the worker, and its version receipt is there.
@@ -190,7 +198,7 @@ impl Accountant {
                         .map(|u| Letter { upload: Some(u), message: message.clone(), reason: reason.clone(), attempts })
                         .collect()
                 };
-                self.letters.lock().unwrap().entry(path).or_default().extend(letters);
+                self.letters.lock().expect("letters").entry(path).or_default().extend(letters);
                 let _ = self
                     .sqs
                     .delete_message()
@@ -203,14 +211,14 @@ impl Accountant {
     }
 
     fn dead_lettered(&self, path: Path) -> HashSet<Upload> {
-        let letters = self.letters.lock().unwrap();
+        let letters = self.letters.lock().expect("letters");
         letters.get(&path).into_iter().flatten().filter_map(|l| l.upload.clone()).collect()
     }
 
     /// The dead letters of `path` collected so far, after collecting what its queue holds now.
     pub async fn letters(&self, path: Path) -> Vec<Letter> {
         self.collect_letters(path).await;
-        self.letters.lock().unwrap().get(&path).cloned().unwrap_or_default()
+        self.letters.lock().expect("letters").get(&path).cloned().unwrap_or_default()
     }
 
     /// Waits, at most `limit`, until every upload is processed or dead-lettered on both paths.
@@ -243,7 +251,7 @@ impl Accountant {
     pub async fn account(&self, path: Path, uploads: &[Upload]) -> PathAccount {
         self.collect_letters(path).await;
         let mut account = PathAccount { uploaded: uploads.len(), ..PathAccount::default() };
-        let letters = self.letters.lock().unwrap().get(&path).cloned().unwrap_or_default();
+        let letters = self.letters.lock().expect("letters").get(&path).cloned().unwrap_or_default();
         for letter in &letters {
             *account.dead_lettered.entry(letter.reason.clone()).or_default() += 1;
         }

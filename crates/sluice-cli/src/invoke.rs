@@ -1,0 +1,54 @@
+//! `sluice invoke`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sluice_invoke::{Idempotence, InvokeClient, InvokeError};
+use sluice_retry::RetryPolicy;
+
+use crate::Failure;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Function name or ARN.
+    function: String,
+    /// File with the JSON payload (`-` for standard input).
+    #[arg(long)]
+    payload: PathBuf,
+    /// Retry function errors too: the function is safe to run again.
+    #[arg(long)]
+    idempotent: bool,
+    /// Attempts in all, the first included.
+    #[arg(long, default_value_t = 4)]
+    attempts: u32,
+    /// Longest wait between attempts, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    max_delay_ms: u64,
+}
+
+pub async fn run(args: Args) -> Result<(), Failure> {
+    let body = if args.payload.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(&args.payload)
+    }
+    .map_err(|e| Failure::unusable(format!("cannot read payload {}: {e}", args.payload.display())))?;
+    let aws = aws_config::load_from_env().await;
+    let policy = RetryPolicy::default().max_attempts(args.attempts).cap(Duration::from_millis(args.max_delay_ms));
+    let idempotence = if args.idempotent { Idempotence::Idempotent } else { Idempotence::NotIdempotent };
+    match InvokeClient::new(&aws, policy).invoke(&args.function, body, idempotence).await {
+        Ok(response) => {
+            println!("{}", String::from_utf8_lossy(&response.payload));
+            Ok(())
+        }
+        Err(InvokeError::Function { kind, payload, .. }) => {
+            println!("{payload}");
+            Err(Failure::failed(format!("function error ({kind}); its error document is on standard output")))
+        }
+        Err(e) => Err(Failure::failed(format!(
+            "{e}\n  check the function name and AWS_ENDPOINT_URL ({})",
+            std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "not set: AWS itself".into())
+        ))),
+    }
+}

@@ -1,0 +1,242 @@
+//! The report's charts, drawn with plotters' SVG backend: latency CDF, concurrent executions
+//! over time, events waiting over time, outcomes and cost per path. Each is an SVG document
+//! as a string, for the HTML report or a file.
+
+use plotters::prelude::*;
+
+use crate::comparison::Comparison;
+use crate::figures::PathFigures;
+
+/// A chart, titled, as SVG.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// A file-name-safe id (`latency-cdf`, ...).
+    pub id: &'static str,
+    /// Its title.
+    pub title: &'static str,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Why a chart could not be drawn (plotters' drawing error, as text).
+#[derive(Debug, thiserror::Error)]
+#[error("drawing the {chart} chart failed: {message}")]
+pub struct ChartError {
+    /// Which chart.
+    pub chart: &'static str,
+    /// What plotters said.
+    pub message: String,
+}
+
+const SIZE: (u32, u32) = (760, 340);
+const QUEUE: RGBColor = RGBColor(31, 119, 180);
+const DIRECT: RGBColor = RGBColor(230, 110, 20);
+
+fn colour(p: &PathFigures) -> RGBColor {
+    if p.path == "queue" { QUEUE } else { DIRECT }
+}
+
+/// All charts of `c`.
+pub fn all(c: &Comparison) -> Result<Vec<Chart>, ChartError> {
+    Ok(vec![
+        latency_cdf(c)?,
+        over_time(c, "concurrency", "Concurrent executions over time", "executions", |p| {
+            p.concurrency.curve.iter().map(|(t, n)| (*t, *n as f64)).collect()
+        })?,
+        over_time(
+            c,
+            "queue-depth",
+            "Events waiting over time (queue: visible messages; direct: Lambda's async queue)",
+            "events",
+            |p| p.queue_depth.iter().map(|(t, n)| (*t, *n as f64)).collect(),
+        )?,
+        bars(
+            c,
+            "outcomes",
+            "Outcomes per path (objects)",
+            &["processed", "in a DLQ", "lost", "duplicates suppressed"],
+            |p| {
+                let o = &p.outcomes;
+                vec![o.processed as f64, o.dead_lettered as f64, o.lost as f64, o.duplicates_suppressed as f64]
+            },
+        )?,
+        bars(c, "cost", "USD per million objects, by service", &["Lambda", "SQS", "SNS", "DynamoDB", "total"], |p| {
+            let k = &p.cost_per_million_objects;
+            vec![k.lambda, k.sqs, k.sns, k.dynamodb, k.total()]
+        })?,
+    ])
+}
+
+fn failed(chart: &'static str) -> impl Fn(String) -> ChartError {
+    move |message| ChartError { chart, message }
+}
+
+/// Draws into an SVG string; `draw` gets the root area.
+fn svg(
+    id: &'static str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<String, ChartError> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string()).map_err(failed(id))?;
+        draw(&root).map_err(failed(id))?;
+        root.present().map_err(|e| e.to_string()).map_err(failed(id))?;
+    }
+    Ok(out)
+}
+
+fn latency_cdf(c: &Comparison) -> Result<Chart, ChartError> {
+    let max = c.paths.iter().map(|p| p.latency.max_ms).max().unwrap_or(0).max(1) as f64;
+    let svg = svg("latency-cdf", |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("Upload-to-result latency (CDF)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..max * 1.02, 0f64..1.0)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("latency, ms (local stack)")
+            .y_desc("share of objects")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for p in &c.paths {
+            let n = p.latency.sorted_ms.len().max(1) as f64;
+            let points = p.latency.sorted_ms.iter().enumerate().map(|(i, ms)| (*ms as f64, (i + 1) as f64 / n));
+            let colour = colour(p);
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(format!("{} (p50 {} ms)", p.path, p.latency.p50_ms))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
+    })?;
+    Ok(Chart { id: "latency-cdf", title: "Upload-to-result latency, cumulative", svg })
+}
+
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// A step curve per path over time.
+fn over_time(
+    c: &Comparison,
+    id: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    curve: fn(&PathFigures) -> Vec<(f64, f64)>,
+) -> Result<Chart, ChartError> {
+    let curves: Vec<(&PathFigures, Vec<(f64, f64)>)> = c.paths.iter().map(|p| (p, steps(&curve(p)))).collect();
+    let end = curves.iter().flat_map(|(_, c)| c.iter().map(|p| p.0)).fold(1.0f64, f64::max);
+    let top = curves.iter().flat_map(|(_, c)| c.iter().map(|p| p.1)).fold(1.0f64, f64::max);
+    let svg = svg(id, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..end * 1.02, 0f64..top * 1.1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds since the first upload")
+            .y_desc(unit)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (p, points) in curves {
+            let colour = colour(p);
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(p.path)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })?;
+    Ok(Chart { id, title, svg })
+}
+
+/// `(t, level)` change points as a step line: each level holds until the next change.
+fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * 2);
+    let mut level = 0.0;
+    for &(t, n) in points {
+        out.push((t, level));
+        out.push((t, n));
+        level = n;
+    }
+    out
+}
+
+/// Grouped bars: one group per category, one bar per path.
+fn bars(
+    c: &Comparison,
+    id: &'static str,
+    title: &'static str,
+    categories: &'static [&'static str],
+    values: fn(&PathFigures) -> Vec<f64>,
+) -> Result<Chart, ChartError> {
+    let top = c.paths.iter().flat_map(values).fold(0.0f64, f64::max).max(1e-9);
+    let width = 1.0 / (c.paths.len() as f64 + 1.0);
+    let svg = svg(id, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.1f64..categories.len() as f64, 0f64..top * 1.15)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(categories.len() * 2 + 1)
+            .x_label_formatter(&|x| {
+                let slot = x - x.floor();
+                if (slot - 0.5).abs() < 0.26 {
+                    categories.get(x.floor() as usize).map(|s| s.to_string()).unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, p) in c.paths.iter().enumerate() {
+            let colour = colour(p);
+            let left = |k: usize| k as f64 + width * (i as f64 + 0.5);
+            chart
+                .draw_series(
+                    values(p)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, v)| Rectangle::new([(left(k), 0.0), (left(k) + width, v)], colour.filled())),
+                )
+                .map_err(|e| e.to_string())?
+                .label(p.path)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })?;
+    Ok(Chart { id, title, svg })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_line_holds_each_level_until_the_next_change() {
+        assert_eq!(steps(&[(0.0, 1.0), (2.0, 3.0)]), vec![(0.0, 0.0), (0.0, 1.0), (2.0, 1.0), (2.0, 3.0)]);
+    }
+}

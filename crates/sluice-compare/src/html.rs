@@ -1,0 +1,111 @@
+//! The HTML report: one self-contained file (inline CSS and SVG, no script, nothing fetched)
+//! with the four rows, the charts, the detailed figures and the published AWS figures beside
+//! them.
+
+use std::fmt::Write;
+
+use crate::charts::Chart;
+use crate::comparison::Comparison;
+use crate::published;
+use crate::report::workload_line;
+
+/// Escapes text for HTML.
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.35em .6em;text-align:left;\
+vertical-align:top}th{background:#f3f3f3}figure{margin:1.5em 0}figcaption{font-weight:600}\
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em 1em}";
+
+/// The report of `c` with `charts`, as one HTML document.
+pub fn page(c: &Comparison, charts: &[Chart]) -> String {
+    let (q, d) = (c.queue(), c.direct());
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sluice compare: {}</title>\
+         <style>{STYLE}</style></head><body>\n<h1>S3 &rarr; SNS &rarr; Lambda or S3 &rarr; SNS &rarr; SQS &rarr; Lambda?</h1>\n",
+        esc(&c.topology)
+    );
+    let _ = writeln!(out, "<p>{}</p>", esc(&workload_line(c)));
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">Measured {} on the local stack (LocalStack, moto, sluice's local Lambda service running the \
+         real worker binaries), AWS waits {}&times; faster; the run took {:.0} s{}. Latencies are this machine's local \
+         stack, not AWS's: published AWS figures are below, beside them.</p>",
+        esc(&c.started),
+        c.time_scale,
+        c.wall_seconds,
+        if c.settled { "" } else { ". It did not drain in time: unsettled objects count as lost" }
+    );
+    let _ = writeln!(
+        out,
+        "<table><tr><th>row</th><th>queue: {}</th><th>direct: {}</th><th>reading</th></tr>",
+        esc(q.label),
+        esc(d.label)
+    );
+    for row in c.rows() {
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            row.row,
+            esc(&row.queue),
+            esc(&row.direct),
+            esc(&row.reading)
+        );
+    }
+    out.push_str("</table>\n");
+    for chart in charts {
+        let _ =
+            writeln!(out, "<figure id=\"{}\" aria-label=\"{}\">\n{}\n</figure>", chart.id, esc(chart.title), chart.svg);
+    }
+    // The detailed figures: the text report's table, as HTML.
+    out.push_str("<h2>Detailed figures</h2>\n<table><tr><th>figure</th><th>queue</th><th>direct</th></tr>\n");
+    let text = crate::report::text(c);
+    for line in text.lines().skip_while(|l| !l.starts_with("| figure")).skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let _ = writeln!(out, "<tr>{}</tr>", cells.iter().map(|c| format!("<td>{}</td>", esc(c))).collect::<String>());
+    }
+    out.push_str("</table>\n<h2>Published AWS figures</h2>\n");
+    let _ = writeln!(
+        out,
+        "<table><tr><th>path ({})</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th></tr>",
+        esc(published::LATENCY_SOURCE)
+    );
+    for p in published::LATENCIES {
+        let p90 = p.p90_ms.map(|v| v.to_string()).unwrap_or_else(|| "&ndash;".into());
+        let _ =
+            writeln!(out, "<tr><td>{}</td><td>{}</td><td>{p90}</td><td>{}</td></tr>", esc(p.path), p.p50_ms, p.p99_ms);
+    }
+    let _ =
+        writeln!(out, "</table>\n<p>{}</p>\n<p>{}</p>", esc(published::MAPPING_SCALING), esc(published::ASYNC_RETRIES));
+    out.push_str(
+        "<h2>AWS timings this run compressed</h2>\n<table><tr><th>timing</th><th>AWS</th><th>this run</th></tr>\n",
+    );
+    for t in &c.compressed {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{:.1} s</td><td>{:.2} s</td></tr>",
+            esc(t.what),
+            t.aws_seconds,
+            t.local_seconds
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</table>\n<p>Costs: {} list prices recorded {} ({}); SNS publishes are priced as if each path had its topic \
+         alone; deliveries from SNS to SQS and Lambda are free, SNS's SendMessage into the queue is an SQS request.</p>",
+        c.prices.region,
+        c.prices.recorded,
+        c.prices.sources.iter().map(|s| format!("<a href=\"{s}\">{s}</a>")).collect::<Vec<_>>().join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "<p>Function logs: <code>{}</code>; the local Lambda service's records: <code>{}</code></p>\n</body></html>",
+        esc(&c.log_dir),
+        esc(&c.records_file)
+    );
+    out
+}
