@@ -46,9 +46,14 @@ pub async fn run(args: Args) -> Result<(), Failure> {
             println!("{payload}");
             Err(Failure::failed(format!("function error ({kind}); its error document is on standard output")))
         }
-        Err(e) => Err(Failure::failed(format!(
-            "{e}\n  check the function name and AWS_ENDPOINT_URL ({})",
-            std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "not set: AWS itself".into())
-        ))),
+        Err(e) => {
+            let endpoint = ["AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"]
+                .into_iter()
+                .find_map(|var| std::env::var(var).ok().map(|url| format!("{var}={url}")))
+                .unwrap_or_else(|| "AWS itself: no AWS_ENDPOINT_URL_LAMBDA or AWS_ENDPOINT_URL".into());
+            Err(Failure::failed(format!(
+                "{e}\n  check the function name and the endpoint ({endpoint}; `sluice local serve` prints the local one)"
+            )))
+        }
     }
 }

@@ -59,7 +59,7 @@ pub enum CompareError {
     /// A worker bootstrap is not where it should be.
     #[error("worker binary {0} is missing: build it with `cargo build -p sqs-worker -p sns-worker` (scripts/run does)")]
     WorkerMissing(PathBuf),
-    /// The endpoint variables are not set.
+    /// The variables that point the SDK at the local stack are not set.
     #[error("{0} is not set: run `scripts/run`, or start the stack and `eval \"$(scripts/stack env)\"`")]
     EndpointNotSet(&'static str),
     /// The local stack does not answer.
@@ -106,18 +106,19 @@ pub async fn preflight(aws: &aws_config::SdkConfig, workers: &FsPath) -> Result<
         }
     }
     let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| CompareError::EndpointNotSet("AWS_ENDPOINT_URL"))?;
+    if aws.region().is_none() {
+        return Err(CompareError::EndpointNotSet("AWS_REGION"));
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        return Err(CompareError::EndpointNotSet("AWS_ACCESS_KEY_ID"));
+    }
     let dynamodb = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| endpoint.clone());
     let quick = Duration::from_secs(5);
     let s3 = sluice_stack::topology::s3_client(aws);
     match tokio::time::timeout(quick, s3.list_buckets().send()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
-            let detail = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
-            return Err(CompareError::StackUnreachable {
-                service: "LocalStack",
-                endpoint,
-                detail: first_line(&detail),
-            });
+            return Err(CompareError::StackUnreachable { service: "LocalStack", endpoint, detail: causes(&e) });
         }
         Err(_) => {
             let detail = "no answer within 5 s".into();
@@ -141,9 +142,19 @@ async fn reqwest_free_probe(endpoint: &str) -> Result<(), String> {
     }
 }
 
-fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    if line.len() > 200 { format!("{}...", &line[..line.floor_char_boundary(200)]) } else { line.to_owned() }
+/// An error and its causes on one line, each said once (no debug dump of a raw response).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    let line = parts.join(": ").replace('\n', " ");
+    if line.len() > 240 { format!("{}...", &line[..line.floor_char_boundary(240)]) } else { line }
 }
 
 /// The meters and partner of one path.
@@ -287,10 +298,7 @@ pub async fn run(
             drop(permit);
             match put {
                 Ok(out) => Ok((Upload { key, version_id: out.version_id.unwrap_or_default() }, SystemTime::now())),
-                Err(e) => Err(CompareError::Upload {
-                    key,
-                    detail: first_line(&aws_sdk_s3::error::DisplayErrorContext(&e).to_string()),
-                }),
+                Err(e) => Err(CompareError::Upload { key, detail: causes(&e) }),
             }
         }));
         progress(Progress::Done(i as u64 + 1));

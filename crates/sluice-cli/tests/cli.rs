@@ -1,0 +1,105 @@
+//! The `sluice` command line: each failure is one or two lines naming what went wrong and what
+//! to do, with a non-zero exit and no hang. None of these needs the local stack.
+
+use std::process::{Command, Output};
+
+use sluice_local::{LocalLambda, ServiceConfig, ServiceOptions};
+
+fn sluice(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the sluice binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// A closed loopback port: bound, then released.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invoking_an_unknown_function_says_so_in_one_line() {
+    let aws = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build();
+    let options = ServiceOptions { port: 0, log_dir: scratch("invoke"), aws };
+    let service = LocalLambda::start(ServiceConfig::default(), options).await.unwrap();
+    let endpoint = service.endpoint();
+    let out = tokio::task::spawn_blocking(move || {
+        sluice(&["invoke", "no-such-function", "--payload", "/dev/null"], &[("AWS_ENDPOINT_URL", &endpoint)])
+    })
+    .await
+    .unwrap();
+    service.shutdown().await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.lines().count() <= 2, "more than two lines:\n{err}");
+    assert!(err.contains("no-such-function") && err.contains("ResourceNotFoundException"), "{err}");
+    assert!(!err.contains("raw") && !err.contains("Response {"), "a debug dump:\n{err}");
+}
+
+#[test]
+fn a_missing_worker_binary_is_named_with_the_build_command() {
+    let dir = scratch("no-workers");
+    let out = sluice(&["compare", "--workers", dir.to_str().unwrap()], &[("AWS_ENDPOINT_URL", "http://127.0.0.1:1")]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("{}/sqs-worker is missing", dir.display())), "{err}");
+    assert!(err.contains("cargo build -p sqs-worker -p sns-worker"), "{err}");
+}
+
+#[test]
+fn an_unreachable_stack_is_reported_with_how_to_start_it() {
+    let dir = scratch("stack-down");
+    for worker in ["sqs-worker", "sns-worker"] {
+        std::fs::write(dir.join(worker), b"").unwrap();
+    }
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let started = std::time::Instant::now();
+    let out = sluice(&["compare", "--workers", dir.to_str().unwrap()], &[("AWS_ENDPOINT_URL", &endpoint)]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.lines().count() <= 2, "{err}");
+    assert!(err.contains(&format!("LocalStack does not answer at {endpoint}")), "{err}");
+    assert!(err.contains("scripts/stack start"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "it took {:?}", started.elapsed());
+}
+
+#[test]
+fn an_option_out_of_range_is_named() {
+    let out = sluice(&["compare", "--objects", "0"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "sluice: invalid option --objects: must be at least 1");
+    let out = sluice(&["compare", "--batch-size", "50"], &[]);
+    assert!(stderr(&out).contains("--batching-window-s: must be at least 1 when --batch-size is over 10"));
+}
+
+#[test]
+fn serving_on_a_taken_port_says_which_and_what_to_do() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let config = scratch("serve").join("functions.json");
+    std::fs::write(&config, r#"{"functions": []}"#).unwrap();
+    let out = sluice(&["local", "serve", "--config", config.to_str().unwrap(), "--port", &port], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.lines().count() <= 2, "{err}");
+    assert!(err.contains(&format!("is port {port} taken?")), "{err}");
+}
