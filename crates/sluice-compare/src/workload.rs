@@ -152,16 +152,16 @@ impl Workload {
         if self.account_concurrency == 0 {
             return bad("--account-concurrency", "must be at least 1");
         }
-        if let Some(reserved) = self.reserved_concurrency {
-            if reserved == 0 || 2 * reserved > self.account_concurrency {
-                return bad(
-                    "--reserved-concurrency",
-                    format!(
-                        "must be 1 to half of --account-concurrency ({}): both functions reserve it",
-                        self.account_concurrency
-                    ),
-                );
-            }
+        if let Some(reserved) = self.reserved_concurrency
+            && (reserved == 0 || 2 * reserved > self.account_concurrency)
+        {
+            return bad(
+                "--reserved-concurrency",
+                format!(
+                    "must be 1 to half of --account-concurrency ({}): both functions reserve it",
+                    self.account_concurrency
+                ),
+            );
         }
         // services-sqs-configure: a standard queue takes batches of 1 to 10,000, more than 10
         // only with a batching window of at least 1 s.
@@ -181,10 +181,10 @@ impl Workload {
             );
         }
         // services-sqs-scaling: MaximumConcurrency is 2 to 1,000.
-        if let Some(cap) = self.maximum_concurrency {
-            if !(2..=1000).contains(&cap) {
-                return bad("--maximum-concurrency", "must be 2 to 1,000 (services-sqs-scaling)");
-            }
+        if let Some(cap) = self.maximum_concurrency
+            && !(2..=1000).contains(&cap)
+        {
+            return bad("--maximum-concurrency", "must be 2 to 1,000 (services-sqs-scaling)");
         }
         if !(self.time_scale.is_finite() && (1.0..=600.0).contains(&self.time_scale)) {
             return bad("--time-scale", "must be 1 to 600");
