@@ -22,6 +22,7 @@ fn small(objects: usize) -> Workload {
     w.objects = objects;
     w.pattern = Pattern::Burst;
     w.max_bytes = 8 * 1024;
+    w.outage = None;
     w
 }
 
@@ -46,7 +47,7 @@ fn sluice() -> PathBuf {
 fn the_json_figures_agree_with_the_local_services_records() {
     let dir = scratch("json");
     let out = Command::new(sluice())
-        .args(["compare", "--objects", "24", "--pattern", "burst", "--max-bytes", "4096", "--json"])
+        .args(["compare", "--objects", "24", "--pattern", "burst", "--max-bytes", "4096", "--no-outage", "--json"])
         .arg("--report")
         .arg(dir.join("report.html"))
         .arg("--log-dir")

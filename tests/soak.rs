@@ -43,16 +43,16 @@ async fn main() -> ExitCode {
     println!("soak: {objects} uploads, {republished} notifications published again, {objects} queued twice");
     println!("took {:.0} s; settled: {settled}", started.elapsed().as_secs_f64());
     println!();
-    println!("| path | uploaded | processed | in a DLQ | lost | duplicates suppressed |");
-    println!("|---|---|---|---|---|---|");
+    println!("| path | uploaded | processed | kept in a DLQ | lost | dead letters (copies) | duplicates suppressed |");
+    println!("|---|---|---|---|---|---|---|");
     for (path, a) in &accounts {
-        let dead: usize = a.dead_lettered.values().sum();
+        let letters: usize = a.dead_lettered.values().sum();
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {letters} | {} |",
             path.name(),
             a.uploaded,
             a.processed,
-            dead,
+            a.kept_in_dlq,
             a.lost.len(),
             a.duplicates_suppressed
         );

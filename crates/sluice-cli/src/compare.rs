@@ -58,11 +58,14 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     maximum_concurrency: u32,
     /// A downstream outage of this many seconds (the webhook answers 503)...
-    #[arg(long)]
-    outage_s: Option<f64>,
+    #[arg(long, default_value_t = 5.0)]
+    outage_s: f64,
     /// ...starting this many seconds after the first upload.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 10.0)]
     outage_at_s: f64,
+    /// No downstream outage.
+    #[arg(long)]
+    no_outage: bool,
     /// Deploy the direct path without its on-failure destination (a failed event is lost).
     #[arg(long)]
     no_direct_dlq: bool,
@@ -112,9 +115,9 @@ impl Args {
         w.batch_size = self.batch_size;
         w.batching_window = Duration::from_secs(self.batching_window_s);
         w.maximum_concurrency = (self.maximum_concurrency != 0).then_some(self.maximum_concurrency);
-        w.outage = self.outage_s.map(|length| Outage {
+        w.outage = (!self.no_outage).then(|| Outage {
             start: Duration::from_secs_f64(self.outage_at_s.max(0.0)),
-            length: Duration::from_secs_f64(length.max(0.0)),
+            length: Duration::from_secs_f64(self.outage_s.max(0.0)),
         });
         w.direct_dlq = !self.no_direct_dlq;
         w.time_scale = self.time_scale;

@@ -110,11 +110,12 @@ impl Comparison {
     fn speed(&self, q: &PathFigures, d: &PathFigures) -> Row {
         let figure = |p: &PathFigures| {
             format!(
-                "p50 {}, p95 {}, p99 {}, max {}",
+                "p50 {}, p95 {}, p99 {}, max {} (of {} processed)",
                 ms(p.latency.p50_ms),
                 ms(p.latency.p95_ms),
                 ms(p.latency.p99_ms),
-                ms(p.latency.max_ms)
+                ms(p.latency.max_ms),
+                p.latency.samples
             )
         };
         let (faster, slower) = if q.latency.p50_ms < d.latency.p50_ms { (q, d) } else { (d, q) };
@@ -131,6 +132,12 @@ impl Comparison {
         }
         let tail = if q.latency.p99_ms < d.latency.p99_ms { "queue" } else { "direct" };
         reading.push_str(&format!("; the {tail} path had the shorter tail (p99)"));
+        if q.latency.samples != d.latency.samples {
+            reading.push_str(&format!(
+                "; latencies count processed objects only ({} on the queue path, {} direct)",
+                q.latency.samples, d.latency.samples
+            ));
+        }
         Row { row: "speed", queue: figure(q), direct: figure(d), reading }
     }
 

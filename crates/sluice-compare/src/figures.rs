@@ -107,7 +107,7 @@ pub struct Outcomes {
     pub processed: usize,
     /// Deliveries the idempotency store recognised as repeats and skipped.
     pub duplicates_suppressed: u64,
-    /// In the path's dead-letter queue or on-failure destination.
+    /// Not processed, kept in the path's dead-letter queue or on-failure destination.
     pub dead_lettered: usize,
     /// Neither processed nor kept anywhere.
     pub lost: usize,
@@ -119,7 +119,7 @@ impl From<&PathAccount> for Outcomes {
             uploaded: a.uploaded,
             processed: a.processed,
             duplicates_suppressed: a.duplicates_suppressed,
-            dead_lettered: a.dead_lettered.values().sum(),
+            dead_lettered: a.kept_in_dlq,
             lost: a.lost.len(),
         }
     }

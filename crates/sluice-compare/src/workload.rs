@@ -86,8 +86,9 @@ pub struct Workload {
 
 impl Default for Workload {
     /// Sized to take about two minutes on a 2-core machine: 300 objects, a steady 10 per
-    /// second with a burst of 150 halfway, 1 KiB to 64 KiB, 50 ms downstream, the template's
-    /// settings, AWS time 60 times faster.
+    /// second with a burst of 150 halfway, 1 KiB to 64 KiB, 50 ms downstream that is down for
+    /// 5 s from 10 s after the first upload (longer than the direct path's retries at this
+    /// scale), the template's settings, AWS time 60 times faster.
     fn default() -> Self {
         Workload {
             objects: 300,
@@ -100,7 +101,7 @@ impl Default for Workload {
             batch_size: sluice_stack::topology::BATCH_SIZE,
             batching_window: Duration::from_secs(sluice_stack::topology::BATCHING_WINDOW_SECONDS),
             maximum_concurrency: Some(sluice_stack::topology::MAXIMUM_CONCURRENCY),
-            outage: None,
+            outage: Some(Outage { start: Duration::from_secs(10), length: Duration::from_secs(5) }),
             direct_dlq: true,
             time_scale: 60.0,
             seed: 1,

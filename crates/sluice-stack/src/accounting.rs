@@ -1,6 +1,12 @@
-//! Where every uploaded object version ended, per path: processed (its version receipt exists),
-//! in a dead-letter queue (with the reason), or lost (neither, once the scenario has drained).
-//! Duplicates the idempotency store suppressed are counted from the function logs.
+//! Where every uploaded object version ended, per path: processed (its idempotency record is
+//! `COMPLETED`, which the worker writes only after the whole processor succeeded, webhook
+//! included, and its version receipt exists), in a dead-letter queue (with the reason), or lost
+//! (neither, once the scenario has drained). Duplicates the idempotency store suppressed are
+//! counted from the function logs.
+//!
+//! The record, not the worker's "item done" log line, is the evidence: an instance killed
+//! between completing the record and writing that line has still processed the item, and its
+//! redeliveries are answered as duplicates.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -62,12 +68,16 @@ impl Path {
 pub struct PathAccount {
     /// Object versions uploaded.
     pub uploaded: usize,
-    /// With a version receipt.
+    /// Processed: record completed, version receipt written.
     pub processed: usize,
     /// Deliveries the idempotency store recognised as duplicates.
     pub duplicates_suppressed: u64,
-    /// In the path's dead-letter queue, by reason.
+    /// Dead letters in the path's dead-letter queue, by reason: message copies, so a
+    /// duplicated notification can leave a letter for an object that was processed too.
     pub dead_lettered: BTreeMap<String, usize>,
+    /// Object versions not processed whose event is in the DLQ: kept, to be redriven.
+    /// `processed + kept_in_dlq + lost.len() == uploaded`.
+    pub kept_in_dlq: usize,
     /// Neither processed nor dead-lettered.
     pub lost: Vec<Upload>,
 }
@@ -88,6 +98,7 @@ pub struct Letter {
 /// Watches a deployment's results and dead-letter queues.
 pub struct Accountant {
     s3: aws_sdk_s3::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
     topology: Topology,
     log_dir: PathBuf,
@@ -99,6 +110,7 @@ impl Accountant {
     pub fn new(aws: &aws_config::SdkConfig, topology: &Topology, log_dir: PathBuf) -> Self {
         Accountant {
             s3: crate::topology::s3_client(aws),
+            dynamodb: aws_sdk_dynamodb::Client::new(aws),
             sqs: aws_sdk_sqs::Client::new(aws),
             topology: topology.clone(),
             log_dir,
@@ -116,25 +128,47 @@ impl Accountant {
         )
     }
 
-    /// The identities (`bucket/key@v:version`) of the items the path's worker reported
-    /// processed: the whole processor succeeded, webhook included.
-    fn done(&self, path: Path) -> HashSet<String> {
-        let needle = "\"idempotency_key\":\"";
-        self.log_lines(path, "\"outcome\":\"processed\"")
-            .iter()
-            .filter_map(|line| {
-                let start = line.find(needle)? + needle.len();
-                let end = start + line[start..].find('"')?;
-                Some(line[start..end].to_owned())
-            })
-            .collect()
+    /// The identities (`bucket/key@v:version`) whose idempotency record the path's worker
+    /// completed: the whole processor succeeded, webhook included. Empty when the table cannot
+    /// be read (nothing then counts as processed, so a failure shows, never hides).
+    async fn done(&self, path: Path) -> HashSet<String> {
+        let prefix = format!("{}#", path.function());
+        let mut done = HashSet::new();
+        let mut start = None;
+        loop {
+            let scanned = self
+                .dynamodb
+                .scan()
+                .table_name(&self.topology.idempotency_table)
+                .projection_expression("#id, #status")
+                .expression_attribute_names("#id", "id")
+                .expression_attribute_names("#status", "status")
+                .set_exclusive_start_key(start)
+                .send()
+                .await;
+            let Ok(page) = scanned else {
+                return HashSet::new();
+            };
+            for item in page.items() {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+                if text("status").map(String::as_str) == Some("COMPLETED")
+                    && let Some(identity) = text("id").and_then(|id| id.strip_prefix(&prefix))
+                {
+                    done.insert(identity.to_owned());
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return done,
+            }
+        }
     }
 
     fn identity(&self, upload: &Upload) -> String {
         upload.identity(&self.topology.ingest_bucket)
     }
 
-    /// Processed: reported done by the worker, and its version receipt is there.
+    /// Processed: its idempotency record completed, and its version receipt is there.
     async fn processed(&self, path: Path, upload: &Upload, done: &HashSet<String>) -> bool {
         if !done.contains(&self.identity(upload)) {
             return false;
@@ -230,7 +264,7 @@ impl Accountant {
             for path in Path::BOTH {
                 self.collect_letters(path).await;
                 let letters = self.dead_lettered(path);
-                let done = self.done(path);
+                let done = self.done(path).await;
                 for upload in uploads.iter().filter(|u| !letters.contains(u)) {
                     if !self.processed(path, upload, &done).await {
                         open += 1;
@@ -256,11 +290,13 @@ impl Accountant {
             *account.dead_lettered.entry(letter.reason.clone()).or_default() += 1;
         }
         let dead: HashSet<&Upload> = letters.iter().filter_map(|l| l.upload.as_ref()).collect();
-        let done = self.done(path);
+        let done = self.done(path).await;
         for upload in uploads {
             if self.processed(path, upload, &done).await {
                 account.processed += 1;
-            } else if !dead.contains(upload) {
+            } else if dead.contains(upload) {
+                account.kept_in_dlq += 1;
+            } else {
                 account.lost.push(upload.clone());
             }
         }
