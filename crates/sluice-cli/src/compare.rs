@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "burst-on-steady")]
     pattern: PatternName,
     /// Objects per second of a steady pattern.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 5.0)]
     rate: f64,
     /// Objects in the burst of burst-on-steady (default: half of --objects).
     #[arg(long)]
@@ -58,10 +58,10 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     maximum_concurrency: u32,
     /// A downstream outage of this many seconds (the webhook answers 503)...
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 12.0)]
     outage_s: f64,
     /// ...starting this many seconds after the first upload.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 0.0)]
     outage_at_s: f64,
     /// No downstream outage.
     #[arg(long)]

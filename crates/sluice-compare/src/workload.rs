@@ -85,23 +85,24 @@ pub struct Workload {
 }
 
 impl Default for Workload {
-    /// Sized to take about two minutes on a 2-core machine: 300 objects, a steady 10 per
-    /// second with a burst of 150 halfway, 1 KiB to 64 KiB, 50 ms downstream that is down for
-    /// 5 s from 10 s after the first upload (longer than the direct path's retries at this
-    /// scale), the template's settings, AWS time 60 times faster.
+    /// Sized to take about two minutes on a 2-core machine: 600 objects, a steady 5 per
+    /// second with a burst of 300 halfway, 1 KiB to 64 KiB, 50 ms downstream that is down for
+    /// the first 12 s (12 AWS minutes at this scale: longer than the direct path's three
+    /// attempts, shorter than the queue's five receives), the template's settings, AWS time
+    /// 60 times faster.
     fn default() -> Self {
         Workload {
-            objects: 300,
+            objects: 600,
             min_bytes: 1024,
             max_bytes: 64 * 1024,
-            pattern: Pattern::BurstOnSteady { per_second: 10.0, burst: 150 },
+            pattern: Pattern::BurstOnSteady { per_second: 5.0, burst: 300 },
             processing: Duration::from_millis(50),
             account_concurrency: 20,
             reserved_concurrency: None,
             batch_size: sluice_stack::topology::BATCH_SIZE,
             batching_window: Duration::from_secs(sluice_stack::topology::BATCHING_WINDOW_SECONDS),
             maximum_concurrency: Some(sluice_stack::topology::MAXIMUM_CONCURRENCY),
-            outage: Some(Outage { start: Duration::from_secs(10), length: Duration::from_secs(5) }),
+            outage: Some(Outage { start: Duration::ZERO, length: Duration::from_secs(12) }),
             direct_dlq: true,
             time_scale: 60.0,
             seed: 1,
