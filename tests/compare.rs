@@ -30,7 +30,7 @@ async fn compare(name: &str, workload: &Workload) -> Comparison {
     assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
     let aws = aws_config::load_from_env().await;
     let setup = Setup { workers: workers(), log_dir: scratch(name), drain_limit: Duration::from_secs(180) };
-    let c = sluice_compare::run(&aws, &setup, workload, &|_| {}).await.expect("the comparison ran");
+    let c = sluice_compare::compare(&aws, &setup, workload, &|_| {}).await.expect("the comparison ran");
     assert!(c.settled, "{name}: did not drain\n{}", sluice_compare::report::text(&c));
     c
 }

@@ -162,7 +162,7 @@ pub async fn run(args: Args) -> Result<(), Failure> {
             Progress::Done(done) => bar.set_position(done),
         }
     };
-    let outcome = sluice_compare::run(&aws, &setup, &workload, &progress).await;
+    let outcome = sluice_compare::compare(&aws, &setup, &workload, &progress).await;
     bar.finish_and_clear();
     let comparison = outcome.map_err(|e| match e {
         sluice_compare::CompareError::Upload { .. } | sluice_compare::CompareError::Deploy(_) => {

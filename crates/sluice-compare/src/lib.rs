@@ -8,7 +8,7 @@
 //! sampled queue, the meters.
 //!
 //! - [`workload`]: what is uploaded and how the paths are set, checked before anything runs;
-//! - [`run`]: the run itself, with a progress callback and typed errors;
+//! - [`run`]: the run itself ([`compare`]), with a progress callback and typed errors;
 //! - [`figures`]: one path's figures from the observations;
 //! - [`comparison`]: both paths, the four rows and their readings;
 //! - [`report`], [`charts`], [`html`]: the text, the SVG charts, the self-contained page;
@@ -20,7 +20,7 @@
 //! use sluice_compare::{Setup, Workload};
 //! let aws = aws_config::load_from_env().await;
 //! let setup = Setup { workers: "target/debug".into(), log_dir: "target/compare".into(), drain_limit: Duration::from_secs(300) };
-//! let comparison = sluice_compare::run(&aws, &setup, &Workload::default(), &|_| {}).await?;
+//! let comparison = sluice_compare::compare(&aws, &setup, &Workload::default(), &|_| {}).await?;
 //! println!("{}", sluice_compare::report::text(&comparison));
 //! # Ok(()) }
 //! ```
@@ -45,5 +45,5 @@ pub mod run;
 pub mod workload;
 
 pub use comparison::Comparison;
-pub use run::{CompareError, Progress, Setup, run};
+pub use run::{CompareError, Progress, Setup, compare};
 pub use workload::{Outage, Pattern, Workload, WorkloadError};

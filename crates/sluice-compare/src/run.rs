@@ -192,7 +192,7 @@ fn body(i: usize, size: u64, seed: u64) -> Vec<u8> {
 }
 
 /// Runs the comparison: deploys, uploads, drains and measures. `progress` hears of each step.
-pub async fn run(
+pub async fn compare(
     aws: &aws_config::SdkConfig,
     setup: &Setup,
     workload: &Workload,
