@@ -263,7 +263,7 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
         let admission = self.idempotency.admit(key, fingerprint.as_deref(), &inv.deadline, inv.processing_cutoff).await;
         let (lease, key) = match admission {
             Admission::Run { lease, key } => (lease, key),
-            Admission::Duplicate => return ItemResult::Duplicate,
+            Admission::Duplicate { .. } => return ItemResult::Duplicate,
             Admission::Refused { retryable, reason } => {
                 return ItemResult::Failed(Failure { retryable, reason });
             }

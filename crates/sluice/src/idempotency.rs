@@ -104,8 +104,8 @@ pub(crate) enum Admission {
     /// Process the item; `lease` is `None` when unprotected. `key` is the item's key as its
     /// key function named it, without the store's prefix.
     Run { lease: Option<Lease>, key: Option<Arc<str>> },
-    /// Processed before: do not run.
-    Duplicate,
+    /// Processed before: do not run. `output` is what the first run stored.
+    Duplicate { output: String },
     /// Do not run now; the item fails with this reason.
     Refused { retryable: bool, reason: String },
 }
@@ -229,7 +229,7 @@ impl Idempotency {
         };
         match claim {
             Ok(Claim::Acquired(lease)) => Admission::Run { lease: Some(lease), key: Some(Arc::from(key)) },
-            Ok(Claim::Completed { .. }) => Admission::Duplicate,
+            Ok(Claim::Completed { output, .. }) => Admission::Duplicate { output },
             Ok(Claim::InProgress { until }) => Admission::Refused {
                 retryable: true,
                 reason: format!(

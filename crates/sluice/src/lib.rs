@@ -8,7 +8,8 @@
 //!   error only when Lambda's retries can help.
 //!
 //! Every item runs under an idempotency claim ([`Idempotency`]), so duplicate deliveries do
-//! their side effects once. Handlers are `tower::Service`s: run them with
+//! their side effects once. The same protocol makes any async function idempotent
+//! ([`Idempotency::call`]), for work that is not an SQS or SNS item. Handlers are `tower::Service`s: run them with
 //! `lambda_runtime::run`, and wrap them in tower layers.
 //!
 //! ```no_run
@@ -39,6 +40,8 @@ mod deadline;
 mod engine;
 /// How handlers use idempotency records.
 mod idempotency;
+/// Any async function made idempotent.
+mod idempotent;
 /// Items and their idempotency keys.
 mod item;
 /// The processor a worker author writes.
@@ -57,6 +60,7 @@ pub use dead_letter::{DeadLetter, DeadLetterSink, SqsDeadLetterQueue};
 pub use deadline::Deadline;
 pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE};
 pub use idempotency::{DEFAULT_LEASE, DEFAULT_TTL, Idempotency};
+pub use idempotent::IdempotentError;
 pub use item::{Item, MessageMeta};
 pub use processor::{BoxError, Delivery, ItemContext, ProcessError, Processor, ProcessorFn, processor_fn};
 pub use report::{EmfMetrics, InvocationReport};
