@@ -165,6 +165,7 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
     }
 }
 
+#[cfg(feature = "http")]
 impl Classify for reqwest::Error {
     fn error_class(&self) -> ErrorClass {
         if self.is_timeout() {

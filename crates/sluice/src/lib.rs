@@ -52,11 +52,15 @@ pub mod report;
 mod sns;
 /// The SQS batch handler.
 mod sqs;
+/// The SQS dead-letter queue.
+#[cfg(feature = "sqs-dead-letter")]
+mod sqs_dead_letter;
 /// Logs as Lambda's logging controls ask (format, level).
+#[cfg(feature = "json-logs")]
 pub mod telemetry;
 
 pub use builder::HandlerBuilder;
-pub use dead_letter::{DeadLetter, DeadLetterSink, SqsDeadLetterQueue};
+pub use dead_letter::{DeadLetter, DeadLetterSink};
 pub use deadline::Deadline;
 pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE};
 pub use idempotency::{DEFAULT_LEASE, DEFAULT_TTL, Idempotency};
@@ -66,3 +70,5 @@ pub use processor::{BoxError, Delivery, ItemContext, ProcessError, Processor, Pr
 pub use report::{EmfMetrics, InvocationReport};
 pub use sns::{SnsHandler, SnsHandlerError};
 pub use sqs::{SqsBatchError, SqsBatchHandler};
+#[cfg(feature = "sqs-dead-letter")]
+pub use sqs_dead_letter::SqsDeadLetterQueue;
