@@ -2,8 +2,9 @@
 //!
 //! Retry only what can change: throttling, server errors, timeouts and connection failures.
 //! A client error (a 400, 403 or 404) will be the same next time, and retrying it only delays
-//! the real answer. Throttling codes are AWS's (SDK retry documentation and the smithy-rs
-//! standard retry classifier); HTTP statuses follow RFC 9110 (408, 429, 5xx).
+//! the real answer. Throttling and transient codes are the AWS SDK's own lists (`aws-runtime`'s
+//! retry classifiers, which every SDK client already compiles); HTTP statuses follow RFC 9110
+//! (408, 429, 5xx).
 //!
 //! A failed connection is two different things: [`ErrorClass::Connection`] (never made, so the
 //! request was never sent) and [`ErrorClass::Interrupted`] (dropped after the request may have
@@ -108,26 +109,15 @@ pub trait Classify {
     }
 }
 
-/// AWS error codes that mean "slow down", whatever the status.
-pub const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
+/// AWS error codes that mean "slow down", whatever the status: the AWS SDK's own list
+/// (`aws_runtime::retries::classifiers::THROTTLING_ERRORS`), not a copy of it.
+pub use aws_runtime::retries::classifiers::THROTTLING_ERRORS as THROTTLING_CODES;
 
-/// AWS error codes of transient server-side failures sent with a 4xx status.
-const TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException", "InternalError"];
+/// A transient server-side failure sent with a 4xx status: the AWS SDK's list
+/// (`TRANSIENT_ERRORS`), and S3's `InternalError`, which the SDK leaves to its status.
+fn transient(code: &str) -> bool {
+    aws_runtime::retries::classifiers::TRANSIENT_ERRORS.contains(&code) || code == "InternalError"
+}
 
 impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
     fn error_class(&self) -> ErrorClass {
@@ -136,7 +126,7 @@ impl<E: ProvideErrorMetadata> Classify for SdkError<E, HttpResponse> {
                 let code = service.err().code().unwrap_or_default();
                 if THROTTLING_CODES.contains(&code) {
                     ErrorClass::Throttling
-                } else if TRANSIENT_CODES.contains(&code) {
+                } else if transient(code) {
                     ErrorClass::Timeout
                 } else {
                     ErrorClass::from_status(service.raw().status().as_u16())
