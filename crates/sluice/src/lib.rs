@@ -30,6 +30,24 @@
 //! }
 //! ```
 
+//! # Glossary
+//!
+//! One word per concept, in this crate, its siblings and the README:
+//! - **path**: how an S3 event reaches a worker, the *queue path* (S3 -> SNS -> SQS -> Lambda,
+//!   [`Delivery::Sqs`]) or the *direct path* (S3 -> SNS -> Lambda, [`Delivery::Sns`]);
+//! - **message**: what Lambda hands the handler, one SQS message or one SNS notification
+//!   ([`MessageMeta`]);
+//! - **item**: one unit of work decoded from a message, such as one S3 object version; a
+//!   message holds one or more ([`Item`]);
+//! - **record**: an *idempotency record*, the store's entry for one item's key (claimed,
+//!   completed); an S3 notification's entries are *S3 events*, SQS's are *messages*;
+//! - **key**: an item's idempotency key; the **key prefix** names the function's records
+//!   ([`Idempotency::key_prefix`]), a store's own prefix keeps a shared table or Redis
+//!   database apart;
+//! - **claim** and **lease**: the in-progress record and how long it holds without a renewal;
+//! - **batch concurrency**: items of one batch processed at once; **Lambda concurrency**:
+//!   invocations running at once, which the account and reserved concurrency bound.
+
 /// The builder both handlers share.
 pub mod builder;
 /// Sending permanent failures to a dead-letter queue.
