@@ -176,20 +176,21 @@ fn render(page: &Path, dir: &Path) -> (png::Decoder<std::io::BufReader<std::fs::
     (png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap())), console)
 }
 
-/// The bands of screenshot rows holding a pixel of exactly `colours`, rows less than 40 apart
-/// joined: one band per chart that drew a series.
-fn bands(decoder: png::Decoder<std::io::BufReader<std::fs::File>>, colours: &[[u8; 3]]) -> usize {
+/// Pixels of the screenshot of exactly each of `colours`.
+fn pixels(decoder: png::Decoder<std::io::BufReader<std::fs::File>>, colours: &[[u8; 3]]) -> Vec<usize> {
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.color_type.samples();
-    let rows: Vec<usize> = (0..info.height as usize)
-        .filter(|y| {
-            let row = &buf[y * info.line_size..(y + 1) * info.line_size];
-            row.chunks(channels).any(|px| colours.iter().any(|c| px[..3] == c[..]))
-        })
-        .collect();
-    rows.windows(2).filter(|w| w[1] - w[0] > 40).count() + usize::from(!rows.is_empty())
+    let mut counts = vec![0; colours.len()];
+    for y in 0..info.height as usize {
+        for px in buf[y * info.line_size..(y + 1) * info.line_size].chunks(channels) {
+            if let Some(k) = colours.iter().position(|c| px[..3] == c[..]) {
+                counts[k] += 1;
+            }
+        }
+    }
+    counts
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -200,17 +201,25 @@ async fn the_html_report_renders_its_charts_in_headless_chromium_without_console
     let dir = scratch("html");
     let report = dir.join("report.html");
     std::fs::write(&report, sluice_compare::html::page(&c, &charts)).unwrap();
-    let (shot, console) = render(&report, &dir);
+    let (_, console) = render(&report, &dir);
     assert!(console.is_empty(), "console messages: {console:#?}");
-    // The series colours of the two paths (charts.rs): every chart drew both.
+    // The series colours of the two paths (charts.rs): each chart, alone in the report's page,
+    // draws both.
     const QUEUE: [u8; 3] = [31, 119, 180];
     const DIRECT: [u8; 3] = [230, 110, 20];
-    assert_eq!(bands(shot, &[QUEUE, DIRECT]), charts.len(), "a chart area is blank");
+    for chart in &charts {
+        let page = dir.join(format!("{}.html", chart.id));
+        std::fs::write(&page, sluice_compare::html::page(&c, std::slice::from_ref(chart))).unwrap();
+        let (shot, console) = render(&page, &dir);
+        assert!(console.is_empty(), "{}: console messages: {console:#?}", chart.id);
+        let counts = pixels(shot, &[QUEUE, DIRECT]);
+        assert!(counts.iter().all(|n| *n >= 20), "the {} chart area is blank: {counts:?} pixels", chart.id);
+    }
 
     // The checks can fail: a page with a console error and no charts fails both.
     let broken = dir.join("broken.html");
     std::fs::write(&broken, "<!DOCTYPE html><p>no charts</p><script>console.error('broken')</script>").unwrap();
     let (shot, console) = render(&broken, &dir);
     assert_eq!(console.len(), 1, "{console:#?}");
-    assert_eq!(bands(shot, &[QUEUE, DIRECT]), 0);
+    assert_eq!(pixels(shot, &[QUEUE, DIRECT]), vec![0, 0]);
 }

@@ -325,7 +325,13 @@ pub async fn compare(
         let direct_done =
             deployment.service.records().async_events().iter().filter(|e| e.function == "sns-worker").count();
         progress(Progress::Done(((applied + kept).min(uploads.len()) + direct_done.min(uploads.len())) as u64));
-        if applied + kept >= uploads.len() && waiting == 0 && direct_done >= uploads.len() {
+        // The partner applies an effect before the worker completes its record: confirm with
+        // the accounting itself (records completed, receipts written) before calling it done.
+        if applied + kept >= uploads.len()
+            && waiting == 0
+            && direct_done >= uploads.len()
+            && accountant.account(Path::Sqs, &just_uploads).await.lost.is_empty()
+        {
             break true;
         }
         if tokio::time::Instant::now() >= drain_end {
