@@ -61,12 +61,11 @@ pub fn page(c: &Comparison, charts: &[Chart]) -> String {
         let _ =
             writeln!(out, "<figure id=\"{}\" aria-label=\"{}\">\n{}\n</figure>", chart.id, esc(chart.title), chart.svg);
     }
-    // The detailed figures: the text report's table, as HTML.
+    // The detailed figures: the text report's list, as HTML.
     out.push_str("<h2>Detailed figures</h2>\n<table><tr><th>figure</th><th>queue</th><th>direct</th></tr>\n");
-    let text = crate::report::text(c);
-    for line in text.lines().skip_while(|l| !l.starts_with("| figure")).skip(2).take_while(|l| l.starts_with('|')) {
-        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        let _ = writeln!(out, "<tr>{}</tr>", cells.iter().map(|c| format!("<td>{}</td>", esc(c))).collect::<String>());
+    for (name, figure) in crate::report::details() {
+        let _ =
+            writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(name), esc(&figure(q)), esc(&figure(d)));
     }
     out.push_str("</table>\n<h2>Published AWS figures</h2>\n");
     let _ = writeln!(

@@ -88,10 +88,11 @@ pub fn text(c: &Comparison) -> String {
     out
 }
 
-type Figure = fn(&PathFigures) -> String;
+/// One detailed figure of a path, as text.
+pub(crate) type Figure = fn(&PathFigures) -> String;
 
 /// The detailed figures, by name.
-fn details() -> Vec<(&'static str, Figure)> {
+pub(crate) fn details() -> Vec<(&'static str, Figure)> {
     vec![
         ("objects processed", |p| p.outcomes.processed.to_string()),
         ("in a DLQ", |p| p.outcomes.dead_lettered.to_string()),

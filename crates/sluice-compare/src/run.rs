@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
+use sluice_local::records::epoch_ms;
 use sluice_local::wait::{receive_one, wait_for};
 use sluice_local::{InvocationRecord, Trigger};
 use sluice_stack::accounting::{Accountant, Path, Upload};
@@ -91,10 +92,6 @@ pub enum CompareError {
         /// What S3 said.
         detail: String,
     },
-}
-
-fn epoch_ms(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
 /// Checks that both worker bootstraps exist and the local stack answers, in seconds.

@@ -143,7 +143,8 @@ pub struct Records {
     faults: Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
-pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
+/// `t` as epoch milliseconds, the unit of every timestamp in the records.
+pub fn epoch_ms(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
