@@ -103,8 +103,10 @@ fn the_json_figures_agree_with_the_local_services_records() {
 
 fn outage_workload(direct_dlq: bool) -> Workload {
     let mut w = small(16);
-    // Longer than the direct path's three attempts (about 1 s and 2 s apart at x60, plus the
-    // worker's own webhook retries), shorter than the queue's five receives (3.3 s apart).
+    // Timed from each path's first webhook call, so a slow start does not eat into it: longer
+    // than the direct path's three attempts (1 s and 2 s apart at x60, plus the worker's own
+    // webhook retries), so the first event's attempts all fail; shorter than the queue's five
+    // receives (3.3 s apart), so the queue path processes some.
     w.outage = Some(Outage { start: Duration::ZERO, length: Duration::from_secs(9) });
     w.direct_dlq = direct_dlq;
     w

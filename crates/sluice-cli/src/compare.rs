@@ -60,7 +60,7 @@ pub struct Args {
     /// A downstream outage of this many seconds (the webhook answers 503)...
     #[arg(long, default_value_t = 12.0)]
     outage_s: f64,
-    /// ...starting this many seconds after the first upload.
+    /// ...starting this many seconds after the downstream's first request (each path's own).
     #[arg(long, default_value_t = 0.0)]
     outage_at_s: f64,
     /// No downstream outage.

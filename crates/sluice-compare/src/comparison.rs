@@ -165,7 +165,7 @@ impl Comparison {
             )
         };
         let outage = match self.workload.outage {
-            Some(o) => format!("with the downstream down for {:.0} s, ", o.length.as_secs_f64()),
+            Some(o) => format!("with each path's downstream down for {:.0} s, ", o.length.as_secs_f64()),
             None => "with no outage, ".into(),
         };
         let direct_dlq = if self.workload.direct_dlq { "with" } else { "without" };

@@ -18,7 +18,14 @@ pub fn workload_line(c: &Comparison) -> String {
         Pattern::BurstOnSteady { per_second, burst } => format!("{per_second}/s with a burst of {burst} halfway"),
     };
     let outage = match w.outage {
-        Some(o) => format!(", downstream down {:.0} s from {:.0} s", o.length.as_secs_f64(), o.start.as_secs_f64()),
+        Some(o) if o.start.is_zero() => {
+            format!(", downstream down {:.0} s from its first request", o.length.as_secs_f64())
+        }
+        Some(o) => format!(
+            ", downstream down {:.0} s from {:.0} s after its first request",
+            o.length.as_secs_f64(),
+            o.start.as_secs_f64()
+        ),
         None => String::new(),
     };
     let reserved = w.reserved_concurrency.map(|r| format!(", reserved {r} each")).unwrap_or_default();

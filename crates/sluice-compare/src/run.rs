@@ -274,15 +274,11 @@ pub async fn compare(
     let s3 = sluice_stack::topology::s3_client(aws);
     let started = tokio::time::Instant::now();
     let t0 = SystemTime::now();
-    let outage = workload.outage.map(|o| {
-        let partners = [queue.partner.clone(), direct.partner.clone()];
-        tokio::spawn(async move {
-            tokio::time::sleep_until(started + o.start).await;
-            partners.iter().for_each(|p| p.outage(true));
-            tokio::time::sleep(o.length).await;
-            partners.iter().for_each(|p| p.outage(false));
-        })
-    });
+    if let Some(o) = workload.outage {
+        for partner in [&queue.partner, &direct.partner] {
+            partner.schedule_outage(o.start, o.length);
+        }
+    }
     let slots = Arc::new(tokio::sync::Semaphore::new(16));
     let mut puts = Vec::with_capacity(workload.objects);
     for (i, (offset, size)) in schedule.iter().zip(&sizes).enumerate() {
@@ -337,9 +333,6 @@ pub async fn compare(
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     sampler.abort();
-    if let Some(outage) = outage {
-        outage.abort();
-    }
     progress(Progress::Phase { name: "measuring", total: 0 });
     let mut accounts = BTreeMap::new();
     for path in Path::BOTH {

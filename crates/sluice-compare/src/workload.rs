@@ -28,9 +28,12 @@ pub enum Pattern {
 }
 
 /// A window in which the downstream API (the workers' webhook) answers 503 to everything.
+///
+/// Each path's downstream times it from the first request it receives, so both paths meet the
+/// same window whatever delays their first invocation (cold starts, a loaded machine).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Outage {
-    /// Local time after the first upload at which it starts.
+    /// Local time after the downstream's first request at which it starts.
     pub start: Duration,
     /// How long it lasts, local time.
     pub length: Duration,

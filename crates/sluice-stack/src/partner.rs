@@ -5,10 +5,14 @@
 //! It is also the downstream that `sluice compare` varies: it can take a fixed time to answer
 //! (the processing time per object) and can be down for a window (503 to every POST), and it
 //! records when each key was first applied, the moment an object's processing took effect.
+//!
+//! A scheduled outage is timed from the first POST the partner sees, not from a wall-clock
+//! moment: whatever the machine's load delays before traffic arrives (uploads, notification
+//! delivery, cold starts), the workers meet the same window.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -22,6 +26,22 @@ struct State {
     refused_in_outage: u64,
     conflicts: Vec<String>,
     down: bool,
+    /// A scheduled outage: (start, length) after the first POST.
+    window: Option<(Duration, Duration)>,
+    first_post: Option<Instant>,
+}
+
+impl State {
+    fn is_down(&self, now: Instant) -> bool {
+        let scheduled = match (self.window, self.first_post) {
+            (Some((start, length)), Some(first)) => {
+                let since = now.saturating_duration_since(first);
+                since >= start && since < start + length
+            }
+            _ => false,
+        };
+        self.down || scheduled
+    }
 }
 
 /// A running partner API on loopback.
@@ -92,6 +112,20 @@ impl Partner {
         self.state.lock().expect("partner state").down = down;
     }
 
+    /// Schedules an outage: every POST from `start` to `start + length` after the first POST
+    /// the partner sees is refused with 503. With `start` zero the first POST is refused too.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let partner = sluice_stack::partner::Partner::start().await?;
+    /// partner.schedule_outage(Duration::ZERO, Duration::from_secs(9)); // down for its first 9 s of traffic
+    /// # Ok(()) }
+    /// ```
+    pub fn schedule_outage(&self, start: Duration, length: Duration) {
+        self.state.lock().expect("partner state").window = Some((start, length));
+    }
+
     /// What the partner saw so far.
     pub fn report(&self) -> PartnerReport {
         let state = self.state.lock().expect("partner state");
@@ -111,7 +145,9 @@ fn apply(state: &mut State, headers: &HeaderMap, body: &[u8]) -> StatusCode {
         return StatusCode::BAD_REQUEST;
     };
     state.posts += 1;
-    if state.down {
+    let now = Instant::now();
+    state.first_post.get_or_insert(now);
+    if state.is_down(now) {
         state.refused_in_outage += 1;
         return StatusCode::SERVICE_UNAVAILABLE;
     }
@@ -129,5 +165,40 @@ fn apply(state: &mut State, headers: &HeaderMap, body: &[u8]) -> StatusCode {
             state.conflicts.push(key.to_owned());
             StatusCode::UNPROCESSABLE_ENTITY
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(state: &mut State, key: &str) -> StatusCode {
+        let mut headers = HeaderMap::new();
+        headers.insert("idempotency-key", key.parse().unwrap());
+        apply(state, &headers, b"{}")
+    }
+
+    #[test]
+    fn a_scheduled_outage_is_timed_from_the_first_post_not_from_when_it_was_scheduled() {
+        let mut state = State { window: Some((Duration::ZERO, Duration::from_millis(300))), ..State::default() };
+        std::thread::sleep(Duration::from_millis(400)); // longer than the window: no POST yet, so not over
+        assert_eq!(post(&mut state, "a"), StatusCode::SERVICE_UNAVAILABLE, "the first POST opens the window");
+        assert_eq!(post(&mut state, "a"), StatusCode::SERVICE_UNAVAILABLE);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while state.is_down(Instant::now()) {
+            assert!(Instant::now() < deadline, "the window never closed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(post(&mut state, "a"), StatusCode::CREATED, "back after the window");
+        assert_eq!(state.refused_in_outage, 2);
+    }
+
+    #[test]
+    fn a_window_that_starts_later_lets_the_first_posts_through() {
+        let mut state = State { window: Some((Duration::from_secs(60), Duration::from_secs(1))), ..State::default() };
+        assert_eq!(post(&mut state, "a"), StatusCode::CREATED);
+        assert_eq!(post(&mut state, "b"), StatusCode::CREATED);
+        assert!(state.is_down(state.first_post.unwrap() + Duration::from_millis(60_500)));
+        assert!(!state.is_down(state.first_post.unwrap() + Duration::from_secs(61)));
     }
 }
