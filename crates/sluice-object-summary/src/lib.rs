@@ -89,7 +89,7 @@ async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
     match delivery {
         Delivery::Sqs => {
             let mut builder = SqsBatchHandler::builder(processor, idempotency)
-                .concurrency(config.batch_concurrency)
+                .batch_concurrency(config.batch_concurrency)
                 .deadline_margin(config.deadline_margin)
                 .metrics(metrics);
             if let Some(dlq) = dead_letters {

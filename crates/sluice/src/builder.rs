@@ -2,16 +2,24 @@
 //!
 //! `SqsBatchHandler::builder` and `SnsHandler::builder` return a [`HandlerBuilder`] whose
 //! third type parameter says which handler it builds, so settings that only make sense for SQS
-//! batches (concurrency, the all-failed policy) exist only on the SQS builder.
+//! batches (batch concurrency, the all-failed policy) exist only on the SQS builder. Its second
+//! type parameter is the item service so far: your processor, and the layers you added around
+//! it with [`HandlerBuilder::layer`].
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tower::util::BoxCloneSyncService;
+use tower::{ServiceBuilder, ServiceExt};
+
 use crate::dead_letter::DeadLetterSink;
-use crate::engine::Engine;
+use crate::engine::{Engine, KeyFn, Timing};
 use crate::item::{Item, MessageMeta};
-use crate::processor::Processor;
+use crate::layers::{
+    DeadlineLayer, IdempotencyLayer, ItemLogLayer, ItemOutcome, ItemRequest, ProcessorService, SkipLayer, process_error,
+};
+use crate::processor::{BoxError, Processor};
 use crate::report::EmfMetrics;
 use crate::{Idempotency, SnsHandler, SqsBatchHandler};
 
@@ -22,29 +30,95 @@ pub enum ForSqs {}
 #[derive(Debug)]
 pub enum ForSns {}
 
-/// Default number of records of one batch processed at once (an SQS batch holds up to 10 by
+/// Default number of messages of one batch processed at once (an SQS batch holds up to 10 by
 /// default: `BatchSize` default, Lambda Developer Guide, services-sqs-parameters).
-pub const DEFAULT_CONCURRENCY: usize = 10;
+pub const DEFAULT_BATCH_CONCURRENCY: usize = 10;
+
+/// Which layers the builder puts around the item service.
+enum Layers<T> {
+    /// Item log, skip, idempotency and deadline guard, as [`crate::layers`] draws them.
+    Sluice { skip: SkipLayer<T>, idempotency: Idempotency },
+    /// None: the item service is a whole stack already.
+    Given,
+}
 
 /// Settings of a handler; see [`SqsBatchHandler::builder`] and [`SnsHandler::builder`].
-pub struct HandlerBuilder<T, P, K> {
-    pub(crate) engine: Engine<T, P>,
-    pub(crate) dead_letters: Option<Arc<dyn DeadLetterSink>>,
-    pub(crate) metrics: EmfMetrics,
-    pub(crate) concurrency: usize,
-    pub(crate) fail_when_all_fail: bool,
+pub struct HandlerBuilder<T, S, K> {
+    service: S,
+    layers: Layers<T>,
+    key_fn: Option<KeyFn<T>>,
+    timing: Timing,
+    dead_letters: Option<Arc<dyn DeadLetterSink>>,
+    metrics: EmfMetrics,
+    batch_concurrency: usize,
+    fail_when_all_fail: bool,
     kind: PhantomData<K>,
 }
 
-impl<T: Item, P: Processor<T>, K> HandlerBuilder<T, P, K> {
+impl<T: Item, P: Processor<T>, K> HandlerBuilder<T, ProcessorService<T, P>, K> {
     pub(crate) fn new(processor: P, idempotency: Idempotency) -> Self {
+        let service = ProcessorService::new(processor);
+        let processor = service.processor().clone();
+        let skip = SkipLayer::new(move |item: &T| processor.skip_reason(item));
+        Self::with(service, Layers::Sluice { skip, idempotency })
+    }
+}
+
+impl<T: Item, S, K> HandlerBuilder<T, S, K> {
+    fn with(service: S, layers: Layers<T>) -> Self {
         HandlerBuilder {
-            engine: Engine::new(processor, idempotency),
+            service,
+            layers,
+            key_fn: None,
+            timing: Timing::default(),
             dead_letters: None,
             metrics: EmfMetrics::disabled(),
-            concurrency: DEFAULT_CONCURRENCY,
+            batch_concurrency: DEFAULT_BATCH_CONCURRENCY,
             fail_when_all_fail: false,
             kind: PhantomData,
+        }
+    }
+
+    /// A builder for a handler that sends items through `service` as it is: a whole item stack,
+    /// composed with `tower::ServiceBuilder` from [`crate::layers`] and your own.
+    pub(crate) fn given(service: S) -> Self {
+        Self::with(service, Layers::Given)
+    }
+
+    /// Wraps the item service so far in `layer`: inside the deadline guard and the
+    /// idempotency claim, around the processor and the layers added before.
+    ///
+    /// A layer whose service is not `Clone` (tower's `RateLimit`) goes behind a
+    /// `tower::buffer::BufferLayer`, so that every item of a batch shares it:
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use sluice::{processor_fn, Idempotency, SqsBatchHandler};
+    /// use sluice_events::s3::S3ObjectEvent;
+    /// use sluice_idempotency::MemoryStore;
+    /// use tower::ServiceBuilder;
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), lambda_runtime::Error> {
+    ///     let processor = processor_fn(|record: S3ObjectEvent, _ctx| async move { Ok(record.size) });
+    ///     let handler = SqsBatchHandler::builder(processor, Idempotency::new(MemoryStore::new()))
+    ///         // at most 5 calls to the partner API per second, across the batch
+    ///         .layer(ServiceBuilder::new().buffer(16).rate_limit(5, Duration::from_secs(1)).into_inner())
+    ///         .build();
+    ///     lambda_runtime::run(handler).await
+    /// }
+    /// ```
+    pub fn layer<L: tower::Layer<S>>(self, layer: L) -> HandlerBuilder<T, L::Service, K> {
+        HandlerBuilder {
+            service: layer.layer(self.service),
+            layers: self.layers,
+            key_fn: self.key_fn,
+            timing: self.timing,
+            dead_letters: self.dead_letters,
+            metrics: self.metrics,
+            batch_concurrency: self.batch_concurrency,
+            fail_when_all_fail: self.fail_when_all_fail,
+            kind: self.kind,
         }
     }
 
@@ -52,7 +126,7 @@ impl<T: Item, P: Processor<T>, K> HandlerBuilder<T, P, K> {
     /// reported failed and redelivered instead (default 1 s; never less than the finish
     /// reserve).
     pub fn deadline_margin(mut self, margin: Duration) -> Self {
-        self.engine.timing.margin = margin;
+        self.timing.margin = margin;
         self
     }
 
@@ -60,13 +134,13 @@ impl<T: Item, P: Processor<T>, K> HandlerBuilder<T, P, K> {
     /// the handler answers before Lambda times it out (default 500 ms). Storing outputs,
     /// releasing claims and dead-letter sends get until a fifth of it before the deadline.
     pub fn finish_reserve(mut self, reserve: Duration) -> Self {
-        self.engine.timing.finish_reserve = reserve;
+        self.timing.finish_reserve = reserve;
         self
     }
 
     /// Names each item's idempotency key, instead of [`Item::default_key`].
     pub fn idempotency_key(mut self, key: impl Fn(&T, &MessageMeta) -> Option<String> + Send + Sync + 'static) -> Self {
-        self.engine.key_fn = Some(Arc::new(key));
+        self.key_fn = Some(Arc::new(key));
         self
     }
 
@@ -81,17 +155,58 @@ impl<T: Item, P: Processor<T>, K> HandlerBuilder<T, P, K> {
         self.metrics = metrics;
         self
     }
+
+    /// The item stack composed and boxed, and the handler's settings.
+    pub(crate) fn into_parts(self) -> HandlerParts<T>
+    where
+        S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        let stack = match self.layers {
+            Layers::Sluice { skip, idempotency } => BoxCloneSyncService::new(
+                ServiceBuilder::new()
+                    .layer(ItemLogLayer)
+                    .layer(skip)
+                    .layer(IdempotencyLayer::new(idempotency))
+                    .layer(DeadlineLayer::new(self.timing.margin))
+                    .service(self.service),
+            ),
+            Layers::Given => BoxCloneSyncService::new(self.service.map_err(process_error as fn(S::Error) -> _)),
+        };
+        HandlerParts {
+            engine: Engine { stack, key_fn: self.key_fn, timing: self.timing },
+            dead_letters: self.dead_letters,
+            metrics: self.metrics,
+            batch_concurrency: self.batch_concurrency,
+            fail_when_all_fail: self.fail_when_all_fail,
+        }
+    }
 }
 
-impl<T: Item, P: Processor<T>> HandlerBuilder<T, P, ForSqs> {
-    /// How many records of a batch are processed at once (default 10, at least 1). FIFO message
-    /// groups count as one each: a group's records always run one after another.
-    pub fn concurrency(mut self, concurrency: usize) -> Self {
-        self.concurrency = concurrency.max(1);
+/// What a handler is built from.
+pub(crate) struct HandlerParts<T> {
+    pub engine: Engine<T>,
+    pub dead_letters: Option<Arc<dyn DeadLetterSink>>,
+    pub metrics: EmfMetrics,
+    pub batch_concurrency: usize,
+    pub fail_when_all_fail: bool,
+}
+
+impl<T: Item, S> HandlerBuilder<T, S, ForSqs>
+where
+    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+{
+    /// How many messages of a batch are processed at once (default 10, at least 1). FIFO
+    /// message groups count as one each: a group's messages always run one after another.
+    pub fn batch_concurrency(mut self, batch_concurrency: usize) -> Self {
+        self.batch_concurrency = batch_concurrency.max(1);
         self
     }
 
-    /// When every record fails, return an error instead of a partial response listing them all.
+    /// When every message fails, return an error instead of a partial response listing them all.
     ///
     /// The default (a partial response) keeps Lambda's SQS poller from scaling down on a burst
     /// of failures; the error makes the failure visible in the `Errors` metric.
@@ -101,14 +216,19 @@ impl<T: Item, P: Processor<T>> HandlerBuilder<T, P, ForSqs> {
     }
 
     /// The handler.
-    pub fn build(self) -> SqsBatchHandler<T, P> {
+    pub fn build(self) -> SqsBatchHandler<T> {
         SqsBatchHandler::from_builder(self)
     }
 }
 
-impl<T: Item, P: Processor<T>> HandlerBuilder<T, P, ForSns> {
+impl<T: Item, S> HandlerBuilder<T, S, ForSns>
+where
+    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+{
     /// The handler.
-    pub fn build(self) -> SnsHandler<T, P> {
+    pub fn build(self) -> SnsHandler<T> {
         SnsHandler::from_builder(self)
     }
 }

@@ -1,11 +1,10 @@
-//! One message, start to finish: decode, then run each item under its claim.
+//! One message, start to finish: decode, then send each item through the item stack
+//! ([`crate::layers`]).
 //!
 //! Both handlers share this. The SQS handler adds batching, FIFO ordering and partial-batch
 //! responses around it; the SNS handler adds the error-return contract of asynchronous
 //! invocation.
 
-use std::borrow::Cow;
-use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +12,14 @@ use std::time::Duration;
 use futures::FutureExt;
 use sluice_events::Decoded;
 use tokio::time::Instant;
+use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
 
-use crate::idempotency::{Admission, Completion};
+use crate::Deadline;
 use crate::item::{Item, MessageMeta};
-use crate::processor::{Delivery, ItemContext, ProcessError, Processor};
+use crate::layers::{ItemOutcome, ItemRequest, panic_message};
+use crate::processor::{Delivery, ItemContext, ProcessError};
 use crate::report::Counts;
-use crate::{Deadline, Idempotency};
 
 /// A user function that names an item's idempotency key.
 pub(crate) type KeyFn<T> = Arc<dyn Fn(&T, &MessageMeta) -> Option<String> + Send + Sync>;
@@ -108,38 +109,16 @@ pub(crate) struct MessageOutcome {
     pub counts: Counts,
 }
 
-enum ItemResult {
-    Processed(Completion),
-    Duplicate,
-    Skipped(Cow<'static, str>),
-    Failed(Failure),
-}
+/// The item stack a handler sends items through, its layers' types erased.
+pub(crate) type ItemStack<T> = BoxCloneSyncService<ItemRequest<T>, ItemOutcome, ProcessError>;
 
-impl ItemResult {
-    fn name(&self) -> &'static str {
-        match self {
-            ItemResult::Processed(_) => "processed",
-            ItemResult::Duplicate => "duplicate",
-            ItemResult::Skipped(_) => "skipped",
-            ItemResult::Failed(f) if f.retryable => "failed_retryable",
-            ItemResult::Failed(_) => "failed_permanent",
-        }
-    }
-}
-
-pub(crate) struct Engine<T, P> {
-    pub processor: P,
-    pub idempotency: Idempotency,
+pub(crate) struct Engine<T> {
+    pub stack: ItemStack<T>,
     pub key_fn: Option<KeyFn<T>>,
     pub timing: Timing,
-    _item: PhantomData<fn() -> T>,
 }
 
-impl<T: Item, P: Processor<T>> Engine<T, P> {
-    pub fn new(processor: P, idempotency: Idempotency) -> Self {
-        Engine { processor, idempotency, key_fn: None, timing: Timing::default(), _item: PhantomData }
-    }
-
+impl<T: Item> Engine<T> {
     /// The invocation `ctx` describes. A deadline that has already passed when it starts (a
     /// clock far off, a wrong `Lambda-Runtime-Deadline-Ms`) is logged as such: every item will
     /// be refused.
@@ -180,7 +159,8 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
         })
     }
 
-    /// Decodes `payload` (a message with any SNS envelope already removed) and runs its items.
+    /// Decodes `payload` (a message with any SNS envelope already removed) and sends its items
+    /// through the item stack, one after another.
     pub async fn process_payload(&self, payload: &str, meta: &MessageMeta, inv: &Invocation) -> MessageOutcome {
         let mut counts = Counts::default();
         if let Some(failure) = self.start_refusal(&inv.deadline) {
@@ -204,16 +184,14 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
         };
         let mut failure: Option<Failure> = None;
         for item in items {
-            let result = self.process_item(item, meta, inv).await;
-            match result {
-                ItemResult::Processed(Completion::Recorded) => counts.processed += 1,
-                ItemResult::Processed(Completion::Unrecorded) => {
+            match self.process_item(item, meta, inv).await {
+                Ok(ItemOutcome::Processed { recorded, .. }) => {
                     counts.processed += 1;
-                    counts.unrecorded += 1;
+                    counts.unrecorded += u32::from(!recorded);
                 }
-                ItemResult::Duplicate => counts.duplicate += 1,
-                ItemResult::Skipped(_) => counts.skipped += 1,
-                ItemResult::Failed(f) => {
+                Ok(ItemOutcome::Duplicate) => counts.duplicate += 1,
+                Ok(ItemOutcome::Skipped(_)) => counts.skipped += 1,
+                Err(f) => {
                     counts.failed += 1;
                     failure = Some(match failure {
                         Some(prev) => prev.merge(f),
@@ -225,112 +203,28 @@ impl<T: Item, P: Processor<T>> Engine<T, P> {
         MessageOutcome { failure, counts }
     }
 
-    async fn process_item(&self, item: T, meta: &MessageMeta, inv: &Invocation) -> ItemResult {
-        let started = Instant::now();
-        let label = item.label();
+    /// One item through a clone of the stack. A panic in a layer fails the item alone.
+    async fn process_item(&self, item: T, meta: &MessageMeta, inv: &Invocation) -> Result<ItemOutcome, Failure> {
         let key = match &self.key_fn {
             Some(f) => f(&item, meta),
             None => item.default_key(meta),
         };
-        let result = self.run_item(item, key.clone(), meta, inv).await;
-        let duration_ms = started.elapsed().as_millis() as u64;
-        let outcome = result.name();
-        let label = label.as_deref().unwrap_or("");
-        let key = key.as_deref().unwrap_or("");
-        match &result {
-            ItemResult::Failed(f) => tracing::warn!(
-                message_id = %meta.message_id, key = label, idempotency_key = key, outcome, duration_ms,
-                error = %f.reason, "item failed"
-            ),
-            ItemResult::Skipped(reason) => tracing::info!(
-                message_id = %meta.message_id, key = label, outcome, duration_ms, reason = %reason, "item skipped"
-            ),
-            _ => tracing::info!(
-                message_id = %meta.message_id, key = label, idempotency_key = key, outcome, duration_ms, "item done"
-            ),
-        }
-        result
-    }
-
-    async fn run_item(&self, item: T, key: Option<String>, meta: &MessageMeta, inv: &Invocation) -> ItemResult {
-        if let Some(reason) = self.processor.skip_reason(&item) {
-            return ItemResult::Skipped(reason);
-        }
-        if let Some(failure) = self.start_refusal(&inv.deadline) {
-            return ItemResult::Failed(failure);
-        }
-        let fingerprint = item.fingerprint();
-        let admission = self.idempotency.admit(key, fingerprint.as_deref(), &inv.deadline, inv.processing_cutoff).await;
-        let (lease, key) = match admission {
-            Admission::Run { lease, key } => (lease, key),
-            Admission::Duplicate { .. } => return ItemResult::Duplicate,
-            Admission::Refused { retryable, reason } => {
-                return ItemResult::Failed(Failure { retryable, reason });
-            }
-        };
         let ctx = ItemContext {
             request_id: inv.request_id.clone(),
             message_id: meta.message_id.clone(),
-            idempotency_key: key,
+            idempotency_key: key.map(Arc::from),
             delivery: inv.delivery,
             receive_count: meta.receive_count,
             deadline: inv.deadline,
+            processing_cutoff: inv.processing_cutoff,
+            wrap_up_cutoff: inv.wrap_up_cutoff,
         };
-        let run = AssertUnwindSafe(self.processor.process(item, ctx)).catch_unwind();
-        let held = async {
-            match &lease {
-                Some(lease) => self.idempotency.hold(lease, &inv.deadline, run).await,
-                None => Ok(run.await),
-            }
-        };
-        let outcome = match tokio::time::timeout_at(inv.processing_cutoff, held).await {
-            Ok(Ok(Ok(Ok(output)))) => Ok(output),
-            Ok(Ok(Ok(Err(ProcessError::Skip(reason))))) => {
-                // Nothing to do for this item, now or later: record that, so duplicates skip too.
-                if let Some(lease) = &lease {
-                    let json = serde_json::json!({ "skipped": reason }).to_string();
-                    self.idempotency.complete(lease, &json, inv.wrap_up_cutoff).await;
-                }
-                return ItemResult::Skipped(reason.into());
-            }
-            Ok(Ok(Ok(Err(e)))) => Err(to_failure(&e)),
-            Ok(Ok(Err(panic))) => Err(Failure::retryable(format!("processor panicked: {}", panic_message(&*panic)))),
-            Ok(Err(lost)) => Err(Failure::retryable(format!("claim lost while processing, {lost}"))),
-            Err(_) => Err(Failure::retryable(format!(
-                "abandoned {} ms before the invocation deadline; it will be redelivered",
-                self.timing.finish_reserve.as_millis()
-            ))),
-        };
-        match (outcome, lease) {
-            (Ok(output), Some(lease)) => {
-                let json = serde_json::to_string(&output).unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "output is not serialisable; storing null");
-                    "null".to_owned()
-                });
-                ItemResult::Processed(self.idempotency.complete(&lease, &json, inv.wrap_up_cutoff).await)
-            }
-            (Ok(_), None) => ItemResult::Processed(Completion::Recorded),
-            (Err(failure), lease) => {
-                if let Some(lease) = lease {
-                    self.idempotency.release(&lease, inv.wrap_up_cutoff).await;
-                }
-                ItemResult::Failed(failure)
-            }
+        let call = self.stack.clone().oneshot(ItemRequest { item, ctx });
+        match AssertUnwindSafe(call).catch_unwind().await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(e)) => Err(Failure { retryable: e.is_retryable(), reason: e.chain() }),
+            Err(panic) => Err(Failure::retryable(format!("an item layer panicked: {}", panic_message(&*panic)))),
         }
-    }
-}
-
-fn to_failure(e: &ProcessError) -> Failure {
-    Failure { retryable: e.is_retryable(), reason: e.chain() }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
     }
 }
 

@@ -62,6 +62,7 @@ mod idempotency;
 mod idempotent;
 /// Items and their idempotency keys.
 mod item;
+pub mod layers;
 /// The processor a worker author writes.
 mod processor;
 /// Invocation summaries and CloudWatch EMF metrics.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::Deadline;
 
@@ -131,12 +132,28 @@ pub struct ItemContext {
     pub receive_count: Option<u32>,
     /// The invocation deadline.
     pub deadline: Deadline,
+    /// Items still running then are abandoned.
+    pub(crate) processing_cutoff: Instant,
+    /// Store and dead-letter calls still running then are abandoned, and the handler answers.
+    pub(crate) wrap_up_cutoff: Instant,
 }
 
 impl ItemContext {
     /// Time left before the invocation deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.remaining()
+    }
+
+    /// When an item still running is abandoned: the handler's finish reserve before the
+    /// deadline ([`crate::HandlerBuilder::finish_reserve`]).
+    pub fn processing_cutoff(&self) -> Instant {
+        self.processing_cutoff
+    }
+
+    /// When the bookkeeping after an item (storing its output, releasing its claim) must be
+    /// done, a fifth of the finish reserve before the deadline.
+    pub fn wrap_up_cutoff(&self) -> Instant {
+        self.wrap_up_cutoff
     }
 }
 

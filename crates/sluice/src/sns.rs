@@ -23,7 +23,8 @@ use crate::builder::{ForSns, HandlerBuilder};
 use crate::dead_letter::{self, DeadLetterSink};
 use crate::engine::{Engine, Failure, Invocation};
 use crate::item::{Item, MessageMeta};
-use crate::processor::{Delivery, Processor};
+use crate::layers::{ItemOutcome, ItemRequest, ProcessorService};
+use crate::processor::{BoxError, Delivery, Processor};
 use crate::report::{Counts, EmfMetrics, InvocationReport};
 
 /// A `tower::Service` that processes an SNS event delivered to Lambda directly.
@@ -43,17 +44,17 @@ use crate::report::{Counts, EmfMetrics, InvocationReport};
 ///     lambda_runtime::run(handler).await
 /// }
 /// ```
-pub struct SnsHandler<T, P> {
-    inner: Arc<Inner<T, P>>,
+pub struct SnsHandler<T> {
+    inner: Arc<Inner<T>>,
 }
 
-struct Inner<T, P> {
-    engine: Engine<T, P>,
+struct Inner<T> {
+    engine: Engine<T>,
     dead_letters: Option<Arc<dyn DeadLetterSink>>,
     metrics: EmfMetrics,
 }
 
-impl<T, P> Clone for SnsHandler<T, P> {
+impl<T> Clone for SnsHandler<T> {
     fn clone(&self) -> Self {
         SnsHandler { inner: self.inner.clone() }
     }
@@ -92,14 +93,36 @@ impl From<SnsHandlerError> for Diagnostic {
     }
 }
 
-impl<T: Item, P: Processor<T>> SnsHandler<T, P> {
+impl<T: Item> SnsHandler<T> {
     /// A builder for a handler running `processor` under `idempotency`.
-    pub fn builder(processor: P, idempotency: Idempotency) -> HandlerBuilder<T, P, ForSns> {
+    pub fn builder<P: Processor<T>>(
+        processor: P,
+        idempotency: Idempotency,
+    ) -> HandlerBuilder<T, ProcessorService<T, P>, ForSns> {
         HandlerBuilder::new(processor, idempotency)
     }
 
-    pub(crate) fn from_builder(b: HandlerBuilder<T, P, ForSns>) -> Self {
-        SnsHandler { inner: Arc::new(Inner { engine: b.engine, dead_letters: b.dead_letters, metrics: b.metrics }) }
+    /// A builder for a handler that sends each item through `service` as it is, a whole item
+    /// stack you composed (see [`crate::layers`]); the builder adds no layer of its own.
+    pub fn from_item_service<S>(service: S) -> HandlerBuilder<T, S, ForSns>
+    where
+        S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        HandlerBuilder::given(service)
+    }
+
+    pub(crate) fn from_builder<S>(b: HandlerBuilder<T, S, ForSns>) -> Self
+    where
+        S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        let parts = b.into_parts();
+        SnsHandler {
+            inner: Arc::new(Inner { engine: parts.engine, dead_letters: parts.dead_letters, metrics: parts.metrics }),
+        }
     }
 
     /// Processes one SNS event. Its log lines carry the request id through the span
@@ -109,7 +132,7 @@ impl<T: Item, P: Processor<T>> SnsHandler<T, P> {
     }
 }
 
-impl<T: Item, P: Processor<T>> Inner<T, P> {
+impl<T: Item> Inner<T> {
     async fn handle(&self, event: SnsEvent, ctx: &Context) -> Result<(), SnsHandlerError> {
         let started = Instant::now();
         let inv = self.engine.invocation(ctx, Delivery::Sns);
@@ -160,7 +183,7 @@ impl<T: Item, P: Processor<T>> Inner<T, P> {
     }
 }
 
-impl<T: Item, P: Processor<T>> tower::Service<LambdaEvent<SnsEvent>> for SnsHandler<T, P> {
+impl<T: Item> tower::Service<LambdaEvent<SnsEvent>> for SnsHandler<T> {
     type Response = ();
     type Error = SnsHandlerError;
     type Future = Pin<Box<dyn Future<Output = Result<(), SnsHandlerError>> + Send>>;

@@ -3,7 +3,7 @@
 //! The handler answers with `batchItemFailures`, so only the failed messages come back after the
 //! visibility timeout and the others are deleted (Lambda Developer Guide, "Reporting batch item
 //! failures"; the mapping must have `ReportBatchItemFailures` on). Within a batch:
-//! - records run concurrently, at most [`HandlerBuilder::concurrency`] at once;
+//! - messages run concurrently, at most [`HandlerBuilder::batch_concurrency`] at once;
 //! - on a FIFO queue (its ARN ends in `.fifo`), the records of one `MessageGroupId` run in order
 //!   and, after a failure, the rest of that group is reported failed without being processed, so
 //!   order is kept; other groups go on. Standard queues run every record on its own, even when
@@ -29,7 +29,8 @@ use crate::builder::{ForSqs, HandlerBuilder};
 use crate::dead_letter::{self, DeadLetterSink};
 use crate::engine::{Engine, Failure, Invocation};
 use crate::item::{Item, MessageMeta};
-use crate::processor::{Delivery, Processor};
+use crate::layers::{ItemOutcome, ItemRequest, ProcessorService};
+use crate::processor::{BoxError, Delivery, Processor};
 use crate::report::{Counts, EmfMetrics, InvocationReport};
 
 /// A `tower::Service` that processes an SQS batch and answers with its failures.
@@ -45,24 +46,24 @@ use crate::report::{Counts, EmfMetrics, InvocationReport};
 ///         processor_fn(|record: S3ObjectEvent, _ctx| async move { Ok(record.size) }),
 ///         Idempotency::new(MemoryStore::new()),
 ///     )
-///     .concurrency(4)
+///     .batch_concurrency(4)
 ///     .build();
 ///     lambda_runtime::run(handler).await
 /// }
 /// ```
-pub struct SqsBatchHandler<T, P> {
-    inner: Arc<Inner<T, P>>,
+pub struct SqsBatchHandler<T> {
+    inner: Arc<Inner<T>>,
 }
 
-struct Inner<T, P> {
-    engine: Engine<T, P>,
+struct Inner<T> {
+    engine: Engine<T>,
     dead_letters: Option<Arc<dyn DeadLetterSink>>,
     metrics: EmfMetrics,
-    concurrency: usize,
+    batch_concurrency: usize,
     fail_when_all_fail: bool,
 }
 
-impl<T, P> Clone for SqsBatchHandler<T, P> {
+impl<T> Clone for SqsBatchHandler<T> {
     fn clone(&self) -> Self {
         SqsBatchHandler { inner: self.inner.clone() }
     }
@@ -104,20 +105,40 @@ struct RecordResult {
     counts: Counts,
 }
 
-impl<T: Item, P: Processor<T>> SqsBatchHandler<T, P> {
+impl<T: Item> SqsBatchHandler<T> {
     /// A builder for a handler running `processor` under `idempotency`.
-    pub fn builder(processor: P, idempotency: Idempotency) -> HandlerBuilder<T, P, ForSqs> {
+    pub fn builder<P: Processor<T>>(
+        processor: P,
+        idempotency: Idempotency,
+    ) -> HandlerBuilder<T, ProcessorService<T, P>, ForSqs> {
         HandlerBuilder::new(processor, idempotency)
     }
 
-    pub(crate) fn from_builder(b: HandlerBuilder<T, P, ForSqs>) -> Self {
+    /// A builder for a handler that sends each item through `service` as it is, a whole item
+    /// stack you composed (see [`crate::layers`]); the builder adds no layer of its own.
+    pub fn from_item_service<S>(service: S) -> HandlerBuilder<T, S, ForSqs>
+    where
+        S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        HandlerBuilder::given(service)
+    }
+
+    pub(crate) fn from_builder<S>(b: HandlerBuilder<T, S, ForSqs>) -> Self
+    where
+        S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        let parts = b.into_parts();
         SqsBatchHandler {
             inner: Arc::new(Inner {
-                engine: b.engine,
-                dead_letters: b.dead_letters,
-                metrics: b.metrics,
-                concurrency: b.concurrency,
-                fail_when_all_fail: b.fail_when_all_fail,
+                engine: parts.engine,
+                dead_letters: parts.dead_letters,
+                metrics: parts.metrics,
+                batch_concurrency: parts.batch_concurrency,
+                fail_when_all_fail: parts.fail_when_all_fail,
             }),
         }
     }
@@ -129,7 +150,7 @@ impl<T: Item, P: Processor<T>> SqsBatchHandler<T, P> {
     }
 }
 
-impl<T: Item, P: Processor<T>> Inner<T, P> {
+impl<T: Item> Inner<T> {
     async fn handle(&self, event: SqsEvent, ctx: &Context) -> Result<SqsBatchResponse, SqsBatchError> {
         let started = Instant::now();
         let inv = self.engine.invocation(ctx, Delivery::Sqs);
@@ -138,7 +159,7 @@ impl<T: Item, P: Processor<T>> Inner<T, P> {
         let mut results: Vec<Option<RecordResult>> = (0..records.len()).map(|_| None).collect();
         let mut finished = futures::stream::iter(groups)
             .map(|group| self.run_group(&records, group, &inv))
-            .buffer_unordered(self.concurrency);
+            .buffer_unordered(self.batch_concurrency);
         while let Some(group_results) = finished.next().await {
             for (index, result) in group_results {
                 results[index] = Some(result);
@@ -273,7 +294,7 @@ fn fifo_groups(records: &[SqsMessage]) -> Vec<Group> {
     groups
 }
 
-impl<T: Item, P: Processor<T>> tower::Service<LambdaEvent<SqsEvent>> for SqsBatchHandler<T, P> {
+impl<T: Item> tower::Service<LambdaEvent<SqsEvent>> for SqsBatchHandler<T> {
     type Response = SqsBatchResponse;
     type Error = SqsBatchError;
     type Future = Pin<Box<dyn Future<Output = Result<SqsBatchResponse, SqsBatchError>> + Send>>;

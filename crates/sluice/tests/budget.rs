@@ -73,7 +73,7 @@ impl DeadLetterSink for Silent {
 fn keyed(
     p: Scripted,
     store: Arc<dyn IdempotencyStore>,
-) -> sluice::HandlerBuilder<Json<Job>, Scripted, sluice::builder::ForSqs> {
+) -> sluice::HandlerBuilder<Json<Job>, sluice::layers::ProcessorService<Json<Job>, Scripted>, sluice::builder::ForSqs> {
     SqsBatchHandler::builder(p, Idempotency::with_store(store))
         .idempotency_key(|Json(job): &Json<Job>, _| Some(job.id.clone()))
 }
@@ -155,7 +155,7 @@ async fn a_complete_that_keeps_failing_is_counted_unrecorded_not_silently_a_succ
 
 /// Redelivers `body` until it is processed, for at most `limit`; the number of deliveries.
 async fn redeliver_until_processed(
-    handler: &SqsBatchHandler<Json<Job>, Scripted>,
+    handler: &SqsBatchHandler<Json<Job>>,
     p: &Scripted,
     body: &str,
     limit: Duration,

@@ -30,16 +30,13 @@ fn batch(n: usize) -> aws_lambda_events::sqs::SqsEvent {
     common::sqs_event(&refs)
 }
 
-fn handler(store: Arc<dyn IdempotencyStore>) -> SqsBatchHandler<S3ObjectEvent, impl sluice::Processor<S3ObjectEvent>> {
+fn handler(store: Arc<dyn IdempotencyStore>) -> SqsBatchHandler<S3ObjectEvent> {
     let noop = processor_fn(|_r: S3ObjectEvent, _c: ItemContext| async { Ok(()) });
     SqsBatchHandler::builder(noop, Idempotency::with_store(store)).build()
 }
 
 /// Runs one batch and returns (requests, sequential round trips).
-async fn measure(
-    h: &SqsBatchHandler<S3ObjectEvent, impl sluice::Processor<S3ObjectEvent>>,
-    store: &InstrumentedStore<impl IdempotencyStore>,
-) -> (u64, u64) {
+async fn measure(h: &SqsBatchHandler<S3ObjectEvent>, store: &InstrumentedStore<impl IdempotencyStore>) -> (u64, u64) {
     store.reset();
     let started = Instant::now();
     let response = h.handle(batch(10), &context(Duration::from_secs(60))).await.unwrap();

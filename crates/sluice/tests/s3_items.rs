@@ -46,7 +46,7 @@ fn s3_body(records: Vec<serde_json::Value>) -> String {
     json!({ "Records": records }).to_string()
 }
 
-fn handler(p: Keys) -> SqsBatchHandler<S3ObjectEvent, Keys> {
+fn handler(p: Keys) -> SqsBatchHandler<S3ObjectEvent> {
     SqsBatchHandler::builder(p, Idempotency::new(MemoryStore::new())).build()
 }
 

@@ -10,7 +10,7 @@ use sluice_idempotency::MemoryStore;
 
 const PLENTY: Duration = Duration::from_secs(60);
 
-fn handler(p: Scripted) -> SnsHandler<sluice_events::Json<Job>, Scripted> {
+fn handler(p: Scripted) -> SnsHandler<sluice_events::Json<Job>> {
     // Json<T> on SNS is keyed by the SNS message id by default.
     SnsHandler::builder(p, Idempotency::new(MemoryStore::new())).build()
 }

@@ -7,13 +7,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
+use sluice::layers::ProcessorService;
 use sluice::{EmfMetrics, HandlerBuilder, Idempotency, SqsBatchError, SqsBatchHandler, builder::ForSqs};
 use sluice_events::Json;
 use sluice_idempotency::MemoryStore;
 
 const PLENTY: Duration = Duration::from_secs(60);
 
-fn builder(processor: Scripted, store: MemoryStore) -> HandlerBuilder<Json<Job>, Scripted, ForSqs> {
+fn builder(
+    processor: Scripted,
+    store: MemoryStore,
+) -> HandlerBuilder<Json<Job>, ProcessorService<Json<Job>, Scripted>, ForSqs> {
     SqsBatchHandler::builder(processor, Idempotency::new(store))
         .idempotency_key(|Json(job): &Json<Job>, _| Some(job.id.clone()))
 }
@@ -83,7 +87,7 @@ async fn all_failed_can_fail_the_invocation_instead() {
 #[tokio::test]
 async fn duplicates_are_not_processed_again() {
     let p = Scripted::default();
-    let handler = builder(p.clone(), MemoryStore::new()).concurrency(1).build();
+    let handler = builder(p.clone(), MemoryStore::new()).batch_concurrency(1).build();
     let event = sqs_event(&[("m1", &job("a", "ok")), ("m2", &job("a", "ok"))]);
     // One at a time: m1 completes "a", so m2 is a duplicate, a success without processing.
     // (Two at a time, m2 would find m1's claim in progress: see the test below.)
@@ -99,7 +103,7 @@ async fn duplicates_are_not_processed_again() {
 #[tokio::test(start_paused = true)]
 async fn an_item_claimed_by_a_running_record_is_retryable() {
     let p = Scripted::default();
-    let handler = builder(p.clone(), MemoryStore::new()).concurrency(2).build();
+    let handler = builder(p.clone(), MemoryStore::new()).batch_concurrency(2).build();
     // m1 holds the claim of "a" while it sleeps; m2 finds it in progress and is redelivered.
     let event = sqs_event(&[("m1", &job("a", "sleep:50")), ("m2", &job("a", "ok"))]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
@@ -110,7 +114,7 @@ async fn an_item_claimed_by_a_running_record_is_retryable() {
 #[tokio::test(start_paused = true)]
 async fn an_item_completed_earlier_in_the_batch_is_a_duplicate() {
     let p = Scripted::default();
-    let handler = builder(p.clone(), MemoryStore::new()).concurrency(1).build();
+    let handler = builder(p.clone(), MemoryStore::new()).batch_concurrency(1).build();
     let event = sqs_event(&[("m1", &job("a", "sleep:50")), ("m2", &job("a", "ok"))]);
     let response = handler.handle(event, &context(PLENTY)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -136,7 +140,8 @@ async fn items_without_a_key_fail_unless_allowed() {
 #[tokio::test]
 async fn the_sns_message_id_is_the_default_key_of_enveloped_json() {
     let p = Scripted::default();
-    let handler = SqsBatchHandler::builder(p.clone(), Idempotency::new(MemoryStore::new())).concurrency(1).build();
+    let handler =
+        SqsBatchHandler::builder(p.clone(), Idempotency::new(MemoryStore::new())).batch_concurrency(1).build();
     let envelope = |id: &str| {
         serde_json::json!({"Type": "Notification", "MessageId": id, "TopicArn": "arn:aws:sns:us-east-1:0:t",
                            "Message": job("a", "ok")})
@@ -152,7 +157,7 @@ async fn the_sns_message_id_is_the_default_key_of_enveloped_json() {
 #[tokio::test(start_paused = true)]
 async fn concurrency_is_bounded() {
     let p = Scripted::default();
-    let handler = builder(p.clone(), MemoryStore::new()).concurrency(3).build();
+    let handler = builder(p.clone(), MemoryStore::new()).batch_concurrency(3).build();
     let records: Vec<(String, String)> =
         (0..10).map(|i| (format!("m{i}"), job(&format!("j{i}"), "sleep:100"))).collect();
     let refs: Vec<(&str, &str)> = records.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
@@ -233,7 +238,7 @@ async fn fifo_groups_run_concurrently_with_each_other() {
 async fn no_record_starts_inside_the_deadline_margin() {
     let p = Scripted::default();
     let handler = builder(p.clone(), MemoryStore::new())
-        .concurrency(1)
+        .batch_concurrency(1)
         .deadline_margin(Duration::from_millis(500))
         .finish_reserve(Duration::from_millis(100))
         .build();
@@ -308,7 +313,7 @@ async fn one_emf_line_per_invocation_carries_the_counts() {
     let sink = lines.clone();
     let metrics =
         EmfMetrics::new("sluice-test", "worker").with_sink(move |l: &str| sink.lock().unwrap().push(l.into()));
-    let handler = builder(Scripted::default(), MemoryStore::new()).concurrency(1).metrics(metrics).build();
+    let handler = builder(Scripted::default(), MemoryStore::new()).batch_concurrency(1).metrics(metrics).build();
     let event = sqs_event(&[("m1", &job("a", "ok")), ("m2", &job("b", "retry")), ("m3", &job("a", "ok"))]);
     handler.handle(event, &context(PLENTY)).await.unwrap();
     let lines = lines.lock().unwrap();

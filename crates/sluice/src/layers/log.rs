@@ -1,0 +1,83 @@
+//! One log line per item: what became of it, how long it took, under which key.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::time::Instant;
+
+use super::{ItemOutcome, ItemRequest, process_error};
+use crate::item::Item;
+use crate::processor::{BoxError, ProcessError};
+
+/// Logs each item's end: `item done` (processed or duplicate, at info), `item skipped` (info)
+/// or `item failed` (warn), with the message id, the item's label, its idempotency key, the
+/// outcome and the duration in milliseconds.
+///
+/// ```
+/// use sluice::layers::ItemLogLayer;
+///
+/// let layer = ItemLogLayer;
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ItemLogLayer;
+
+impl<S> tower::Layer<S> for ItemLogLayer {
+    type Service = ItemLog<S>;
+
+    fn layer(&self, inner: S) -> ItemLog<S> {
+        ItemLog { inner }
+    }
+}
+
+/// The service [`ItemLogLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct ItemLog<S> {
+    inner: S,
+}
+
+impl<T, S> tower::Service<ItemRequest<T>> for ItemLog<S>
+where
+    T: Item,
+    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = ItemOutcome;
+    type Error = ProcessError;
+    type Future = Pin<Box<dyn Future<Output = Result<ItemOutcome, ProcessError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProcessError>> {
+        self.inner.poll_ready(cx).map_err(process_error)
+    }
+
+    fn call(&mut self, request: ItemRequest<T>) -> Self::Future {
+        let started = Instant::now();
+        let label = request.item.label().unwrap_or_default();
+        let message_id = request.ctx.message_id.clone();
+        let key = request.ctx.idempotency_key.clone().unwrap_or_else(|| "".into());
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            let result = call.await.map_err(process_error);
+            let duration_ms = started.elapsed().as_millis() as u64;
+            let key = &*key;
+            match &result {
+                Err(e) => {
+                    let outcome = if e.is_retryable() { "failed_retryable" } else { "failed_permanent" };
+                    tracing::warn!(
+                        %message_id, key = label, idempotency_key = key, outcome, duration_ms,
+                        error = %e.chain(), "item failed"
+                    );
+                }
+                Ok(ItemOutcome::Skipped(reason)) => tracing::info!(
+                    %message_id, key = label, outcome = "skipped", duration_ms, reason = %reason, "item skipped"
+                ),
+                Ok(done) => tracing::info!(
+                    %message_id, key = label, idempotency_key = key, outcome = done.name(), duration_ms, "item done"
+                ),
+            }
+            result
+        })
+    }
+}
