@@ -100,7 +100,8 @@ async fn without_an_idempotency_layer_a_duplicate_runs_again() {
 
 #[tokio::test]
 async fn an_item_request_reaches_the_processor_with_its_key_and_deadline() {
-    let seen: Arc<Mutex<Option<(Option<String>, bool)>>> = Arc::default();
+    type Seen = Option<(Option<String>, bool)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let log = seen.clone();
     let stack = tower::service_fn(move |request: ItemRequest<Json<Job>>| {
         let log = log.clone();
