@@ -1,17 +1,20 @@
 //! What the local Lambda service runs: functions, their asynchronous-invocation settings,
 //! event source mappings and SNS subscriptions. Defaults and ranges are AWS's (see the
-//! comments); `../shared`-free, the numbers are cited where they are used.
+//! comments); `../shared`-free, the numbers are cited where they are used. Durations are
+//! milliseconds in JSON (`serde_with`'s `DurationMilliSeconds`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_with::{DurationMilliSeconds, serde_as};
 
 /// Lambda's default function timeout (3 s) and memory (128 MB).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A function: a `bootstrap` binary and its configuration.
+#[serde_as]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct FunctionConfig {
@@ -23,7 +26,8 @@ pub struct FunctionConfig {
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
     /// Invocation timeout (default 3 s, as Lambda's).
-    #[serde(default = "default_timeout", with = "duration_ms")]
+    #[serde(default = "default_timeout")]
+    #[serde_as(as = "DurationMilliSeconds<u64>")]
     pub timeout: Duration,
     /// Memory size in MB, passed as `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (default 128).
     #[serde(default = "default_memory")]
@@ -38,6 +42,13 @@ pub struct FunctionConfig {
     /// (`provided.*`) get none, as on Lambda.
     #[serde(default = "default_runtime")]
     pub runtime: String,
+    /// Lambda Managed Instances: how many invocations one instance runs at once
+    /// (`PerExecutionEnvironmentMaxConcurrency`, 1 to 1600, CloudFormation
+    /// `LambdaManagedInstancesCapacityProviderConfig`). Above 1 the instance gets
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` and its Runtime API takes that many `/next` calls at once
+    /// (Runtime API reference). Default none: one invocation per instance, as on classic Lambda.
+    #[serde(default)]
+    pub per_execution_environment_max_concurrency: Option<u32>,
     /// Asynchronous invocation: retries, event age, DLQ and on-failure destination.
     #[serde(default)]
     pub async_invoke: AsyncInvokeConfig,
@@ -65,6 +76,7 @@ pub struct FaultInjection {
 }
 
 /// The function's event invoke config and dead-letter queue.
+#[serde_as]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct AsyncInvokeConfig {
@@ -72,7 +84,8 @@ pub struct AsyncInvokeConfig {
     #[serde(default = "default_retries")]
     pub maximum_retry_attempts: u32,
     /// `MaximumEventAgeInSeconds`, 60 to 21600, default 21600 (6 hours).
-    #[serde(default = "default_event_age", with = "duration_ms")]
+    #[serde(default = "default_event_age")]
+    #[serde_as(as = "DurationMilliSeconds<u64>")]
     pub maximum_event_age: Duration,
 
     /// `DeadLetterConfig.TargetArn` as an SQS queue URL: gets the event with `RequestID`,
@@ -96,6 +109,7 @@ impl Default for AsyncInvokeConfig {
 }
 
 /// An SQS event source mapping.
+#[serde_as]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct EventSourceMappingConfig {
@@ -107,7 +121,8 @@ pub struct EventSourceMappingConfig {
     #[serde(default = "default_batch_size")]
     pub batch_size: u32,
     /// `MaximumBatchingWindowInSeconds`, 0 to 300, default 0; ignored on FIFO queues.
-    #[serde(default, with = "duration_ms")]
+    #[serde(default)]
+    #[serde_as(as = "DurationMilliSeconds<u64>")]
     pub batching_window: Duration,
     /// `ScalingConfig.MaximumConcurrency`, 2 to 1000; default: as many as the function may run.
     #[serde(default)]
@@ -177,17 +192,10 @@ fn yes() -> bool {
     true
 }
 
-mod duration_ms {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
+impl FunctionConfig {
+    /// Invocations one instance runs at once: 1 unless Managed Instances say more.
+    pub fn invocations_per_instance(&self) -> u32 {
+        self.per_execution_environment_max_concurrency.unwrap_or(1).max(1)
     }
 }
 
@@ -226,6 +234,11 @@ impl ServiceConfig {
             }
             if !(128..=10240).contains(&f.memory_mb) {
                 return Err(format!("{name}: memory_mb {} is not within 128 to 10240", f.memory_mb));
+            }
+            if let Some(n) = f.per_execution_environment_max_concurrency
+                && !(1..=1600).contains(&n)
+            {
+                return Err(format!("{name}: per_execution_environment_max_concurrency {n} is not within 1 to 1600"));
             }
             // PutFunctionEventInvokeConfig: MaximumRetryAttempts 0-2, MaximumEventAgeInSeconds 60-21600.
             let a = &f.async_invoke;

@@ -87,8 +87,9 @@ pub(crate) struct Instance {
     pub function_arn: String,
     queue: mpsc::Sender<Invocation>,
     pub(crate) next: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
-    /// The invocation in progress: its request id and where its answer goes.
-    pub(crate) current: Mutex<Option<(String, oneshot::Sender<Answer>)>>,
+    /// The invocations in progress (one, or up to `AWS_LAMBDA_MAX_CONCURRENCY` on Managed
+    /// Instances), by request id: where each answer goes.
+    pub(crate) current: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     pub(crate) init_error: Mutex<Option<(String, Vec<u8>)>>,
     /// Told when the runtime posts `/init/error`: the pending invocation fails at once.
     pub(crate) init_failed: tokio::sync::Notify,
@@ -338,7 +339,9 @@ impl Function {
         });
     }
 
-    /// An idle live instance, or a new one (cold).
+    /// A free invocation slot on a live instance, or a new instance (cold). `idle` holds one
+    /// entry per free slot: an instance that runs several invocations at once (Managed
+    /// Instances) is in it that many times when it has nothing to do.
     fn instance(&self) -> std::io::Result<(Arc<Instance>, bool)> {
         let mut idle = self.idle.lock().expect("function poisoned");
         while let Some(instance) = idle.pop() {
@@ -346,8 +349,11 @@ impl Function {
                 return Ok((instance, false));
             }
         }
-        drop(idle);
-        self.spawn().map(|i| (i, true))
+        let instance = self.spawn()?;
+        for _ in 1..self.config.invocations_per_instance() {
+            idle.push(instance.clone());
+        }
+        Ok((instance, true))
     }
 
     async fn run_on(&self, instance: &Arc<Instance>, request: &InvokeRequest) -> InvokeResult {
@@ -480,6 +486,11 @@ impl Function {
         if !self.config.runtime.starts_with("provided") {
             command.env("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", self.config.runtime));
         }
+        let per_instance = self.config.invocations_per_instance();
+        if per_instance > 1 {
+            // Set by Lambda on Managed Instances; runtime clients then poll /next that many times at once.
+            command.env("AWS_LAMBDA_MAX_CONCURRENCY", per_instance.to_string());
+        }
         let mut child = command.spawn()?;
         if let Some(out) = child.stdout.take() {
             log.pump(out);
@@ -488,7 +499,7 @@ impl Function {
             log.pump(err);
         }
         let pid = child.id();
-        let (queue, next) = mpsc::channel(1);
+        let (queue, next) = mpsc::channel(per_instance as usize);
         let (exited_tx, exited) = watch::channel(false);
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         let instance = Arc::new(Instance {
@@ -525,8 +536,8 @@ impl Function {
             };
             tracing::debug!(function = %name, instance = id, ?status, "instance ended");
             let _ = exited_tx.send(true);
-            // Dropping the answer channel fails the invocation in progress, if any.
-            watched.current.lock().expect("instance poisoned").take();
+            // Dropping the answer channels fails the invocations in progress, if any.
+            watched.current.lock().expect("instance poisoned").clear();
             registry.lock().expect("instances poisoned").remove(&id);
         });
         Ok(instance)

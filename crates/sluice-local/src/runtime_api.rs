@@ -1,5 +1,9 @@
 //! The Lambda Runtime API 2018-06-01, one listener per instance.
 //!
+//! On Lambda Managed Instances an instance runs up to `AWS_LAMBDA_MAX_CONCURRENCY` invocations
+//! at once: its runtime keeps that many `/next` calls open, and answers arrive by request id in
+//! any order. With one invocation per instance the same code serves classic Lambda.
+//!
 //! As on Lambda, each instance's `AWS_LAMBDA_RUNTIME_API` is a bare `host:port` (the Rust
 //! runtime accepts nothing else), so every instance gets a loopback port of its own. Routes and headers
 //! follow the Runtime API reference (runtimes-api): `/next` blocks until there is an event and
@@ -52,7 +56,7 @@ async fn next(State(instance): State<Arc<Instance>>) -> Response {
         &uuid::Uuid::new_v4().simple().to_string()[..24],
         &uuid::Uuid::new_v4().simple().to_string()[..16]
     );
-    *instance.current.lock().expect("instance poisoned") = Some((invocation.request_id.clone(), invocation.answer));
+    instance.current.lock().expect("instance poisoned").insert(invocation.request_id.clone(), invocation.answer);
     let _ = invocation.picked.send(deadline_ms);
     let mut response = (
         StatusCode::OK,
@@ -74,16 +78,13 @@ async fn next(State(instance): State<Arc<Instance>>) -> Response {
 }
 
 fn answer(instance: &Instance, request_id: &str, answer: Answer) -> Response {
-    let mut current = instance.current.lock().expect("instance poisoned");
-    match current.take() {
-        Some((expected, tx)) if expected == request_id => {
+    let waiting = instance.current.lock().expect("instance poisoned").remove(request_id);
+    match waiting {
+        Some(tx) => {
             let _ = tx.send(answer);
             accepted()
         }
-        other => {
-            *current = other;
-            problem(StatusCode::BAD_REQUEST, "InvalidRequestID", "no invocation in progress with this request id")
-        }
+        None => problem(StatusCode::BAD_REQUEST, "InvalidRequestID", "no invocation in progress with this request id"),
     }
 }
 

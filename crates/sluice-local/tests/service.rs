@@ -116,6 +116,7 @@ async fn the_deadline_header_is_a_real_epoch_near_now_plus_the_timeout() {
     assert_eq!(env["_HANDLER"], "bootstrap");
     assert!(env["LAMBDA_TASK_ROOT"].as_str().is_some_and(|r| !r.is_empty()));
     assert!(env["AWS_EXECUTION_ENV"].is_null(), "not defined for OS-only runtimes (provided.*)");
+    assert!(env["AWS_LAMBDA_MAX_CONCURRENCY"].is_null(), "set only on Managed Instances");
     assert_eq!(body["function_name"], "ctx");
     assert_eq!(body["memory"], "256");
     assert!(body["trace_id"].as_str().unwrap().starts_with("Root=1-"));
@@ -139,6 +140,32 @@ async fn warm_instances_are_reused_and_a_sync_function_error_is_200_with_x_amz_f
     assert_eq!(records[0].outcome, Outcome::FunctionError);
     let (status, _, _) = invoke(&service, "nope", "RequestResponse", json!({})).await;
     assert_eq!(status, 404);
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_managed_instance_runs_concurrent_invocations_in_one_process_each_with_its_own_answer() {
+    let mut function = test_function("m", 10_000);
+    function.per_execution_environment_max_concurrency = Some(4);
+    function.reserved_concurrency = Some(4);
+    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    let calls = (0..4).map(|n| invoke(&service, "m", "RequestResponse", json!({"action": "barrier", "of": 4, "n": n})));
+    let answers = futures::future::join_all(calls).await;
+    let mut request_ids = std::collections::BTreeSet::new();
+    for (n, (status, error, body)) in answers.iter().enumerate() {
+        assert_eq!((*status, error.as_deref()), (200, None), "{body}");
+        assert_eq!(body["n"], n, "each caller gets its own invocation's answer");
+        assert_eq!(body["met"], true, "the four invocations were inside one process at once: {body}");
+        assert_eq!(body["pid"], answers[0].2["pid"], "one instance");
+        request_ids.insert(body["request_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(request_ids.len(), 4, "four request ids");
+    let records = service.records().invocations();
+    assert_eq!(records.iter().filter(|r| r.cold).count(), 1, "one cold start for the four");
+    assert!(records.iter().all(|r| r.instance == records[0].instance));
+    let (_, _, body) = invoke(&service, "m", "RequestResponse", json!({"action": "context"})).await;
+    assert_eq!(body["env"]["AWS_LAMBDA_MAX_CONCURRENCY"], "4");
     service.shutdown().await;
 }
 

@@ -95,7 +95,7 @@ async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
             if let Some(dlq) = dead_letters {
                 builder = builder.dead_letter_queue(dlq);
             }
-            lambda_runtime::run(builder.build()).await
+            lambda_runtime::run_concurrent(builder.build()).await
         }
         Delivery::Sns => {
             let mut builder =
@@ -103,7 +103,7 @@ async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
             if let Some(dlq) = dead_letters {
                 builder = builder.dead_letter_queue(dlq);
             }
-            lambda_runtime::run(builder.build()).await
+            lambda_runtime::run_concurrent(builder.build()).await
         }
     }
 }

@@ -48,6 +48,9 @@ pub struct Settings {
     pub batching_window: Duration,
     /// The event source mapping's maximum concurrency (default the template's, 5).
     pub maximum_concurrency: Option<u32>,
+    /// Lambda Managed Instances: invocations one instance of each worker runs at once (default
+    /// none: one, as on classic Lambda).
+    pub invocations_per_instance: Option<u32>,
 }
 
 impl Default for Settings {
@@ -66,6 +69,7 @@ impl Default for Settings {
             batch_size: topology::BATCH_SIZE,
             batching_window: Duration::from_secs(topology::BATCHING_WINDOW_SECONDS),
             maximum_concurrency: Some(topology::MAXIMUM_CONCURRENCY),
+            invocations_per_instance: None,
         }
     }
 }
@@ -235,6 +239,7 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
                 reserved_concurrency: reserved("sqs-worker"),
                 runtime: "provided.al2023".into(),
                 async_invoke: AsyncInvokeConfig::default(),
+                per_execution_environment_max_concurrency: settings.invocations_per_instance,
                 faults: settings.faults,
             },
             FunctionConfig {
@@ -249,6 +254,7 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
                     on_failure_queue_url: settings.direct_on_failure.then(|| t.direct_failures_url.clone()),
                     ..AsyncInvokeConfig::default()
                 },
+                per_execution_environment_max_concurrency: settings.invocations_per_instance,
                 faults: sns_faults,
             },
         ],

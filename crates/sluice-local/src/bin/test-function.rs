@@ -3,7 +3,11 @@
 //!
 //! - `{"action":"echo", ...}`: returns the event.
 //! - `{"action":"context"}`: returns the request id, deadline, function ARN and Lambda variables.
-//! - `{"action":"sleep","ms":N}`: sleeps, then returns `{"slept":N}`.
+//! - `{"action":"sleep","ms":N,"n":K}`: sleeps, then returns `{"slept":N,"n":K}` with its request
+//!   id and process id.
+//! - `{"action":"barrier","of":N,"n":K}`: waits until N invocations are in this process at once
+//!   (up to 5 s), then returns `{"met":true|false,"n":K}` with its request id and process id. On
+//!   an instance that runs invocations one at a time, it is never met.
 //! - `{"action":"fail"}`: returns an error (a function error).
 //! - `{"action":"crash"}`: exits the process.
 //! - With `TEST_FUNCTION_INIT_HANGS` set, it never asks for an event (an init that hangs).
@@ -33,6 +37,7 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         "AWS_DEFAULT_REGION",
         "AWS_EXECUTION_ENV",
         "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_MAX_CONCURRENCY",
         "LAMBDA_TASK_ROOT",
         "LAMBDA_RUNTIME_DIR",
         "_HANDLER",
@@ -56,12 +61,44 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         "sleep" => {
             let ms = payload.get("ms").and_then(Value::as_u64).unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            Ok(json!({ "slept": ms }))
+            Ok(json!({ "slept": ms, "request_id": ctx.request_id, "n": payload.get("n"), "pid": std::process::id() }))
+        }
+        "barrier" => {
+            let of = payload.get("of").and_then(Value::as_u64).unwrap_or(1) as usize;
+            let met = barrier(of).await;
+            Ok(json!({ "met": met, "request_id": ctx.request_id, "n": payload.get("n"), "pid": std::process::id() }))
         }
         "fail" => Err("the test function was asked to fail".into()),
         "crash" => std::process::exit(3),
         _ => Ok(payload),
     }
+}
+
+/// Invocations inside `barrier` now; whether `of` were ever inside at once (sticky, so one
+/// leaving early cannot hide it from the others); a wake-up for each change.
+static INSIDE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static MET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static CHANGED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Waits until `of` invocations are inside at once, for at most 5 s.
+async fn barrier(of: usize) -> bool {
+    use std::sync::atomic::Ordering;
+    if INSIDE.fetch_add(1, Ordering::SeqCst) + 1 >= of {
+        MET.store(true, Ordering::SeqCst);
+    }
+    CHANGED.notify_waiters();
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+    let met = loop {
+        let change = CHANGED.notified();
+        if MET.load(Ordering::SeqCst) {
+            break true;
+        }
+        if tokio::time::timeout_at(give_up, change).await.is_err() {
+            break false;
+        }
+    };
+    INSIDE.fetch_sub(1, Ordering::SeqCst);
+    met
 }
 
 async fn sqs(payload: Value) -> Result<Value, Error> {
@@ -109,5 +146,6 @@ async fn main() -> Result<(), Error> {
         post_init_error(&error_type)?;
         std::future::pending::<()>().await;
     }
-    lambda_runtime::run(service_fn(handle)).await
+    // Several invocations at once when AWS_LAMBDA_MAX_CONCURRENCY says so (Managed Instances).
+    lambda_runtime::run_concurrent(service_fn(handle)).await
 }
