@@ -81,7 +81,7 @@ impl Default for AttributeNames {
 /// # async fn example() {
 /// let aws = aws_config::load_from_env().await;
 /// let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), "idempotency")
-///     .key_prefix("object-summary#");
+///     .namespace("object-summary#");
 /// # let _ = store; }
 /// ```
 #[derive(Debug, Clone)]
@@ -111,9 +111,11 @@ impl DynamoDbStore {
         self
     }
 
-    /// A prefix for every key written to the table.
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.key_prefix = prefix.into();
+    /// A namespace every key written to the table starts with, to keep this store apart from
+    /// others sharing the table. Not the handler's key prefix (`sluice::Idempotency::key_prefix`),
+    /// which names the function's records.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.key_prefix = namespace.into();
         self
     }
 

@@ -63,7 +63,7 @@ return 1
 /// ```no_run
 /// # async fn example() -> redis::RedisResult<()> {
 /// let store = sluice_idempotency::RedisStore::connect("redis://127.0.0.1:6379/").await?
-///     .key_prefix("idempotency:object-summary:");
+///     .namespace("idempotency:object-summary:");
 /// # let _ = store; Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -106,9 +106,11 @@ impl RedisStore {
         })
     }
 
-    /// The key prefix (default `idempotency:`).
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+    /// The namespace every Redis key starts with (default `idempotency:`), to keep this store
+    /// apart from others in one Redis database. Not the handler's key prefix
+    /// (`sluice::Idempotency::key_prefix`), which names the function's records.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.prefix = namespace.into();
         self
     }
 

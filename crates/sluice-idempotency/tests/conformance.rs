@@ -252,7 +252,7 @@ async fn dynamodb() -> Arc<dyn IdempotencyStore> {
 async fn dynamodb_with_sort_key() -> Arc<dyn IdempotencyStore> {
     let client = dynamodb_client(true).await;
     let table = dynamodb_table(&client, Some("sk")).await;
-    Arc::new(DynamoDbStore::new(client, table).sort_key("sk", "idempotency#object-summary").key_prefix("p#"))
+    Arc::new(DynamoDbStore::new(client, table).sort_key("sk", "idempotency#object-summary").namespace("p#"))
 }
 
 fn redis_url() -> String {
@@ -261,7 +261,7 @@ fn redis_url() -> String {
 }
 
 async fn redis() -> Arc<dyn IdempotencyStore> {
-    let store = RedisStore::connect(&redis_url()).await.unwrap().key_prefix(format!("{}:", unique("test")));
+    let store = RedisStore::connect(&redis_url()).await.unwrap().namespace(format!("{}:", unique("test")));
     Arc::new(store)
 }
 

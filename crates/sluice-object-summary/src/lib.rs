@@ -6,12 +6,12 @@
 //! forward (never back: see [`receipt`]), and, when `WEBHOOK_URL` is set, POSTs the version's
 //! facts there with an `Idempotency-Key` header derived from the version alone. A missing object, or one over `MAX_OBJECT_BYTES`, is
 //! a permanent failure. The same processor serves both delivery paths: [`run`] with
-//! [`Delivery::Sqs`] in the `sqs-worker` binary, [`Delivery::Sns`] in `sns-worker`.
+//! [`Path::Sqs`] in the `sqs-worker` binary, [`Path::Sns`] in `sns-worker`.
 //!
 //! ```no_run
 //! #[tokio::main]
 //! async fn main() -> Result<(), lambda_runtime::Error> {
-//!     sluice_object_summary::run(sluice::Delivery::Sqs).await
+//!     sluice_object_summary::run(sluice::Path::Sqs).await
 //! }
 //! ```
 
@@ -37,7 +37,7 @@ pub use receipt::{
 pub use webhook::{WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError, idempotency_key};
 pub use worker::ObjectSummary;
 
-use sluice::{Delivery, EmfMetrics, Idempotency, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
+use sluice::{EmfMetrics, Idempotency, Path, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
 use std::sync::Arc;
 
 use sluice_idempotency::{
@@ -51,12 +51,12 @@ pub const METRICS_NAMESPACE: &str = "Sluice";
 /// Reads the configuration, builds the clients and serves Lambda events for `delivery`.
 ///
 /// Invalid configuration fails initialisation with the variable's name.
-pub async fn run(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
+pub async fn run(path: Path) -> Result<(), lambda_runtime::Error> {
     sluice::telemetry::init_logs();
-    serve(delivery).await.inspect_err(|e| tracing::error!(error = %e, "object-summary worker stopped"))
+    serve(path).await.inspect_err(|e| tracing::error!(error = %e, "object-summary worker stopped"))
 }
 
-async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
+async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     let retries = RetryPolicy::default();
     // The SDK retries its own calls; the same policy shapes its backoff. Each attempt is
@@ -85,9 +85,9 @@ async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
     let metrics = EmfMetrics::new(METRICS_NAMESPACE, &config.function_name);
     let dead_letters =
         config.dead_letter_queue_url.as_ref().map(|url| SqsDeadLetterQueue::new(aws_sdk_sqs::Client::new(&aws), url));
-    tracing::info!(delivery = delivery.as_str(), results_bucket = %config.results_bucket, "object-summary worker starting");
-    match delivery {
-        Delivery::Sqs => {
+    tracing::info!(path = path.as_str(), results_bucket = %config.results_bucket, "object-summary worker starting");
+    match path {
+        Path::Sqs => {
             let mut builder = SqsBatchHandler::builder(processor, idempotency)
                 .batch_concurrency(config.batch_concurrency)
                 .deadline_margin(config.deadline_margin)
@@ -97,7 +97,7 @@ async fn serve(delivery: Delivery) -> Result<(), lambda_runtime::Error> {
             }
             lambda_runtime::run_concurrent(builder.build()).await
         }
-        Delivery::Sns => {
+        Path::Sns => {
             let mut builder =
                 SnsHandler::builder(processor, idempotency).deadline_margin(config.deadline_margin).metrics(metrics);
             if let Some(dlq) = dead_letters {

@@ -127,7 +127,7 @@ impl Processor<S3ObjectEvent> for ObjectSummary {
                 sha256: summary.sha256,
                 lines: summary.lines,
             },
-            path: ctx.delivery.as_str().to_owned(),
+            path: ctx.path.as_str().to_owned(),
             processed_at: time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
         };
         let latest = crate::receipt::write(&self.s3, &self.results_bucket, &self.results_prefix, &receipt).await?;

@@ -415,7 +415,7 @@ async fn a_duplicate_reaching_another_instance_is_caught_through_dynamodb() {
 async fn a_duplicate_reaching_another_instance_is_caught_through_redis() {
     let url = std::env::var("SLUICE_REDIS_URL").expect("SLUICE_REDIS_URL: run scripts/test");
     let prefix = format!("{}:", unique("worker"));
-    let store = sluice_idempotency::RedisStore::connect(&url).await.unwrap().key_prefix(prefix);
+    let store = sluice_idempotency::RedisStore::connect(&url).await.unwrap().namespace(prefix);
     duplicate_across_instances(|| std::sync::Arc::new(store.clone())).await;
 }
 

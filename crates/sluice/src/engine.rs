@@ -18,7 +18,7 @@ use tower::util::BoxCloneSyncService;
 use crate::Deadline;
 use crate::item::{Item, MessageMeta};
 use crate::layers::{ItemOutcome, ItemRequest, panic_message};
-use crate::processor::{Delivery, ItemContext, ProcessError};
+use crate::processor::{ItemContext, Path, ProcessError};
 use crate::report::Counts;
 
 /// A user function that names an item's idempotency key.
@@ -65,7 +65,7 @@ impl Default for Timing {
 pub(crate) struct Invocation {
     pub request_id: Arc<str>,
     pub deadline: Deadline,
-    pub delivery: Delivery,
+    pub path: Path,
     /// Items still running then are abandoned.
     pub processing_cutoff: Instant,
     /// Store and dead-letter calls still running then are abandoned, and the handler answers.
@@ -122,7 +122,7 @@ impl<T: Item> Engine<T> {
     /// The invocation `ctx` describes. A deadline that has already passed when it starts (a
     /// clock far off, a wrong `Lambda-Runtime-Deadline-Ms`) is logged as such: every item will
     /// be refused.
-    pub fn invocation(&self, ctx: &lambda_runtime::Context, delivery: Delivery) -> Invocation {
+    pub fn invocation(&self, ctx: &lambda_runtime::Context, path: Path) -> Invocation {
         let deadline = Deadline::from_context(ctx);
         if deadline.remaining().is_zero() {
             let now_ms =
@@ -140,7 +140,7 @@ impl<T: Item> Engine<T> {
         Invocation {
             request_id: Arc::from(ctx.request_id.as_str()),
             deadline,
-            delivery,
+            path,
             processing_cutoff: deadline.minus(reserve),
             wrap_up_cutoff: deadline.minus(reserve / 5),
         }
@@ -213,7 +213,7 @@ impl<T: Item> Engine<T> {
             request_id: inv.request_id.clone(),
             message_id: meta.message_id.clone(),
             idempotency_key: key.map(Arc::from),
-            delivery: inv.delivery,
+            path: inv.path,
             receive_count: meta.receive_count,
             deadline: inv.deadline,
             processing_cutoff: inv.processing_cutoff,

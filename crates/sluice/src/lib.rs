@@ -3,14 +3,18 @@
 //! An S3 upload reaches a worker along one of two paths, and sluice runs the same
 //! [`Processor`] on both:
 //! - **S3 -> SNS -> SQS -> Lambda**: [`SqsBatchHandler`] processes a batch with bounded
-//!   concurrency and answers with the failed message ids, so only those are redelivered.
+//!   batch concurrency and answers with the failed message ids, so only those are redelivered.
 //! - **S3 -> SNS -> Lambda**: [`SnsHandler`] processes an asynchronous invocation and returns an
 //!   error only when Lambda's retries can help.
 //!
 //! Every item runs under an idempotency claim ([`Idempotency`]), so duplicate deliveries do
 //! their side effects once. The same protocol makes any async function idempotent
-//! ([`Idempotency::call`]), for work that is not an SQS or SNS item. Handlers are `tower::Service`s: run them with
-//! `lambda_runtime::run`, and wrap them in tower layers.
+//! ([`Idempotency::call`]), for work that is not an SQS or SNS item.
+//!
+//! Handlers are `tower::Service`s: run them with `lambda_runtime::run`, or `run_concurrent` on
+//! Lambda Managed Instances. Inside, each item goes through a stack of tower layers
+//! ([`layers`]: item log, skip, idempotency, deadline guard) around the processor;
+//! [`HandlerBuilder::layer`] adds your own (a rate limit, a timeout) around the processor.
 //!
 //! ```no_run
 //! use sluice::{processor_fn, Idempotency, ProcessError, SqsBatchHandler};
@@ -34,7 +38,7 @@
 //!
 //! One word per concept, in this crate, its siblings and the README:
 //! - **path**: how an S3 event reaches a worker, the *queue path* (S3 -> SNS -> SQS -> Lambda,
-//!   [`Delivery::Sqs`]) or the *direct path* (S3 -> SNS -> Lambda, [`Delivery::Sns`]);
+//!   [`Path::Sqs`]) or the *direct path* (S3 -> SNS -> Lambda, [`Path::Sns`]);
 //! - **message**: what Lambda hands the handler, one SQS message or one SNS notification
 //!   ([`MessageMeta`]);
 //! - **item**: one unit of work decoded from a message, such as one S3 object version; a
@@ -42,10 +46,12 @@
 //! - **record**: an *idempotency record*, the store's entry for one item's key (claimed,
 //!   completed); an S3 notification's entries are *S3 events*, SQS's are *messages*;
 //! - **key**: an item's idempotency key; the **key prefix** names the function's records
-//!   ([`Idempotency::key_prefix`]), a store's own prefix keeps a shared table or Redis
-//!   database apart;
+//!   ([`Idempotency::key_prefix`]); a store's **namespace** (`DynamoDbStore::namespace`,
+//!   `RedisStore::namespace`) keeps a shared table or Redis database apart;
 //! - **claim** and **lease**: the in-progress record and how long it holds without a renewal;
-//! - **batch concurrency**: items of one batch processed at once; **Lambda concurrency**:
+//! - **trigger** (the local Lambda service's records): how an invocation started, `Invoke`
+//!   sync or async, or an event source mapping; not a path;
+//! - **batch concurrency**: messages of one batch processed at once; **Lambda concurrency**:
 //!   invocations running at once, which the account and reserved concurrency bound.
 
 /// The builder both handlers share.
@@ -85,7 +91,7 @@ pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE};
 pub use idempotency::{DEFAULT_LEASE, DEFAULT_TTL, Idempotency};
 pub use idempotent::IdempotentError;
 pub use item::{Item, MessageMeta};
-pub use processor::{BoxError, Delivery, ItemContext, ProcessError, Processor, ProcessorFn, processor_fn};
+pub use processor::{BoxError, ItemContext, Path, ProcessError, Processor, ProcessorFn, processor_fn};
 pub use report::{EmfMetrics, InvocationReport};
 pub use sns::{SnsHandler, SnsHandlerError};
 pub use sqs::{SqsBatchError, SqsBatchHandler};

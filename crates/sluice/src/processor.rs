@@ -97,19 +97,19 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// Which delivery path an item came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Delivery {
+pub enum Path {
     /// S3 -> SNS -> SQS -> Lambda (event source mapping, batches).
     Sqs,
     /// S3 -> SNS -> Lambda (asynchronous invocation, one event at a time).
     Sns,
 }
 
-impl Delivery {
+impl Path {
     /// `"sqs"` or `"sns"`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Delivery::Sqs => "sqs",
-            Delivery::Sns => "sns",
+            Path::Sqs => "sqs",
+            Path::Sns => "sns",
         }
     }
 }
@@ -127,7 +127,7 @@ pub struct ItemContext {
     /// the function or its key prefix does not change it.
     pub idempotency_key: Option<Arc<str>>,
     /// The path the item came through.
-    pub delivery: Delivery,
+    pub path: Path,
     /// How many times SQS has delivered this message (1 on the first delivery; `None` on SNS).
     pub receive_count: Option<u32>,
     /// The invocation deadline.

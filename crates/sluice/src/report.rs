@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
-use crate::Delivery;
+use crate::Path;
 
 /// Item counts of one message or one invocation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl std::ops::AddAssign for Counts {
 #[non_exhaustive]
 pub struct InvocationReport {
     /// The delivery path.
-    pub delivery: Delivery,
+    pub path: Path,
     /// Messages in the event.
     pub messages: u32,
     /// Messages reported failed to the event source (SQS) or failing the invocation (SNS).
@@ -62,7 +62,7 @@ impl InvocationReport {
     pub(crate) fn log(&self) {
         let c = &self.counts;
         tracing::info!(
-            delivery = self.delivery.as_str(),
+            path = self.path.as_str(),
             messages = self.messages,
             failed_messages = self.failed_messages,
             processed = c.processed,
@@ -141,7 +141,7 @@ impl EmfMetrics {
                 "Timestamp": ms(SystemTime::now()),
                 "CloudWatchMetrics": [{
                     "Namespace": self.namespace,
-                    "Dimensions": [["FunctionName", "Delivery"]],
+                    "Dimensions": [["FunctionName", "Path"]],
                     "Metrics": [
                         {"Name": "Messages", "Unit": "Count"},
                         {"Name": "FailedMessages", "Unit": "Count"},
@@ -156,7 +156,7 @@ impl EmfMetrics {
                 }]
             },
             "FunctionName": self.function_name,
-            "Delivery": report.delivery.as_str(),
+            "Path": report.path.as_str(),
             "Messages": report.messages,
             "FailedMessages": report.failed_messages,
             "Processed": c.processed,
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn emf_line_declares_every_metric_it_carries() {
         let report = InvocationReport {
-            delivery: Delivery::Sqs,
+            path: Path::Sqs,
             messages: 3,
             failed_messages: 1,
             counts: Counts { processed: 2, failed: 1, ..Counts::default() },
@@ -201,7 +201,7 @@ mod tests {
             assert!(doc[dims.as_str().unwrap()].is_string());
         }
         assert_eq!(doc["Processed"], 2);
-        assert_eq!(doc["Delivery"], "sqs");
+        assert_eq!(doc["Path"], "sqs");
         assert_eq!(doc["BatchDuration"], 12.0);
     }
 }

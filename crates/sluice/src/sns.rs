@@ -24,7 +24,7 @@ use crate::dead_letter::{self, DeadLetterSink};
 use crate::engine::{Engine, Failure, Invocation};
 use crate::item::{Item, MessageMeta};
 use crate::layers::{ItemOutcome, ItemRequest, ProcessorService};
-use crate::processor::{BoxError, Delivery, Processor};
+use crate::processor::{BoxError, Path, Processor};
 use crate::report::{Counts, EmfMetrics, InvocationReport};
 
 /// A `tower::Service` that processes an SNS event delivered to Lambda directly.
@@ -135,7 +135,7 @@ impl<T: Item> SnsHandler<T> {
 impl<T: Item> Inner<T> {
     async fn handle(&self, event: SnsEvent, ctx: &Context) -> Result<(), SnsHandlerError> {
         let started = Instant::now();
-        let inv = self.engine.invocation(ctx, Delivery::Sns);
+        let inv = self.engine.invocation(ctx, Path::Sns);
         let mut counts = Counts::default();
         let mut error: Option<SnsHandlerError> = None;
         for record in &event.records {
@@ -154,7 +154,7 @@ impl<T: Item> Inner<T> {
             }
         }
         let report = InvocationReport {
-            delivery: Delivery::Sns,
+            path: Path::Sns,
             messages: event.records.len() as u32,
             failed_messages: u32::from(error.is_some()),
             counts,

@@ -4,13 +4,13 @@
 //! visibility timeout and the others are deleted (Lambda Developer Guide, "Reporting batch item
 //! failures"; the mapping must have `ReportBatchItemFailures` on). Within a batch:
 //! - messages run concurrently, at most [`HandlerBuilder::batch_concurrency`] at once;
-//! - on a FIFO queue (its ARN ends in `.fifo`), the records of one `MessageGroupId` run in order
+//! - on a FIFO queue (its ARN ends in `.fifo`), the messages of one `MessageGroupId` run in order
 //!   and, after a failure, the rest of that group is reported failed without being processed, so
-//!   order is kept; other groups go on. Standard queues run every record on its own, even when
+//!   order is kept; other groups go on. Standard queues run every message on its own, even when
 //!   its messages carry a `MessageGroupId` (SQS fair queues are standard queues that do);
-//! - no record starts too close to the deadline, and records still running at the end are
+//! - no message starts too close to the deadline, and messages still running at the end are
 //!   abandoned: both are reported failed and redelivered, never dropped;
-//! - a panic or an undecodable body fails only its own record;
+//! - a panic or an undecodable body fails only its own message;
 //! - permanent failures can go straight to a dead-letter queue.
 
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ use crate::dead_letter::{self, DeadLetterSink};
 use crate::engine::{Engine, Failure, Invocation};
 use crate::item::{Item, MessageMeta};
 use crate::layers::{ItemOutcome, ItemRequest, ProcessorService};
-use crate::processor::{BoxError, Delivery, Processor};
+use crate::processor::{BoxError, Path, Processor};
 use crate::report::{Counts, EmfMetrics, InvocationReport};
 
 /// A `tower::Service` that processes an SQS batch and answers with its failures.
@@ -73,16 +73,16 @@ impl<T> Clone for SqsBatchHandler<T> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SqsBatchError {
-    /// Every record failed and the handler was told to fail the invocation.
-    #[error("all {count} records failed; first failure: {first}")]
+    /// Every message failed and the handler was told to fail the invocation.
+    #[error("all {count} messages failed; first failure: {first}")]
     AllFailed {
-        /// Records in the batch.
+        /// Messages in the batch.
         count: usize,
-        /// The first record's failure.
+        /// The first message's failure.
         first: String,
     },
-    /// A failed record has no `messageId`, so it cannot be reported alone.
-    #[error("record {index} failed and has no messageId to report; failing the whole batch")]
+    /// A failed message has no `messageId`, so it cannot be reported alone.
+    #[error("message {index} failed and has no messageId to report; failing the whole batch")]
     MissingMessageId {
         /// Its position in the batch.
         index: usize,
@@ -92,15 +92,15 @@ pub enum SqsBatchError {
 impl From<SqsBatchError> for Diagnostic {
     fn from(e: SqsBatchError) -> Diagnostic {
         let error_type = match e {
-            SqsBatchError::AllFailed { .. } => "Sluice.AllRecordsFailed",
+            SqsBatchError::AllFailed { .. } => "Sluice.AllMessagesFailed",
             SqsBatchError::MissingMessageId { .. } => "Sluice.MissingMessageId",
         };
         Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
     }
 }
 
-/// The result of one record.
-struct RecordResult {
+/// The result of one message.
+struct MessageResult {
     failure: Option<Failure>,
     counts: Counts,
 }
@@ -153,10 +153,10 @@ impl<T: Item> SqsBatchHandler<T> {
 impl<T: Item> Inner<T> {
     async fn handle(&self, event: SqsEvent, ctx: &Context) -> Result<SqsBatchResponse, SqsBatchError> {
         let started = Instant::now();
-        let inv = self.engine.invocation(ctx, Delivery::Sqs);
+        let inv = self.engine.invocation(ctx, Path::Sqs);
         let records = event.records;
         let groups = fifo_groups(&records);
-        let mut results: Vec<Option<RecordResult>> = (0..records.len()).map(|_| None).collect();
+        let mut results: Vec<Option<MessageResult>> = (0..records.len()).map(|_| None).collect();
         let mut finished = futures::stream::iter(groups)
             .map(|group| self.run_group(&records, group, &inv))
             .buffer_unordered(self.batch_concurrency);
@@ -171,7 +171,7 @@ impl<T: Item> Inner<T> {
         let mut response = SqsBatchResponse::default();
         let mut first_failure = None;
         for (index, (record, result)) in records.iter().zip(results).enumerate() {
-            let result = result.expect("every record belongs to exactly one group");
+            let result = result.expect("every message belongs to exactly one group");
             counts += result.counts;
             let Some(failure) = result.failure else {
                 continue;
@@ -185,7 +185,7 @@ impl<T: Item> Inner<T> {
             response.batch_item_failures.push(item);
         }
         let report = InvocationReport {
-            delivery: Delivery::Sqs,
+            path: Path::Sqs,
             messages: records.len() as u32,
             failed_messages: response.batch_item_failures.len() as u32,
             counts,
@@ -199,9 +199,9 @@ impl<T: Item> Inner<T> {
         Ok(response)
     }
 
-    /// Runs the records of one group in order. After a failure in a FIFO group, the rest of the
+    /// Runs the messages of one group in order. After a failure in a FIFO group, the rest of the
     /// group is reported failed unprocessed, so a later message never overtakes an earlier one.
-    async fn run_group(&self, records: &[SqsMessage], group: Group, inv: &Invocation) -> Vec<(usize, RecordResult)> {
+    async fn run_group(&self, records: &[SqsMessage], group: Group, inv: &Invocation) -> Vec<(usize, MessageResult)> {
         let mut results = Vec::with_capacity(group.indices.len());
         let mut blocked_by: Option<String> = None;
         for index in group.indices {
@@ -212,11 +212,11 @@ impl<T: Item> Inner<T> {
                 );
                 results.push((
                     index,
-                    RecordResult { failure: Some(Failure::retryable(reason)), counts: Counts::default() },
+                    MessageResult { failure: Some(Failure::retryable(reason)), counts: Counts::default() },
                 ));
                 continue;
             }
-            let result = self.run_record(&records[index], inv).await;
+            let result = self.run_message(&records[index], inv).await;
             if result.failure.is_some() && group.id.is_some() {
                 blocked_by = Some(records[index].message_id.clone().unwrap_or_default());
             }
@@ -225,7 +225,7 @@ impl<T: Item> Inner<T> {
         results
     }
 
-    async fn run_record(&self, record: &SqsMessage, inv: &Invocation) -> RecordResult {
+    async fn run_message(&self, record: &SqsMessage, inv: &Invocation) -> MessageResult {
         let mut meta = MessageMeta {
             message_id: Arc::from(record.message_id.as_deref().unwrap_or("")),
             message_group_id: record.attributes.get("MessageGroupId").cloned(),
@@ -237,7 +237,7 @@ impl<T: Item> Inner<T> {
             let failure = Failure::permanent("message has no body");
             tracing::warn!(message_id = %meta.message_id, error = %failure.reason, "message failed");
             let counts = Counts { failed: 1, ..Counts::default() };
-            return self.dead_letter_or_fail(RecordResult { failure: Some(failure), counts }, "", &meta, inv).await;
+            return self.dead_letter_or_fail(MessageResult { failure: Some(failure), counts }, "", &meta, inv).await;
         };
         let opened = sluice_events::open(body);
         if let Some(envelope) = &opened.envelope {
@@ -245,18 +245,18 @@ impl<T: Item> Inner<T> {
             meta.topic_arn = Some(envelope.topic_arn.clone());
         }
         let outcome = self.engine.process_payload(opened.payload(body), &meta, inv).await;
-        let result = RecordResult { failure: outcome.failure, counts: outcome.counts };
+        let result = MessageResult { failure: outcome.failure, counts: outcome.counts };
         self.dead_letter_or_fail(result, body, &meta, inv).await
     }
 
     /// Diverts a permanent failure to the dead-letter queue, if there is one.
     async fn dead_letter_or_fail(
         &self,
-        mut result: RecordResult,
+        mut result: MessageResult,
         body: &str,
         meta: &MessageMeta,
         inv: &Invocation,
-    ) -> RecordResult {
+    ) -> MessageResult {
         let (failure, sent) =
             dead_letter::divert(self.dead_letters.as_deref(), result.failure.take(), body, meta, inv).await;
         result.failure = failure;
@@ -265,15 +265,15 @@ impl<T: Item> Inner<T> {
     }
 }
 
-/// Records that must run one after another: one FIFO message group, or a single record.
+/// Messages that must run one after another: one FIFO message group, or a single message.
 struct Group {
     id: Option<String>,
     indices: Vec<usize>,
 }
 
-/// Splits a batch into groups, in the order their first record appears. On a FIFO queue (its
+/// Splits a batch into groups, in the order their first message appears. On a FIFO queue (its
 /// ARN ends in `.fifo`, SQS Developer Guide, FIFO queue naming) each message group keeps its
-/// records' order; on a standard queue every record is its own group, whatever attributes its
+/// messages' order; on a standard queue every message is its own group, whatever attributes its
 /// messages carry.
 fn fifo_groups(records: &[SqsMessage]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();

@@ -124,6 +124,6 @@ async fn a_plain_function_runs_once_per_key_against_dynamodb_on_moto() {
 #[ignore = "needs the local stack: run scripts/test"]
 async fn a_plain_function_runs_once_per_key_against_redis() {
     let url = std::env::var("SLUICE_REDIS_URL").expect("SLUICE_REDIS_URL is not set");
-    let store = RedisStore::connect(&url).await.unwrap().key_prefix(format!("{}:", unique("fn")));
+    let store = RedisStore::connect(&url).await.unwrap().namespace(format!("{}:", unique("fn")));
     runs_once_per_key(Arc::new(store)).await;
 }

@@ -321,7 +321,7 @@ async fn one_emf_line_per_invocation_carries_the_counts() {
     let doc: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(doc["Messages"], 3);
     assert_eq!(doc["Processed"], 1);
-    assert_eq!(doc["Delivery"], "sqs");
+    assert_eq!(doc["Path"], "sqs");
     assert_eq!(doc["FunctionName"], "worker");
     assert_eq!(doc["Failed"], 1, "b");
     assert_eq!(doc["Duplicate"], 1, "the second a, after the first completed");

@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    sluice_object_summary::run(sluice::Delivery::Sns).await
+    sluice_object_summary::run(sluice::Path::Sns).await
 }

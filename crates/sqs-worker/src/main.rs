@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    sluice_object_summary::run(sluice::Delivery::Sqs).await
+    sluice_object_summary::run(sluice::Path::Sqs).await
 }
