@@ -26,6 +26,30 @@ async fn a_burst_of_uploads_is_processed_once_on_both_paths() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local stack: run scripts/test"]
+async fn on_managed_instances_one_process_per_worker_runs_concurrent_invocations_and_loses_nothing() {
+    // Four invocations per instance and a reserved concurrency of four: one process per worker,
+    // each running up to four invocations at once under lambda_runtime::run_concurrent.
+    let mut scenario = Scenario::start_with("managed", |mut settings, _| {
+        settings.invocations_per_instance = Some(4);
+        settings.reserved_concurrency = BTreeMap::from([("sqs-worker".into(), 4), ("sns-worker".into(), 4)]);
+        settings
+    })
+    .await;
+    scenario.upload(24).await;
+    let (accounts, partner) = scenario.finish().await;
+    scenario.assert_processed_once(&accounts, &partner);
+    let records = scenario.deployment.service.records().invocations();
+    for function in ["sqs-worker", "sns-worker"] {
+        let ran: Vec<_> = records.iter().filter(|r| r.function == function && r.instance != 0).collect();
+        let instances: std::collections::BTreeSet<u64> = ran.iter().map(|r| r.instance).collect();
+        assert_eq!(instances.len(), 1, "{function}: one instance ran all {} invocations: {instances:?}", ran.len());
+        assert_eq!(ran.iter().filter(|r| r.cold).count(), 1, "{function}: one cold start");
+    }
+    scenario.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local stack: run scripts/test"]
 async fn duplicate_notifications_and_deliveries_change_nothing() {
     let mut scenario = Scenario::start("duplicates").await;
     let tap = scenario.tap().await;
