@@ -140,17 +140,9 @@ async fn reqwest_free_probe(endpoint: &str) -> Result<(), String> {
 }
 
 /// An error and its causes on one line, each said once (no debug dump of a raw response).
+/// The error and its causes, cut to one readable line.
 fn causes(e: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    let line = parts.join(": ").replace('\n', " ");
+    let line = sluice_retry::error_chain(e);
     if line.len() > 240 { format!("{}...", &line[..line.floor_char_boundary(240)]) } else { line }
 }
 

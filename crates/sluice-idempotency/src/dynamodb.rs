@@ -94,6 +94,56 @@ pub struct DynamoDbStore {
 }
 
 impl DynamoDbStore {
+    /// Creates `table` as this store expects it with the default attribute names: partition key
+    /// `id` (a string), `sort_key` (a string) if given, on-demand billing, TTL on `expiration`.
+    /// For local stacks and tests; a deployed table belongs in the template.
+    ///
+    /// ```no_run
+    /// # async fn f(client: aws_sdk_dynamodb::Client) -> Result<(), aws_sdk_dynamodb::Error> {
+    /// use sluice_idempotency::DynamoDbStore;
+    /// DynamoDbStore::create_table(&client, "idempotency", None).await?;
+    /// let store = DynamoDbStore::new(client, "idempotency");
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_table(
+        client: &aws_sdk_dynamodb::Client,
+        table: &str,
+        sort_key: Option<&str>,
+    ) -> Result<(), aws_sdk_dynamodb::Error> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+        };
+        let names = AttributeNames::default();
+        // Both builders have every required field set, so build() cannot fail.
+        let string = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type set")
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type set")
+        };
+        let mut create = client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(string(&names.key))
+            .key_schema(key(&names.key, KeyType::Hash));
+        if let Some(sk) = sort_key {
+            create = create.attribute_definitions(string(sk)).key_schema(key(sk, KeyType::Range));
+        }
+        create.send().await?;
+        let ttl = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(&names.expiration)
+            .build()
+            .expect("enabled and attribute set");
+        client.update_time_to_live().table_name(table).time_to_live_specification(ttl).send().await?;
+        Ok(())
+    }
+
     /// Records in `table`, whose partition key is `id` (a string).
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         DynamoDbStore {

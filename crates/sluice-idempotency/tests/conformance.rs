@@ -223,23 +223,8 @@ async fn dynamodb_client(retries: bool) -> aws_sdk_dynamodb::Client {
 
 /// A fresh table keyed by `id` (S), with TTL on `expiration`, as the SAM template declares it.
 async fn dynamodb_table(client: &aws_sdk_dynamodb::Client, sort_key: Option<&str>) -> String {
-    use aws_sdk_dynamodb::types::*;
-    let attribute =
-        |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build();
-    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
     let table = unique("idempotency");
-    let mut create = client
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("id").unwrap())
-        .key_schema(key("id", KeyType::Hash).unwrap());
-    if let Some(sk) = sort_key {
-        create = create.attribute_definitions(attribute(sk).unwrap()).key_schema(key(sk, KeyType::Range).unwrap());
-    }
-    create.send().await.unwrap();
-    let ttl = TimeToLiveSpecification::builder().enabled(true).attribute_name("expiration").build().unwrap();
-    client.update_time_to_live().table_name(&table).time_to_live_specification(ttl).send().await.unwrap();
+    DynamoDbStore::create_table(client, &table, sort_key).await.unwrap();
     table
 }
 

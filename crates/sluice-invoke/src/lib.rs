@@ -198,14 +198,5 @@ fn short_message(e: &SdkError<SdkInvokeError, HttpResponse>) -> String {
             _ => format!("HTTP {}", e.raw_response().map(|r| r.status().as_u16()).unwrap_or_default()),
         };
     }
-    let mut parts = vec![e.to_string()];
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
+    sluice_retry::error_chain(e)
 }

@@ -392,18 +392,7 @@ async fn a_duplicate_reaching_another_instance_is_caught_through_dynamodb() {
     let aws = aws_config::load_from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let table = unique("idempotency");
-    use aws_sdk_dynamodb::types::*;
-    dynamodb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    sluice_idempotency::DynamoDbStore::create_table(&dynamodb, &table, None).await.unwrap();
     duplicate_across_instances(|| {
         std::sync::Arc::new(sluice_idempotency::DynamoDbStore::new(dynamodb.clone(), &table))
     })

@@ -23,6 +23,8 @@
 //! # let _ = policy;
 //! ```
 
+/// An error and its causes on one line.
+mod chain;
 /// Which errors are retryable.
 mod classify;
 /// Running an operation under a policy.
@@ -32,5 +34,6 @@ mod policy;
 /// The AWS SDK's own retry configuration.
 mod sdk;
 
+pub use chain::error_chain;
 pub use classify::{Classify, ErrorClass, THROTTLING_CODES, parse_retry_after};
 pub use policy::{Delays, Jitter, RetryPolicy};

@@ -11,9 +11,6 @@
 //! - a subscription DLQ for both subscriptions; DLQs keep messages 14 days;
 //! - the idempotency table, keyed by `id`, with TTL on `expiration`.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
-};
 use aws_sdk_s3::types::{
     BucketVersioningStatus, Event, FilterRule, FilterRuleName, NotificationConfiguration,
     NotificationConfigurationFilter, S3KeyFilter, TopicConfiguration, VersioningConfiguration,
@@ -192,40 +189,10 @@ impl Topology {
             .map_err(failed("PutBucketNotificationConfiguration"))?;
 
         let idempotency_table = format!("{name}-idempotency");
-        dynamodb
-            .create_table()
-            .table_name(&idempotency_table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("id")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(failed("AttributeDefinition"))?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(failed("KeySchema"))?,
-            )
-            .send()
+        // The store's own layout: `id` partition key, on-demand, TTL on TTL_ATTRIBUTE.
+        sluice_idempotency::DynamoDbStore::create_table(&dynamodb, &idempotency_table, None)
             .await
             .map_err(failed("CreateTable"))?;
-        dynamodb
-            .update_time_to_live()
-            .table_name(&idempotency_table)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name(TTL_ATTRIBUTE)
-                    .build()
-                    .map_err(failed("TimeToLiveSpecification"))?,
-            )
-            .send()
-            .await
-            .map_err(failed("UpdateTimeToLive"))?;
 
         Ok(Topology {
             ingest_bucket,

@@ -102,21 +102,10 @@ async fn without_protection_every_call_runs() {
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn a_plain_function_runs_once_per_key_against_dynamodb_on_moto() {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
     assert!(std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(), "AWS_ENDPOINT_URL_DYNAMODB is not set");
     let client = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
     let table = unique("idempotent-fn");
-    client
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    DynamoDbStore::create_table(&client, &table, None).await.unwrap();
     runs_once_per_key(Arc::new(DynamoDbStore::new(client, table))).await;
 }
 
