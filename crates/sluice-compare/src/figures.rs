@@ -71,31 +71,50 @@ pub struct Concurrency {
 impl Concurrency {
     /// The concurrency of `invocations` (start and duration), with times relative to `t0_ms`.
     pub fn of(invocations: &[&InvocationRecord], t0_ms: u64) -> Concurrency {
-        let mut changes: Vec<(u64, i32)> = Vec::with_capacity(invocations.len() * 2);
-        for r in invocations {
-            changes.push((r.start_ms, 1));
-            changes.push((r.start_ms + r.duration_ms, -1));
-        }
-        // At one instant, ends before starts: a slot freed and taken again is not two at once.
-        changes.sort_unstable();
-        let (mut level, mut peak, mut area, mut curve) = (0i32, 0u32, 0f64, Vec::new());
-        let first = changes.first().map(|c| c.0).unwrap_or(t0_ms);
-        let last = changes.last().map(|c| c.0).unwrap_or(t0_ms);
-        let mut previous = first;
-        for (at, delta) in changes {
-            area += level as f64 * (at - previous) as f64;
-            previous = at;
-            level += delta;
-            peak = peak.max(level as u32);
+        let points = step_curve(invocations.iter().map(|r| (r.start_ms, r.start_ms + r.duration_ms)));
+        let peak = points.iter().map(|p| p.1).max().unwrap_or(0) as u32;
+        let area: f64 = points.windows(2).map(|w| w[0].1 as f64 * (w[1].0 - w[0].0) as f64).sum();
+        let span = match (points.first(), points.last()) {
+            (Some(first), Some(last)) => last.0 - first.0,
+            _ => 0,
+        };
+        let mut curve: Vec<(f64, u32)> = Vec::with_capacity(points.len());
+        for (at, level) in points {
             let seconds = at.saturating_sub(t0_ms) as f64 / 1000.0;
             match curve.last_mut() {
                 Some((s, n)) if *s == seconds => *n = level as u32,
                 _ => curve.push((seconds, level as u32)),
             }
         }
-        let span = last.saturating_sub(first);
         Concurrency { peak, mean: if span == 0 { 0.0 } else { area / span as f64 }, curve }
     }
+}
+
+/// How many of `intervals` (start, end, in ms) are open after each change: one (time, count)
+/// per distinct time, in order. At one instant ends count before starts: a slot freed and taken
+/// again is not two at once.
+///
+/// ```
+/// let curve = sluice_compare::figures::step_curve([(0, 10), (5, 10), (10, 20)]);
+/// assert_eq!(curve, [(0, 1), (5, 2), (10, 1), (20, 0)]);
+/// ```
+pub fn step_curve(intervals: impl IntoIterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
+    let mut changes: Vec<(u64, i64)> = Vec::new();
+    for (start, end) in intervals {
+        changes.push((start, 1));
+        changes.push((end, -1));
+    }
+    changes.sort_unstable();
+    let mut level = 0i64;
+    let mut curve: Vec<(u64, u64)> = Vec::with_capacity(changes.len());
+    for (at, delta) in changes {
+        level += delta;
+        match curve.last_mut() {
+            Some((t, n)) if *t == at => *n = level.max(0) as u64,
+            _ => curve.push((at, level.max(0) as u64)),
+        }
+    }
+    curve
 }
 
 /// Where the uploaded objects ended on a path.

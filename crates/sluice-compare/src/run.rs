@@ -303,6 +303,7 @@ pub async fn compare(
         .map(|u| (sluice_object_summary::idempotency_key(&u.identity(&topology.ingest_bucket)), u))
         .collect();
     let drain_end = tokio::time::Instant::now() + setup.drain_limit;
+    let mut queue_account = None;
     let settled = loop {
         let applied = queue.partner.report().applied.keys().filter(|k| keys.contains_key(*k)).count();
         let kept = accountant.letters(Path::Sqs).await.len();
@@ -312,12 +313,12 @@ pub async fn compare(
         progress(Progress::Done(((applied + kept).min(uploads.len()) + direct_done.min(uploads.len())) as u64));
         // The partner applies an effect before the worker completes its record: confirm with
         // the accounting itself (records completed, receipts written) before calling it done.
-        if applied + kept >= uploads.len()
-            && waiting == 0
-            && direct_done >= uploads.len()
-            && accountant.account(Path::Sqs, &just_uploads).await.lost.is_empty()
-        {
-            break true;
+        if applied + kept >= uploads.len() && waiting == 0 && direct_done >= uploads.len() {
+            let account = accountant.account(Path::Sqs, &just_uploads).await;
+            if account.lost.is_empty() {
+                queue_account = Some(account);
+                break true;
+            }
         }
         if tokio::time::Instant::now() >= drain_end {
             break false;
@@ -328,7 +329,13 @@ pub async fn compare(
     progress(Progress::Phase { name: "measuring", total: 0 });
     let mut accounts = BTreeMap::new();
     for path in Path::BOTH {
-        accounts.insert(path, accountant.account(path, &just_uploads).await);
+        // The queue path's account that settled the drain is final: nothing was pending then.
+        let settled_account = if path == Path::Sqs { queue_account.take() } else { None };
+        let account = match settled_account {
+            Some(account) => account,
+            None => accountant.account(path, &just_uploads).await,
+        };
+        accounts.insert(path, account);
     }
     deployment.service.shutdown().await;
     let records = deployment.service.records();
@@ -407,20 +414,6 @@ fn action_of(operation: &str) -> String {
 /// Events in Lambda's internal queue waiting for their first attempt, over time: each first
 /// attempt waited from its arrival (its start less its queue wait) to its start.
 fn waiting_for_first_attempt(invocations: &[&InvocationRecord]) -> Vec<(u64, u64)> {
-    let mut changes: Vec<(u64, i64)> = Vec::new();
-    for r in invocations.iter().filter(|r| r.trigger == Trigger::Async && r.attempt == 1) {
-        changes.push((r.start_ms.saturating_sub(r.queue_wait_ms), 1));
-        changes.push((r.start_ms, -1));
-    }
-    changes.sort_unstable();
-    let mut level = 0i64;
-    let mut curve: Vec<(u64, u64)> = Vec::with_capacity(changes.len());
-    for (at, delta) in changes {
-        level += delta;
-        match curve.last_mut() {
-            Some((t, n)) if *t == at => *n = level.max(0) as u64,
-            _ => curve.push((at, level.max(0) as u64)),
-        }
-    }
-    curve
+    let first_attempts = invocations.iter().filter(|r| r.trigger == Trigger::Async && r.attempt == 1);
+    crate::figures::step_curve(first_attempts.map(|r| (r.start_ms.saturating_sub(r.queue_wait_ms), r.start_ms)))
 }
