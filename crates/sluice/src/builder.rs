@@ -17,9 +17,9 @@ use crate::dead_letter::DeadLetterSink;
 use crate::engine::{Engine, KeyFn, Timing};
 use crate::item::{Item, MessageMeta};
 use crate::layers::{
-    DeadlineLayer, IdempotencyLayer, ItemLogLayer, ItemOutcome, ItemRequest, ProcessorService, SkipLayer, process_error,
+    DeadlineLayer, IdempotencyLayer, ItemLogLayer, ItemService, ProcessorService, SkipLayer, process_error,
 };
-use crate::processor::{BoxError, Processor};
+use crate::processor::Processor;
 use crate::report::EmfMetrics;
 use crate::{Idempotency, SnsHandler, SqsBatchHandler};
 
@@ -159,9 +159,7 @@ impl<T: Item, S, K> HandlerBuilder<T, S, K> {
     /// The item stack composed and boxed, and the handler's settings.
     pub(crate) fn into_parts(self) -> HandlerParts<T>
     where
-        S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
-        S::Error: Into<BoxError>,
-        S::Future: Send + 'static,
+        S: ItemService<T>,
     {
         let stack = match self.layers {
             Layers::Sluice { skip, idempotency } => BoxCloneSyncService::new(
@@ -195,9 +193,7 @@ pub(crate) struct HandlerParts<T> {
 
 impl<T: Item, S> HandlerBuilder<T, S, ForSqs>
 where
-    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
+    S: ItemService<T>,
 {
     /// How many messages of a batch are processed at once (default 10, at least 1). FIFO
     /// message groups count as one each: a group's messages always run one after another.
@@ -223,9 +219,7 @@ where
 
 impl<T: Item, S> HandlerBuilder<T, S, ForSns>
 where
-    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
+    S: ItemService<T>,
 {
     /// The handler.
     pub fn build(self) -> SnsHandler<T> {

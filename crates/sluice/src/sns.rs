@@ -23,8 +23,8 @@ use crate::builder::{ForSns, HandlerBuilder};
 use crate::dead_letter::{self, DeadLetterSink};
 use crate::engine::{Engine, Failure, Invocation};
 use crate::item::{Item, MessageMeta};
-use crate::layers::{ItemOutcome, ItemRequest, ProcessorService};
-use crate::processor::{BoxError, Path, Processor};
+use crate::layers::{ItemService, ProcessorService};
+use crate::processor::{Path, Processor};
 use crate::report::{Counts, EmfMetrics, InvocationReport};
 
 /// A `tower::Service` that processes an SNS event delivered to Lambda directly.
@@ -106,18 +106,14 @@ impl<T: Item> SnsHandler<T> {
     /// stack you composed (see [`crate::layers`]); the builder adds no layer of its own.
     pub fn from_item_service<S>(service: S) -> HandlerBuilder<T, S, ForSns>
     where
-        S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
-        S::Error: Into<BoxError>,
-        S::Future: Send + 'static,
+        S: ItemService<T>,
     {
         HandlerBuilder::given(service)
     }
 
     pub(crate) fn from_builder<S>(b: HandlerBuilder<T, S, ForSns>) -> Self
     where
-        S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + Sync + 'static,
-        S::Error: Into<BoxError>,
-        S::Future: Send + 'static,
+        S: ItemService<T>,
     {
         let parts = b.into_parts();
         SnsHandler {

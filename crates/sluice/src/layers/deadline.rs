@@ -6,9 +6,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::{ItemOutcome, ItemRequest, process_error};
+use super::{ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::engine::DEFAULT_DEADLINE_MARGIN;
-use crate::processor::{BoxError, ProcessError};
+use crate::processor::ProcessError;
 
 /// Refuses to start an item with less than `margin` left before the invocation deadline, and
 /// abandons one still running at the processing cutoff (the handler's finish reserve before the
@@ -58,9 +58,7 @@ pub struct DeadlineGuard<S> {
 impl<T, S> tower::Service<ItemRequest<T>> for DeadlineGuard<S>
 where
     T: Send + 'static,
-    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
+    S: ItemService<T>,
 {
     type Response = ItemOutcome;
     type Error = ProcessError;

@@ -5,11 +5,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::{ItemOutcome, ItemRequest, process_error};
+use super::{ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::Idempotency;
 use crate::idempotency::{Admission, Completion};
 use crate::item::Item;
-use crate::processor::{BoxError, ProcessError};
+use crate::processor::ProcessError;
 
 /// Runs each item under a claim on its key in `idempotency`'s store.
 ///
@@ -59,9 +59,7 @@ pub struct IdempotentItem<S> {
 impl<T, S> tower::Service<ItemRequest<T>> for IdempotentItem<S>
 where
     T: Item,
-    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
+    S: ItemService<T>,
 {
     type Response = ItemOutcome;
     type Error = ProcessError;

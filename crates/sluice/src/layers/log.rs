@@ -6,9 +6,9 @@ use std::task::{Context, Poll};
 
 use tokio::time::Instant;
 
-use super::{ItemOutcome, ItemRequest, process_error};
+use super::{ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::item::Item;
-use crate::processor::{BoxError, ProcessError};
+use crate::processor::ProcessError;
 
 /// Logs each item's end: `item done` (processed or duplicate, at info), `item skipped` (info)
 /// or `item failed` (warn), with the message id, the item's label, its idempotency key, the
@@ -40,9 +40,7 @@ pub struct ItemLog<S> {
 impl<T, S> tower::Service<ItemRequest<T>> for ItemLog<S>
 where
     T: Item,
-    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
+    S: ItemService<T>,
 {
     type Response = ItemOutcome;
     type Error = ProcessError;

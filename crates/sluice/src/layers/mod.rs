@@ -44,6 +44,36 @@ pub use processor::ProcessorService;
 pub(crate) use processor::panic_message;
 pub use skip::{Skip, SkipLayer};
 
+/// An item service: a `tower::Service` that takes [`ItemRequest`]s and answers with an
+/// [`ItemOutcome`], with any error that converts into a [`BoxError`], cloneable and shareable
+/// across the items of a batch and across concurrent invocations. Implemented for every
+/// service that is all that; the sluice layers take one and make one.
+///
+/// ```
+/// use sluice::layers::{ItemService, ProcessorService};
+/// use sluice_events::Json;
+///
+/// fn check<S: ItemService<Json<u32>>>(_: &S) {}
+/// check(&ProcessorService::new(sluice::processor_fn(|Json(n): Json<u32>, _ctx| async move { Ok(n) })));
+/// ```
+pub trait ItemService<T>:
+    tower::Service<ItemRequest<T>, Response = ItemOutcome, Error: Into<BoxError>, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T, S> ItemService<T> for S where
+    S: tower::Service<ItemRequest<T>, Response = ItemOutcome, Error: Into<BoxError>, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// One item on its way through the item stack.
 #[derive(Debug)]
 #[non_exhaustive]

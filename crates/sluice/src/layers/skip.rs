@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::{ItemOutcome, ItemRequest};
+use super::{ItemOutcome, ItemRequest, ItemService};
 use crate::processor::BoxError;
 
 type SkipFn<T> = Arc<dyn Fn(&T) -> Option<std::borrow::Cow<'static, str>> + Send + Sync>;
@@ -62,9 +62,7 @@ impl<T, S: Clone> Clone for Skip<T, S> {
 impl<T, S> tower::Service<ItemRequest<T>> for Skip<T, S>
 where
     T: Send + 'static,
-    S: tower::Service<ItemRequest<T>, Response = ItemOutcome> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send,
+    S: ItemService<T>,
 {
     type Response = ItemOutcome;
     type Error = BoxError;
