@@ -1,12 +1,10 @@
 //! The invocation deadline, item by item: no start too late, no item running into the time the
 //! handler needs to answer.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::{ItemOutcome, ItemRequest, ItemService, process_error};
+use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::engine::DEFAULT_DEADLINE_MARGIN;
 use crate::processor::ProcessError;
 
@@ -62,7 +60,7 @@ where
 {
     type Response = ItemOutcome;
     type Error = ProcessError;
-    type Future = Pin<Box<dyn Future<Output = Result<ItemOutcome, ProcessError>> + Send>>;
+    type Future = ItemFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProcessError>> {
         self.inner.poll_ready(cx).map_err(process_error)

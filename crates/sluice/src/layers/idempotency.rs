@@ -1,11 +1,9 @@
 //! Each item under its idempotency claim: claimed before it runs, its lease held while it runs,
 //! its result stored (or its claim released) after.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::{ItemOutcome, ItemRequest, ItemService, process_error};
+use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::Idempotency;
 use crate::idempotency::{Admission, Completion};
 use crate::item::Item;
@@ -63,7 +61,7 @@ where
 {
     type Response = ItemOutcome;
     type Error = ProcessError;
-    type Future = Pin<Box<dyn Future<Output = Result<ItemOutcome, ProcessError>> + Send>>;
+    type Future = ItemFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProcessError>> {
         self.inner.poll_ready(cx).map_err(process_error)

@@ -1,12 +1,10 @@
 //! One log line per item: what became of it, how long it took, under which key.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::time::Instant;
 
-use super::{ItemOutcome, ItemRequest, ItemService, process_error};
+use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::item::Item;
 use crate::processor::ProcessError;
 
@@ -44,7 +42,7 @@ where
 {
     type Response = ItemOutcome;
     type Error = ProcessError;
-    type Future = Pin<Box<dyn Future<Output = Result<ItemOutcome, ProcessError>> + Send>>;
+    type Future = ItemFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProcessError>> {
         self.inner.poll_ready(cx).map_err(process_error)

@@ -74,6 +74,9 @@ impl<T, S> ItemService<T> for S where
 {
 }
 
+/// The future the sluice layers answer with.
+pub type ItemFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<ItemOutcome, ProcessError>> + Send>>;
+
 /// One item on its way through the item stack.
 #[derive(Debug)]
 #[non_exhaustive]

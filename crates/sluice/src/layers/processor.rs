@@ -1,15 +1,13 @@
 //! The innermost service: a [`Processor`] run on one item.
 
-use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::FutureExt;
 
-use super::{ItemOutcome, ItemRequest};
+use super::{ItemFuture, ItemOutcome, ItemRequest};
 use crate::processor::{ProcessError, Processor};
 
 /// A [`Processor`] as a `tower::Service` over [`ItemRequest`]s: the bottom of an item stack.
@@ -54,7 +52,7 @@ impl<T, P> Clone for ProcessorService<T, P> {
 impl<T: Send + 'static, P: Processor<T>> tower::Service<ItemRequest<T>> for ProcessorService<T, P> {
     type Response = ItemOutcome;
     type Error = ProcessError;
-    type Future = Pin<Box<dyn Future<Output = Result<ItemOutcome, ProcessError>> + Send>>;
+    type Future = ItemFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), ProcessError>> {
         Poll::Ready(Ok(()))
