@@ -4,7 +4,8 @@
 //! - `sluice invoke`: a synchronous invoke with client-side retries, against AWS or the local
 //!   Lambda service (it honours `AWS_ENDPOINT_URL`);
 //! - `sluice local serve`: the local Lambda service, standalone;
-//! - `sluice demo`: both paths end to end on four sample uploads, a poison one among them.
+//! - `sluice demo`: both paths end to end on four sample uploads, a poison one among them;
+//! - `sluice bench`: sluice against Powertools for AWS Lambda (Python) on the same batch, as ratios.
 //!
 //! Every error is one or two lines that say what went wrong and what to do; the exit code is
 //! 1 when the work failed and 2 when it could not start (bad option, missing binary, no stack).
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod compare;
 mod demo;
 mod invoke;
@@ -38,6 +40,8 @@ enum Command {
     },
     /// Both paths end to end on a few sample uploads, a poison object among them.
     Demo(demo::Args),
+    /// sluice against Powertools for AWS Lambda (Python) on the same batch, in one run, as ratios.
+    Bench(bench::Args),
 }
 
 /// A failure to report: the message, and whether the work failed (1) or never started (2).
@@ -73,6 +77,10 @@ async fn main() -> ExitCode {
         Command::Invoke(args) => invoke::run(args).await,
         Command::Local { command } => local::run(command).await,
         Command::Demo(args) => demo::run(args).await,
+        // The benchmark drives its own single-threaded runtime: off this one's worker threads.
+        Command::Bench(args) => tokio::task::spawn_blocking(move || bench::run(args))
+            .await
+            .unwrap_or_else(|e| Err(Failure::failed(format!("bench: {e}")))),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -103,3 +103,47 @@ fn serving_on_a_taken_port_says_which_and_what_to_do() {
     assert!(err.lines().count() <= 2, "{err}");
     assert!(err.contains(&format!("is port {port} taken?")), "{err}");
 }
+
+/// The repository root, where `scripts/setup` puts `.venv-bench`.
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+#[test]
+#[ignore = "needs .venv-bench from scripts/setup: run scripts/test"]
+fn the_benchmark_runs_both_sides_once_in_its_quick_mode() {
+    let (root, dir) = (root(), scratch("bench"));
+    let (python, script) =
+        (root.join(".venv-bench/bin/python"), root.join("crates/sluice-bench/python/powertools_inprocess.py"));
+    let args = [
+        "bench",
+        "--rounds",
+        "1",
+        "--iterations",
+        "3",
+        "--json",
+        "--python",
+        python.to_str().unwrap(),
+        "--script",
+        script.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
+    let out = sluice(&args, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{report}");
+    for row in rows {
+        assert_eq!(row["samples"], 3, "{row}");
+        assert!(row["median_batch_us"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    assert!(report["versions"].as_str().unwrap().contains("Powertools for AWS Lambda (Python) 3."), "{report}");
+}
+
+#[test]
+fn the_benchmark_without_its_python_says_how_to_get_it() {
+    let out = sluice(&["bench", "--python", "/nonexistent/python"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/python is missing: run scripts/setup"), "{}", stderr(&out));
+}

@@ -1,0 +1,159 @@
+//! The benchmark's table: medians per batch and per record, and ratios measured in the same run,
+//! with the machine, the versions, the date and the command.
+
+use crate::inprocess::{FLOOR, POWERTOOLS, POWERTOOLS_BARE, SLUICE, SLUICE_BARE, Settings};
+
+/// One side's figures.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    /// What ran.
+    pub name: String,
+    /// Iterations measured.
+    pub samples: usize,
+    /// Median time per batch, in microseconds.
+    pub median_batch_us: f64,
+    /// Median time per record, in microseconds.
+    pub median_record_us: f64,
+}
+
+impl Row {
+    /// The median of `times_ns` (per batch of `records`).
+    pub fn of(name: &str, mut times_ns: Vec<u64>, records: usize) -> Row {
+        times_ns.sort_unstable();
+        let median = match times_ns.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => times_ns[n / 2] as f64,
+            n => (times_ns[n / 2 - 1] + times_ns[n / 2]) as f64 / 2.0,
+        };
+        Row {
+            name: name.to_owned(),
+            samples: times_ns.len(),
+            median_batch_us: median / 1000.0,
+            median_record_us: median / 1000.0 / records as f64,
+        }
+    }
+}
+
+/// The whole result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// The sides, in the order of the table.
+    pub rows: Vec<Row>,
+    /// CPU model, cores, architecture, OS.
+    pub machine: String,
+    /// sluice, Rust, Python and Powertools versions.
+    pub versions: String,
+    /// When it ran (UTC).
+    pub date: String,
+    /// Rounds and iterations.
+    pub shape: String,
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn rustc_version() -> String {
+    std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "rustc (unknown)".into())
+}
+
+impl Report {
+    pub(crate) fn new(rows: Vec<Row>, settings: &Settings, python: &str, powertools: &str) -> Report {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let profile = if cfg!(debug_assertions) { "debug build" } else { "release build" };
+        Report {
+            rows,
+            machine: format!("{}, {cores} cores, {} {}", cpu_model(), std::env::consts::ARCH, std::env::consts::OS),
+            versions: format!(
+                "sluice {} ({profile}), {}, Python {python}, Powertools for AWS Lambda (Python) {powertools}",
+                env!("CARGO_PKG_VERSION"),
+                rustc_version()
+            ),
+            date: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            shape: format!(
+                "{} rounds x {} iterations per side, sides alternating; batch of {} records",
+                settings.rounds,
+                settings.iterations,
+                crate::fixture::BATCH_SIZE
+            ),
+        }
+    }
+
+    /// The row named `name`.
+    fn row(&self, name: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.name == name)
+    }
+
+    /// The median time of row `sluice` over row `other`'s (names as in [`crate::inprocess`]).
+    pub fn ratio(&self, sluice: &str, other: &str) -> Option<f64> {
+        let (a, b) = (self.row(sluice)?, self.row(other)?);
+        (b.median_batch_us > 0.0).then(|| a.median_batch_us / b.median_batch_us)
+    }
+
+    /// The table and the ratios, as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "Machine: {}\nVersions: {}\nDate: {}\nShape: {}\n\n",
+            self.machine, self.versions, self.date, self.shape
+        ));
+        out.push_str("| side | median per batch (µs) | per record (µs) | samples |\n|---|---|---|---|\n");
+        for r in &self.rows {
+            out.push_str(&format!(
+                "| {} | {:.1} | {:.2} | {} |\n",
+                r.name, r.median_batch_us, r.median_record_us, r.samples
+            ));
+        }
+        out.push('\n');
+        let ratios = [
+            ("sluice with idempotency and logs / Powertools with Logger", SLUICE, POWERTOOLS),
+            ("sluice bare / Powertools bare", SLUICE_BARE, POWERTOOLS_BARE),
+            ("sluice with idempotency and logs / decode floor", SLUICE, FLOOR),
+            ("sluice bare / decode floor", SLUICE_BARE, FLOOR),
+        ];
+        out.push_str("| ratio (same run) | value |\n|---|---|\n");
+        for (label, a, b) in ratios {
+            let value = self.ratio(a, b).map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into());
+            out.push_str(&format!("| {label} | {value} |\n"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_sample_or_the_mean_of_the_middle_two() {
+        assert_eq!(Row::of("odd", vec![9_000, 1_000, 5_000], 10).median_batch_us, 5.0);
+        let even = Row::of("even", vec![4_000, 1_000, 2_000, 3_000], 10);
+        assert_eq!((even.median_batch_us, even.median_record_us), (2.5, 0.25));
+        assert_eq!(Row::of("none", vec![], 10).median_batch_us, 0.0);
+    }
+
+    #[test]
+    fn ratios_divide_the_named_rows_and_a_missing_row_has_none() {
+        let settings = Settings { rounds: 1, iterations: 1, python: "p".into(), script: "s".into(), dir: "d".into() };
+        let rows = vec![Row::of(SLUICE, vec![2_000], 10), Row::of(POWERTOOLS, vec![8_000], 10)];
+        let report = Report::new(rows, &settings, "3.11", "3.37.0");
+        assert_eq!(report.ratio(SLUICE, POWERTOOLS), Some(0.25));
+        assert_eq!(report.ratio(SLUICE_BARE, POWERTOOLS_BARE), None);
+        assert!(report.markdown().contains("| sluice with idempotency and logs / Powertools with Logger | 0.25 |"));
+    }
+}
