@@ -10,16 +10,13 @@ in nanoseconds, and the versions.
 
 import argparse
 import json
-import logging
-import os
 import platform
 import sys
 import time
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.shared.version import VERSION as POWERTOOLS_VERSION
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import S3Model, SnsNotificationModel
+
+from powertools_batch import handle_batch
 
 
 class Context:
@@ -43,23 +40,12 @@ def main():
     with open(args.batch, "rb") as f:
         raw = f.read()
 
-    logger = Logger(service="bench", logger_handler=logging.StreamHandler(open(os.devnull, "w")))
-
-    def record_handler(record):
-        notification = SnsNotificationModel.model_validate_json(record.body)
-        s3 = S3Model.model_validate_json(notification.Message)
-        if args.variant == "logs":
-            obj = s3.Records[0].s3.object
-            logger.info("item done", extra={"message_id": record.message_id, "key": obj.key, "outcome": "processed"})
-        return s3
-
     context = Context()
     times = []
     for _ in range(args.iterations):
         started = time.perf_counter_ns()
         event = json.loads(raw)
-        processor = BatchProcessor(event_type=EventType.SQS)
-        response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+        response = handle_batch(event, context, log=(args.variant == "logs"))
         json.dumps(response)
         times.append(time.perf_counter_ns() - started)
         if response["batchItemFailures"]:

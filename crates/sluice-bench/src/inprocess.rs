@@ -15,8 +15,8 @@ use sluice::{Idempotency, ItemContext, SqsBatchHandler, processor_fn};
 use sluice_events::s3::S3ObjectEvent;
 use sluice_idempotency::MemoryStore;
 
-use crate::fixture::{BATCH_SIZE, batch};
-use crate::report::{Report, Row};
+use crate::fixture::BATCH_SIZE;
+use crate::report::Row;
 
 /// sluice as a worker runs it.
 pub const SLUICE: &str = "sluice: SqsBatchHandler, in-memory idempotency, JSON logs";
@@ -42,6 +42,8 @@ pub struct Settings {
     pub script: PathBuf,
     /// Where the batch file is written.
     pub dir: PathBuf,
+    /// The functions under the local Lambda service, if that part runs.
+    pub runtime: Option<crate::runtime::RuntimeSettings>,
 }
 
 /// Why the benchmark could not run.
@@ -144,25 +146,13 @@ fn time_powertools(settings: &Settings, file: &Path, variant: &str) -> Result<Py
         .map_err(|e| BenchError::Python(format!("unreadable output ({e}): {}", String::from_utf8_lossy(&out.stdout))))
 }
 
-/// Runs every side `settings.rounds` times, in turn, and reports medians and ratios.
-///
-/// ```no_run
-/// let settings = sluice_bench::Settings {
-///     rounds: 5,
-///     iterations: 200,
-///     python: ".venv-bench/bin/python".into(),
-///     script: "crates/sluice-bench/python/powertools_inprocess.py".into(),
-///     dir: "target/bench".into(),
-/// };
-/// let report = sluice_bench::run(&settings)?;
-/// println!("{}", report.markdown());
-/// # Ok::<(), sluice_bench::BenchError>(())
-/// ```
-pub fn run(settings: &Settings) -> Result<Report, BenchError> {
-    std::fs::create_dir_all(&settings.dir).map_err(io(format!("creating {}", settings.dir.display())))?;
-    let file = settings.dir.join("batch.json");
-    let bytes = batch(0, BATCH_SIZE);
-    std::fs::write(&file, &bytes).map_err(io(format!("writing {}", file.display())))?;
+/// Runs every side `settings.rounds` times, in turn, on `bytes` (also in `file` for the
+/// Python side): the rows, and the Python and Powertools versions.
+pub(crate) fn measure(
+    settings: &Settings,
+    file: &Path,
+    bytes: &[u8],
+) -> Result<(Vec<Row>, String, String), BenchError> {
     let rt =
         tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(io("starting a tokio runtime"))?;
     let json_logs = || tracing_subscriber::fmt().json().with_current_span(true).with_writer(std::io::sink).finish();
@@ -177,12 +167,12 @@ pub fn run(settings: &Settings) -> Result<Report, BenchError> {
         for side in order {
             let times = match side {
                 0 => tracing::subscriber::with_default(json_logs(), || {
-                    time_sluice(&rt, &bytes, settings.iterations, || handler(Idempotency::new(MemoryStore::new())))
+                    time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::new(MemoryStore::new())))
                 })?,
-                1 => time_sluice(&rt, &bytes, settings.iterations, || handler(Idempotency::disabled()))?,
-                2 => time_floor(&bytes, settings.iterations)?,
+                1 => time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::disabled()))?,
+                2 => time_floor(bytes, settings.iterations)?,
                 _ => {
-                    let run = time_powertools(settings, &file, if side == 3 { "logs" } else { "bare" })?;
+                    let run = time_powertools(settings, file, if side == 3 { "logs" } else { "bare" })?;
                     (python, powertools) = (run.python, run.powertools);
                     run.times_ns
                 }
@@ -191,5 +181,5 @@ pub fn run(settings: &Settings) -> Result<Report, BenchError> {
         }
     }
     let rows = names.iter().zip(samples).map(|(name, times)| Row::of(name, times, BATCH_SIZE)).collect();
-    Ok(Report::new(rows, settings, &python, &powertools))
+    Ok((rows, python, powertools))
 }

@@ -8,12 +8,48 @@
 //! - [`floor`]: the least any Rust handler must do, a borrowed `serde_json` decode of it;
 //! - [`inprocess`]: framework overhead in process, sluice's `SqsBatchHandler` against
 //!   Powertools' `BatchProcessor`, each with a no-op record handler;
+//! - [`runtime`]: both as functions under the local Lambda service: warm invocations, and cold
+//!   starts next to the real `sqs-worker` and a minimal `lambda_runtime` function;
 //! - [`report`]: the table, with the machine, the versions and the date.
 
 pub mod fixture;
 pub mod floor;
 pub mod inprocess;
 pub mod report;
+pub mod runtime;
 
-pub use inprocess::{BenchError, Settings, run};
+pub use inprocess::{BenchError, Settings};
 pub use report::Report;
+pub use runtime::RuntimeSettings;
+
+/// Runs the benchmark: in process, then (with `settings.runtime`) through the Runtime API.
+///
+/// ```no_run
+/// let settings = sluice_bench::Settings {
+///     rounds: 5,
+///     iterations: 200,
+///     python: ".venv-bench/bin/python".into(),
+///     script: "crates/sluice-bench/python/powertools_inprocess.py".into(),
+///     dir: "target/bench".into(),
+///     runtime: None,
+/// };
+/// let report = sluice_bench::run(&settings)?;
+/// println!("{}", report.markdown());
+/// # Ok::<(), sluice_bench::BenchError>(())
+/// ```
+pub fn run(settings: &Settings) -> Result<Report, BenchError> {
+    let io = |what: String| move |source| BenchError::Io { what, source };
+    std::fs::create_dir_all(&settings.dir).map_err(io(format!("creating {}", settings.dir.display())))?;
+    let file = settings.dir.join("batch.json");
+    let bytes = fixture::batch(0, fixture::BATCH_SIZE);
+    std::fs::write(&file, &bytes).map_err(io(format!("writing {}", file.display())))?;
+    let (mut rows, python, powertools) = inprocess::measure(settings, &file, &bytes)?;
+    if let Some(runtime) = &settings.runtime {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(io("starting a tokio runtime".into()))?;
+        rows.extend(rt.block_on(runtime::run(runtime, &bytes))?);
+    }
+    Ok(Report::new(rows, settings, &python, &powertools))
+}

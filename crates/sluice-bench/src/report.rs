@@ -2,6 +2,7 @@
 //! with the machine, the versions, the date and the command.
 
 use crate::inprocess::{FLOOR, POWERTOOLS, POWERTOOLS_BARE, SLUICE, SLUICE_BARE, Settings};
+use crate::runtime::{POWERTOOLS_WARM, SLUICE_WARM, cold};
 
 /// One side's figures.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -10,14 +11,14 @@ pub struct Row {
     pub name: String,
     /// Iterations measured.
     pub samples: usize,
-    /// Median time per batch, in microseconds.
-    pub median_batch_us: f64,
-    /// Median time per record, in microseconds.
-    pub median_record_us: f64,
+    /// Median time (per batch, per invocation or per cold start), in microseconds.
+    pub median_us: f64,
+    /// Median time per record, in microseconds (`None` for a figure that is not per batch).
+    pub median_record_us: Option<f64>,
 }
 
 impl Row {
-    /// The median of `times_ns` (per batch of `records`).
+    /// The median of `times_ns`, per batch of `records` (0: not a batch figure).
     pub fn of(name: &str, mut times_ns: Vec<u64>, records: usize) -> Row {
         times_ns.sort_unstable();
         let median = match times_ns.len() {
@@ -28,8 +29,8 @@ impl Row {
         Row {
             name: name.to_owned(),
             samples: times_ns.len(),
-            median_batch_us: median / 1000.0,
-            median_record_us: median / 1000.0 / records as f64,
+            median_us: median / 1000.0,
+            median_record_us: (records > 0).then(|| median / 1000.0 / records as f64),
         }
     }
 }
@@ -85,12 +86,21 @@ impl Report {
             date: time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
-            shape: format!(
-                "{} rounds x {} iterations per side, sides alternating; batch of {} records",
-                settings.rounds,
-                settings.iterations,
-                crate::fixture::BATCH_SIZE
-            ),
+            shape: {
+                let mut shape = format!(
+                    "in process: {} rounds x {} iterations per side, sides alternating, a batch of {} records",
+                    settings.rounds,
+                    settings.iterations,
+                    crate::fixture::BATCH_SIZE
+                );
+                if let Some(r) = &settings.runtime {
+                    shape.push_str(&format!(
+                        "; Runtime API: {} rounds x {} warm invocations per side, {} cold starts per function",
+                        r.rounds, r.invocations, r.cold_starts
+                    ));
+                }
+                shape
+            },
         }
     }
 
@@ -102,7 +112,7 @@ impl Report {
     /// The median time of row `sluice` over row `other`'s (names as in [`crate::inprocess`]).
     pub fn ratio(&self, sluice: &str, other: &str) -> Option<f64> {
         let (a, b) = (self.row(sluice)?, self.row(other)?);
-        (b.median_batch_us > 0.0).then(|| a.median_batch_us / b.median_batch_us)
+        (b.median_us > 0.0).then(|| a.median_us / b.median_us)
     }
 
     /// The table and the ratios, as Markdown.
@@ -112,12 +122,10 @@ impl Report {
             "Machine: {}\nVersions: {}\nDate: {}\nShape: {}\n\n",
             self.machine, self.versions, self.date, self.shape
         ));
-        out.push_str("| side | median per batch (µs) | per record (µs) | samples |\n|---|---|---|---|\n");
+        out.push_str("| what | median (µs) | per record (µs) | samples |\n|---|---|---|---|\n");
         for r in &self.rows {
-            out.push_str(&format!(
-                "| {} | {:.1} | {:.2} | {} |\n",
-                r.name, r.median_batch_us, r.median_record_us, r.samples
-            ));
+            let per_record = r.median_record_us.map(|us| format!("{us:.2}")).unwrap_or_else(|| "-".into());
+            out.push_str(&format!("| {} | {:.1} | {per_record} | {} |\n", r.name, r.median_us, r.samples));
         }
         out.push('\n');
         let ratios = [
@@ -125,6 +133,9 @@ impl Report {
             ("sluice bare / Powertools bare", SLUICE_BARE, POWERTOOLS_BARE),
             ("sluice with idempotency and logs / decode floor", SLUICE, FLOOR),
             ("sluice bare / decode floor", SLUICE_BARE, FLOOR),
+            ("sluice function / Powertools function, warm invocation", SLUICE_WARM, POWERTOOLS_WARM),
+            ("cold start: sqs-worker / Powertools function", &cold("sqs-worker"), &cold("powertools")),
+            ("cold start: sqs-worker / minimal lambda_runtime function", &cold("sqs-worker"), &cold("minimal")),
         ];
         out.push_str("| ratio (same run) | value |\n|---|---|\n");
         for (label, a, b) in ratios {
@@ -141,15 +152,23 @@ mod tests {
 
     #[test]
     fn the_median_is_the_middle_sample_or_the_mean_of_the_middle_two() {
-        assert_eq!(Row::of("odd", vec![9_000, 1_000, 5_000], 10).median_batch_us, 5.0);
+        assert_eq!(Row::of("odd", vec![9_000, 1_000, 5_000], 10).median_us, 5.0);
         let even = Row::of("even", vec![4_000, 1_000, 2_000, 3_000], 10);
-        assert_eq!((even.median_batch_us, even.median_record_us), (2.5, 0.25));
-        assert_eq!(Row::of("none", vec![], 10).median_batch_us, 0.0);
+        assert_eq!((even.median_us, even.median_record_us), (2.5, Some(0.25)));
+        assert_eq!(Row::of("cold", vec![7_000], 0).median_record_us, None);
+        assert_eq!(Row::of("none", vec![], 10).median_us, 0.0);
     }
 
     #[test]
     fn ratios_divide_the_named_rows_and_a_missing_row_has_none() {
-        let settings = Settings { rounds: 1, iterations: 1, python: "p".into(), script: "s".into(), dir: "d".into() };
+        let settings = Settings {
+            rounds: 1,
+            iterations: 1,
+            python: "p".into(),
+            script: "s".into(),
+            dir: "d".into(),
+            runtime: None,
+        };
         let rows = vec![Row::of(SLUICE, vec![2_000], 10), Row::of(POWERTOOLS, vec![8_000], 10)];
         let report = Report::new(rows, &settings, "3.11", "3.37.0");
         assert_eq!(report.ratio(SLUICE, POWERTOOLS), Some(0.25));

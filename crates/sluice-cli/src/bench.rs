@@ -22,26 +22,62 @@ pub struct Args {
     /// Where the batch file and the results go.
     #[arg(long, default_value = "target/bench")]
     dir: PathBuf,
+    /// Warm invocations of each side per round through the local Lambda service.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    invocations: u32,
+    /// Cold starts per function.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    cold_starts: u32,
+    /// The Powertools function's bootstrap.
+    #[arg(long, default_value = "crates/sluice-bench/python/bootstrap")]
+    bootstrap: PathBuf,
+    /// Directory with `bench-function`, `bench-minimal` and `sqs-worker` (default: next to `sluice`).
+    #[arg(long)]
+    binaries: Option<PathBuf>,
+    /// In process only: skip the functions under the local Lambda service.
+    #[arg(long)]
+    in_process_only: bool,
     /// Print the report as JSON instead of Markdown.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    for (what, path) in [("the Python interpreter", &args.python), ("the Powertools script", &args.script)] {
+    let binaries = args.binaries.clone().unwrap_or_else(crate::compare::beside_this_binary);
+    let mut needed =
+        vec![("the Python interpreter", args.python.clone()), ("the Powertools script", args.script.clone())];
+    if !args.in_process_only {
+        needed.push(("the Powertools bootstrap", args.bootstrap.clone()));
+        for binary in ["bench-function", "bench-minimal", "sqs-worker"] {
+            needed.push((binary, binaries.join(binary)));
+        }
+    }
+    for (what, path) in &needed {
         if !path.exists() {
             return Err(Failure::unusable(format!(
-                "{what} {} is missing: run scripts/setup (or scripts/bench) from the repository root",
+                "{what} {} is missing: run scripts/bench from the repository root (it installs and builds them)",
                 path.display()
             )));
         }
     }
+    // The functions run with the task root as working directory: absolute paths only.
+    let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+    let runtime = (!args.in_process_only).then(|| sluice_bench::RuntimeSettings {
+        rounds: args.rounds as usize,
+        invocations: args.invocations as usize,
+        cold_starts: args.cold_starts as usize,
+        binaries: absolute(&binaries),
+        python_bootstrap: absolute(&args.bootstrap),
+        python: absolute(&args.python),
+        log_dir: absolute(&args.dir.join("logs")),
+    });
     let settings = sluice_bench::Settings {
         rounds: args.rounds as usize,
         iterations: args.iterations as usize,
         python: args.python,
         script: args.script,
         dir: args.dir,
+        runtime,
     };
     let report = sluice_bench::run(&settings).map_err(|e| Failure::failed(format!("bench: {e}")))?;
     if args.json {

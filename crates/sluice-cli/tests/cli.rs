@@ -111,21 +111,28 @@ fn root() -> std::path::PathBuf {
 
 #[test]
 #[ignore = "needs .venv-bench from scripts/setup: run scripts/test"]
-fn the_benchmark_runs_both_sides_once_in_its_quick_mode() {
+fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
     let (root, dir) = (root(), scratch("bench"));
     let (python, script) =
         (root.join(".venv-bench/bin/python"), root.join("crates/sluice-bench/python/powertools_inprocess.py"));
+    let bootstrap = root.join("crates/sluice-bench/python/bootstrap");
     let args = [
         "bench",
         "--rounds",
         "1",
         "--iterations",
         "3",
+        "--invocations",
+        "2",
+        "--cold-starts",
+        "1",
         "--json",
         "--python",
         python.to_str().unwrap(),
         "--script",
         script.to_str().unwrap(),
+        "--bootstrap",
+        bootstrap.to_str().unwrap(),
         "--dir",
         dir.to_str().unwrap(),
     ];
@@ -133,10 +140,16 @@ fn the_benchmark_runs_both_sides_once_in_its_quick_mode() {
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 5, "{report}");
-    for row in rows {
-        assert_eq!(row["samples"], 3, "{row}");
-        assert!(row["median_batch_us"].as_f64().unwrap() > 0.0, "{row}");
+    // Five sides in process, two warm through the Runtime API, four functions' cold starts and inits.
+    assert_eq!(rows.len(), 5 + 2 + 8, "{report}");
+    for (k, row) in rows.iter().enumerate() {
+        let samples = match k {
+            0..5 => 3,
+            5..7 => 2,
+            _ => 1,
+        };
+        assert_eq!(row["samples"], samples, "{row}");
+        assert!(row["median_us"].as_f64().unwrap() > 0.0, "{row}");
     }
     assert!(report["versions"].as_str().unwrap().contains("Powertools for AWS Lambda (Python) 3."), "{report}");
 }
@@ -145,5 +158,5 @@ fn the_benchmark_runs_both_sides_once_in_its_quick_mode() {
 fn the_benchmark_without_its_python_says_how_to_get_it() {
     let out = sluice(&["bench", "--python", "/nonexistent/python"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("/nonexistent/python is missing: run scripts/setup"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/nonexistent/python is missing: run scripts/bench"), "{}", stderr(&out));
 }

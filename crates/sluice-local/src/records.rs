@@ -102,10 +102,16 @@ pub struct InvocationRecord {
     pub start_ms: u64,
     /// Duration in milliseconds.
     pub duration_ms: u64,
+    /// The same, in microseconds (for benchmarks of fast functions).
+    #[serde(default)]
+    pub duration_us: u64,
     /// Billed duration: the duration rounded up to the millisecond, as Lambda bills.
     pub billed_duration_ms: u64,
     /// The init phase of the instance (cold starts only): start to its first `/next`.
     pub init_duration_ms: Option<u64>,
+    /// The same, in microseconds.
+    #[serde(default)]
+    pub init_duration_us: Option<u64>,
     /// The function's memory size, MB (GB-seconds = billed duration x memory).
     pub memory_mb: u32,
     /// Records in the event (SQS batches); 1 otherwise.
