@@ -152,7 +152,7 @@ async fn poison_ends_in_the_right_dead_letter_queue_with_its_reason_and_nothing_
 async fn transient_faults_on_s3_dynamodb_and_the_webhook_lose_nothing_and_apply_nothing_twice() {
     // 10% of requests to each service fail (server errors, throttles, dropped connections) or
     // come late.
-    let faults = Faults { server_error: 3, throttle: 3, reset: 2, delay: 2 };
+    let faults = Faults { server_error: 3, throttle: 3, reset: 2, delay: 2, ..Faults::default() };
     let (mut scenario, proxies) = Scenario::start_behind_proxies("faults", faults, 1, |settings| settings).await;
     scenario.upload(30).await;
     let (accounts, partner) = scenario.finish().await;

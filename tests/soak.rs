@@ -18,7 +18,7 @@ use sluice_stack::proxy::Faults;
 async fn main() -> ExitCode {
     let objects: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
     let started = Instant::now();
-    let faults = Faults { server_error: 3, throttle: 3, reset: 2, delay: 2 };
+    let faults = Faults { server_error: 3, throttle: 3, reset: 2, delay: 2, ..Faults::default() };
     let crashes = sluice_local::FaultInjection { seed: 24, kill_percent: 5, timeout_percent: 3, throttle_percent: 5 };
     let (mut scenario, proxies) = Scenario::start_behind_proxies("soak", faults, 21, |settings| {
         settings.faults(crashes).function_timeout(Duration::from_secs(3))

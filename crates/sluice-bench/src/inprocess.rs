@@ -44,6 +44,8 @@ pub struct Settings {
     pub dir: PathBuf,
     /// The functions under the local Lambda service, if that part runs.
     pub runtime: Option<crate::runtime::RuntimeSettings>,
+    /// DynamoDB idempotency on moto, if that part runs.
+    pub idempotency: Option<crate::idempotency::IdempotencySettings>,
 }
 
 /// Why the benchmark could not run.
@@ -72,7 +74,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
     move |source| BenchError::Io { what, source }
 }
 
-fn context() -> lambda_runtime::Context {
+pub(crate) fn context() -> lambda_runtime::Context {
     let mut ctx = lambda_runtime::Context::default();
     ctx.request_id = "bench".into();
     let deadline = SystemTime::now() + Duration::from_secs(3600);

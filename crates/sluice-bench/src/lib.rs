@@ -10,14 +10,18 @@
 //!   Powertools' `BatchProcessor`, each with a no-op record handler;
 //! - [`runtime`]: both as functions under the local Lambda service: warm invocations, and cold
 //!   starts next to the real `sqs-worker` and a minimal `lambda_runtime` function;
+//! - [`idempotency`]: DynamoDB idempotency on moto behind a delaying proxy, sluice's handler
+//!   against Powertools' `idempotent_function` per record: wall time and requests;
 //! - [`report`]: the table, with the machine, the versions and the date.
 
 pub mod fixture;
 pub mod floor;
+pub mod idempotency;
 pub mod inprocess;
 pub mod report;
 pub mod runtime;
 
+pub use idempotency::IdempotencySettings;
 pub use inprocess::{BenchError, Settings};
 pub use report::Report;
 pub use runtime::RuntimeSettings;
@@ -32,6 +36,7 @@ pub use runtime::RuntimeSettings;
 ///     script: "crates/sluice-bench/python/powertools_inprocess.py".into(),
 ///     dir: "target/bench".into(),
 ///     runtime: None,
+///     idempotency: None,
 /// };
 /// let report = sluice_bench::run(&settings)?;
 /// println!("{}", report.markdown());
@@ -44,12 +49,17 @@ pub fn run(settings: &Settings) -> Result<Report, BenchError> {
     let bytes = fixture::batch(0, fixture::BATCH_SIZE);
     std::fs::write(&file, &bytes).map_err(io(format!("writing {}", file.display())))?;
     let (mut rows, python, powertools) = inprocess::measure(settings, &file, &bytes)?;
-    if let Some(runtime) = &settings.runtime {
+    if settings.runtime.is_some() || settings.idempotency.is_some() {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(io("starting a tokio runtime".into()))?;
-        rows.extend(rt.block_on(runtime::run(runtime, &bytes))?);
+        if let Some(runtime) = &settings.runtime {
+            rows.extend(rt.block_on(runtime::run(runtime, &bytes))?);
+        }
+        if let Some(idempotency) = &settings.idempotency {
+            rows.extend(rt.block_on(idempotency::run(idempotency, &settings.dir))?);
+        }
     }
     Ok(Report::new(rows, settings, &python, &powertools))
 }

@@ -1,6 +1,7 @@
 //! The benchmark's table: medians per batch and per record, and ratios measured in the same run,
 //! with the machine, the versions, the date and the command.
 
+use crate::idempotency::wall;
 use crate::inprocess::{FLOOR, POWERTOOLS, POWERTOOLS_BARE, SLUICE, SLUICE_BARE, Settings};
 use crate::runtime::{POWERTOOLS_WARM, SLUICE_WARM, cold};
 
@@ -136,6 +137,16 @@ impl Report {
             ("sluice function / Powertools function, warm invocation", SLUICE_WARM, POWERTOOLS_WARM),
             ("cold start: sqs-worker / Powertools function", &cold("sqs-worker"), &cold("powertools")),
             ("cold start: sqs-worker / minimal lambda_runtime function", &cold("sqs-worker"), &cold("minimal")),
+            (
+                "DynamoDB idempotency, first run: sluice / Powertools",
+                &wall("sluice", "first"),
+                &wall("Powertools", "first"),
+            ),
+            (
+                "DynamoDB idempotency, duplicate run: sluice / Powertools",
+                &wall("sluice", "duplicate"),
+                &wall("Powertools", "duplicate"),
+            ),
         ];
         out.push_str("| ratio (same run) | value |\n|---|---|\n");
         for (label, a, b) in ratios {
@@ -168,6 +179,7 @@ mod tests {
             script: "s".into(),
             dir: "d".into(),
             runtime: None,
+            idempotency: None,
         };
         let rows = vec![Row::of(SLUICE, vec![2_000], 10), Row::of(POWERTOOLS, vec![8_000], 10)];
         let report = Report::new(rows, &settings, "3.11", "3.37.0");

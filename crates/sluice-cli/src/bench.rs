@@ -34,9 +34,18 @@ pub struct Args {
     /// Directory with `bench-function`, `bench-minimal` and `sqs-worker` (default: next to `sluice`).
     #[arg(long)]
     binaries: Option<PathBuf>,
-    /// In process only: skip the functions under the local Lambda service.
+    /// In process only: skip the functions under the local Lambda service and DynamoDB.
     #[arg(long)]
     in_process_only: bool,
+    /// Skip the DynamoDB idempotency part (it needs moto: AWS_ENDPOINT_URL_DYNAMODB).
+    #[arg(long)]
+    no_idempotency: bool,
+    /// Milliseconds the proxy adds to every DynamoDB request in the idempotency part.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    store_latency_ms: u64,
+    /// The Powertools idempotency script.
+    #[arg(long, default_value = "crates/sluice-bench/python/powertools_idempotency.py")]
+    idempotency_script: PathBuf,
     /// Print the report as JSON instead of Markdown.
     #[arg(long)]
     json: bool,
@@ -71,6 +80,23 @@ pub fn run(args: Args) -> Result<(), Failure> {
         python: absolute(&args.python),
         log_dir: absolute(&args.dir.join("logs")),
     });
+    let idempotency = if args.in_process_only || args.no_idempotency {
+        None
+    } else {
+        let dynamodb = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").map_err(|_| {
+            Failure::unusable(
+                "AWS_ENDPOINT_URL_DYNAMODB is not set: the idempotency part runs against moto \
+                 (scripts/bench starts the stack), or pass --no-idempotency",
+            )
+        })?;
+        Some(sluice_bench::IdempotencySettings {
+            rounds: args.rounds as usize,
+            dynamodb,
+            latency: std::time::Duration::from_millis(args.store_latency_ms),
+            python: absolute(&args.python),
+            script: absolute(&args.idempotency_script),
+        })
+    };
     let settings = sluice_bench::Settings {
         rounds: args.rounds as usize,
         iterations: args.iterations as usize,
@@ -78,6 +104,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         script: args.script,
         dir: args.dir,
         runtime,
+        idempotency,
     };
     let report = sluice_bench::run(&settings).map_err(|e| Failure::failed(format!("bench: {e}")))?;
     if args.json {

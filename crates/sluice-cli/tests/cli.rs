@@ -110,7 +110,7 @@ fn root() -> std::path::PathBuf {
 }
 
 #[test]
-#[ignore = "needs .venv-bench from scripts/setup: run scripts/test"]
+#[ignore = "needs .venv-bench from scripts/setup and moto: run scripts/test"]
 fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
     let (root, dir) = (root(), scratch("bench"));
     let (python, script) =
@@ -140,8 +140,9 @@ fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["rows"].as_array().unwrap();
-    // Five sides in process, two warm through the Runtime API, four functions' cold starts and inits.
-    assert_eq!(rows.len(), 5 + 2 + 8, "{report}");
+    // Five sides in process, two warm through the Runtime API, four functions' cold starts and
+    // inits, and the DynamoDB idempotency part (wall time and requests, two phases, two sides).
+    assert_eq!(rows.len(), 5 + 2 + 8 + 8, "{report}");
     for (k, row) in rows.iter().enumerate() {
         let samples = match k {
             0..5 => 3,
@@ -152,6 +153,11 @@ fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
         assert!(row["median_us"].as_f64().unwrap() > 0.0, "{row}");
     }
     assert!(report["versions"].as_str().unwrap().contains("Powertools for AWS Lambda (Python) 3."), "{report}");
+    // sluice's store requests for a batch of 10: a claim and a completion each, then a claim each.
+    let requests = |name: &str| rows.iter().find(|r| r["name"] == name).map(|r| r["median_us"].as_f64().unwrap());
+    let sluice_first = "sluice, DynamoDB idempotency, first run: requests per batch (count, not µs)";
+    let sluice_duplicate = "sluice, DynamoDB idempotency, duplicate run: requests per batch (count, not µs)";
+    assert_eq!((requests(sluice_first), requests(sluice_duplicate)), (Some(20.0), Some(10.0)), "{report}");
 }
 
 #[test]

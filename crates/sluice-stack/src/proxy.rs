@@ -37,6 +37,9 @@ pub struct Faults {
     pub reset: u32,
     /// Forwarded after a delay of up to 200 ms.
     pub delay: u32,
+    /// Every request waits this long before anything else happens: a service that far away
+    /// (the benchmark's fixed cost per request).
+    pub latency: Duration,
 }
 
 struct Proxy {
@@ -187,6 +190,9 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     proxy.operation(&method, &headers);
+    if !proxy.faults.latency.is_zero() {
+        tokio::time::sleep(proxy.faults.latency).await;
+    }
     match proxy.decide() {
         Fate::ServerError => {
             proxy.count("server_error");
