@@ -36,6 +36,17 @@ impl Row {
     }
 }
 
+/// The size of one built `bootstrap`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Size {
+    /// What was built (`sqs-worker, arm64`).
+    pub label: String,
+    /// The file.
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
 /// The whole result.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
@@ -49,6 +60,8 @@ pub struct Report {
     pub date: String,
     /// Rounds and iterations.
     pub shape: String,
+    /// Sizes of built `bootstrap` files, if measured.
+    pub sizes: Vec<Size>,
 }
 
 fn cpu_model() -> String {
@@ -102,6 +115,7 @@ impl Report {
                 }
                 shape
             },
+            sizes: Vec::new(),
         }
     }
 
@@ -152,6 +166,12 @@ impl Report {
         for (label, a, b) in ratios {
             let value = self.ratio(a, b).map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into());
             out.push_str(&format!("| {label} | {value} |\n"));
+        }
+        if !self.sizes.is_empty() {
+            out.push_str("\n| bootstrap | size (MB) | file |\n|---|---|---|\n");
+            for size in &self.sizes {
+                out.push_str(&format!("| {} | {:.2} | {} |\n", size.label, size.bytes as f64 / 1e6, size.path));
+            }
         }
         out
     }

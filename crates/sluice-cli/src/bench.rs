@@ -46,6 +46,9 @@ pub struct Args {
     /// The Powertools idempotency script.
     #[arg(long, default_value = "crates/sluice-bench/python/powertools_idempotency.py")]
     idempotency_script: PathBuf,
+    /// A built bootstrap to report the size of, as LABEL=PATH (repeatable).
+    #[arg(long = "size", value_name = "LABEL=PATH")]
+    sizes: Vec<String>,
     /// Print the report as JSON instead of Markdown.
     #[arg(long)]
     json: bool,
@@ -106,7 +109,17 @@ pub fn run(args: Args) -> Result<(), Failure> {
         runtime,
         idempotency,
     };
-    let report = sluice_bench::run(&settings).map_err(|e| Failure::failed(format!("bench: {e}")))?;
+    let mut sizes = Vec::new();
+    for spec in &args.sizes {
+        let Some((label, path)) = spec.split_once('=') else {
+            return Err(Failure::unusable(format!("--size {spec:?}: expected LABEL=PATH")));
+        };
+        let bytes =
+            std::fs::metadata(path).map_err(|e| Failure::unusable(format!("--size {label}: {path}: {e}")))?.len();
+        sizes.push(sluice_bench::report::Size { label: label.to_owned(), path: path.to_owned(), bytes });
+    }
+    let mut report = sluice_bench::run(&settings).map_err(|e| Failure::failed(format!("bench: {e}")))?;
+    report.sizes = sizes;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Failure::failed(e.to_string()))?);
     } else {
