@@ -111,7 +111,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let mut sizes = Vec::new();
     for spec in &args.sizes {
-        let Some((label, path)) = spec.split_once('=') else {
+        let Some((label, path)) = spec.rsplit_once('=') else {
             return Err(Failure::unusable(format!("--size {spec:?}: expected LABEL=PATH")));
         };
         let bytes =
