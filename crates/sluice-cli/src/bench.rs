@@ -58,6 +58,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let binaries = args.binaries.clone().unwrap_or_else(crate::compare::beside_this_binary);
     let mut needed =
         vec![("the Python interpreter", args.python.clone()), ("the Powertools script", args.script.clone())];
+    if !args.in_process_only && !args.no_idempotency {
+        needed.push(("the Powertools idempotency script", args.idempotency_script.clone()));
+    }
     if !args.in_process_only {
         needed.push(("the Powertools bootstrap", args.bootstrap.clone()));
         for binary in ["bench-function", "bench-minimal", "sqs-worker"] {

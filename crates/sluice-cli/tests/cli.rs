@@ -116,6 +116,7 @@ fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
     let (python, script) =
         (root.join(".venv-bench/bin/python"), root.join("crates/sluice-bench/python/powertools_inprocess.py"));
     let bootstrap = root.join("crates/sluice-bench/python/bootstrap");
+    let idempotency = root.join("crates/sluice-bench/python/powertools_idempotency.py");
     let args = [
         "bench",
         "--rounds",
@@ -133,6 +134,8 @@ fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
         script.to_str().unwrap(),
         "--bootstrap",
         bootstrap.to_str().unwrap(),
+        "--idempotency-script",
+        idempotency.to_str().unwrap(),
         "--dir",
         dir.to_str().unwrap(),
     ];
