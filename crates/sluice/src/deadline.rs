@@ -60,4 +60,17 @@ impl Deadline {
     pub fn minus(&self, reserve: Duration) -> Instant {
         self.instant.checked_sub(reserve).unwrap_or(self.instant)
     }
+
+    /// Why no new work may start now, if less than `margin` is left: the one wording both the
+    /// handler (per message) and the deadline layer (per item) use.
+    pub(crate) fn start_refusal(&self, margin: Duration) -> Option<String> {
+        let left = self.remaining();
+        (left < margin).then(|| {
+            format!(
+                "not started: {} ms left before the invocation deadline, below the {} ms margin",
+                left.as_millis(),
+                margin.as_millis()
+            )
+        })
+    }
 }

@@ -148,15 +148,7 @@ impl<T: Item> Engine<T> {
 
     /// A failure if no new work may start now.
     pub fn start_refusal(&self, deadline: &Deadline) -> Option<Failure> {
-        let left = deadline.remaining();
-        let margin = self.timing.start_margin();
-        (left < margin).then(|| {
-            Failure::retryable(format!(
-                "not started: {} ms left before the invocation deadline, below the {} ms margin",
-                left.as_millis(),
-                margin.as_millis()
-            ))
-        })
+        deadline.start_refusal(self.timing.start_margin()).map(Failure::retryable)
     }
 
     /// Decodes `payload` (a message with any SNS envelope already removed) and sends its items

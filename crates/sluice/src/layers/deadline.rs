@@ -70,16 +70,8 @@ where
         let ctx = &request.ctx;
         let cutoff = ctx.processing_cutoff();
         let reserve = ctx.deadline.instant().saturating_duration_since(cutoff);
-        let left = ctx.remaining();
-        let margin = self.margin.max(reserve);
-        if left < margin {
-            return Box::pin(async move {
-                Err(ProcessError::retryable(format!(
-                    "not started: {} ms left before the invocation deadline, below the {} ms margin",
-                    left.as_millis(),
-                    margin.as_millis()
-                )))
-            });
+        if let Some(refusal) = ctx.deadline.start_refusal(self.margin.max(reserve)) {
+            return Box::pin(async move { Err(ProcessError::retryable(refusal)) });
         }
         let call = self.inner.call(request);
         Box::pin(async move {
