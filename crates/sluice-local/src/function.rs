@@ -73,6 +73,18 @@ pub(crate) struct Invocation {
     pub answer: oneshot::Sender<Answer>,
 }
 
+/// Which instance ran an invocation, as its record tells.
+#[derive(Debug, Default, Clone, Copy)]
+struct RanOn {
+    instance: u64,
+    /// A new instance was started for it.
+    cold: bool,
+    /// That instance's init phase (cold starts only).
+    init: Option<Duration>,
+    /// That instance's peak resident memory so far.
+    peak_rss_kb: Option<u64>,
+}
+
 /// What the runtime answered.
 #[derive(Debug)]
 pub(crate) enum Answer {
@@ -289,12 +301,13 @@ impl Function {
         let duration = clock.elapsed();
         let init = cold.then(|| *instance.init_duration.lock().expect("instance poisoned")).flatten();
         let duration_ms = duration.as_secs_f64() * 1000.0;
+        let peak_rss_kb = crate::logs::peak_rss_kb(instance.pid);
         let report = crate::logs::report_line(
             &request.request_id,
             duration_ms,
             billed_ms(duration),
             self.config.memory_mb,
-            crate::logs::max_memory_mb(instance.pid),
+            peak_rss_kb.map(|kb| kb.div_ceil(1024)),
             init.map(|d| d.as_secs_f64() * 1000.0),
         );
         instance.log.write(format!("END RequestId: {}\n{report}", request.request_id).as_bytes());
@@ -302,7 +315,7 @@ impl Function {
         if instance.is_alive() && result.outcome != Outcome::Timeout {
             self.idle.lock().expect("function poisoned").push(instance.clone());
         }
-        self.finish(&result, &request, Some((instance.id, cold, init)), started, clock);
+        self.finish(&result, &request, Some(RanOn { instance: instance.id, cold, init, peak_rss_kb }), started, clock);
         result
     }
 
@@ -310,14 +323,14 @@ impl Function {
         &self,
         result: &InvokeResult,
         request: &InvokeRequest,
-        ran_on: Option<(u64, bool, Option<Duration>)>,
+        ran_on: Option<RanOn>,
         started: SystemTime,
         clock: Instant,
     ) {
         let in_flight = self.in_flight.fetch_sub(1, Ordering::SeqCst) - 1;
         self.records.concurrency(&self.config.name, in_flight);
         let duration = clock.elapsed();
-        let (instance, cold, init) = ran_on.unwrap_or((0, false, None));
+        let RanOn { instance, cold, init, peak_rss_kb } = ran_on.unwrap_or_default();
         self.records.invocation(InvocationRecord {
             function: self.config.name.clone(),
             request_id: result.request_id.clone(),
@@ -334,6 +347,7 @@ impl Function {
             init_duration_ms: init.map(|d| d.as_millis() as u64),
             init_duration_us: init.map(|d| d.as_micros() as u64),
             memory_mb: self.config.memory_mb,
+            max_memory_used_kb: peak_rss_kb,
             batch_size: request.batch_size,
             payload_bytes: request.payload.len(),
             outcome: result.outcome,

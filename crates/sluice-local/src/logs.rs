@@ -93,12 +93,13 @@ pub(crate) fn report_line(
     line
 }
 
-/// The peak resident memory of process `pid` in MB (`VmHWM` in `/proc/<pid>/status`), if known.
-pub(crate) fn max_memory_mb(pid: Option<u32>) -> Option<u64> {
+/// The peak resident memory of process `pid` so far in KiB (`VmHWM` in `/proc/<pid>/status`),
+/// if known. Like Lambda's "Max Memory Used", it is the execution environment's peak, not the
+/// invocation's: it never goes down while the instance lives.
+pub(crate) fn peak_rss_kb(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb.div_ceil(1024))
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]

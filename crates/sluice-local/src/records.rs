@@ -114,6 +114,10 @@ pub struct InvocationRecord {
     pub init_duration_us: Option<u64>,
     /// The function's memory size, MB (GB-seconds = billed duration x memory).
     pub memory_mb: u32,
+    /// The instance's peak resident memory so far, KiB: Lambda's "Max Memory Used" (the
+    /// `REPORT` line shows it in MB), read from `VmHWM` when the invocation ends.
+    #[serde(default)]
+    pub max_memory_used_kb: Option<u64>,
     /// Records in the event (SQS batches); 1 otherwise.
     pub batch_size: usize,
     /// Bytes of the event.

@@ -138,6 +138,13 @@ async fn warm_instances_are_reused_and_a_sync_function_error_is_200_with_x_amz_f
     assert!(records[0].cold && !records[1].cold, "the second invocation reused the warm instance");
     assert_eq!(records[0].instance, records[1].instance);
     assert_eq!(records[0].outcome, Outcome::FunctionError);
+
+    // "Max Memory Used": the instance's peak resident memory, which grows with what it holds.
+    let (status, _, body) = invoke(&service, "f", "RequestResponse", json!({"action": "hold", "mb": 64})).await;
+    assert_eq!((status, body["held_mb"].as_u64()), (200, Some(64)));
+    let peaks: Vec<u64> = service.records().invocations().iter().map(|r| r.max_memory_used_kb.unwrap()).collect();
+    assert!(peaks[2] >= peaks[1] + 64 * 1024, "holding 64 MiB raises the peak by as much: {peaks:?}");
+    assert!(peaks[1] < 64 * 1024, "before, the function used less than that: {peaks:?}");
     let (status, _, _) = invoke(&service, "nope", "RequestResponse", json!({})).await;
     assert_eq!(status, 404);
     service.shutdown().await;

@@ -4,11 +4,13 @@
 //! through `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_DYNAMODB` or `WEBHOOK_URL`: their code has
 //! no test-only paths. Every request is counted by fate and by operation (the `X-Amz-Target`
 //! of a JSON API such as DynamoDB, else the HTTP method): with no faults it is a request meter,
-//! which is how `sluice compare` counts the DynamoDB requests it prices.
+//! which is how `sluice compare` counts the DynamoDB requests it prices. Each request's span
+//! (arrival to answer) is kept too: [`sequential_round_trips`] turns spans into the number of
+//! round trips a caller made one after another.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -51,7 +53,41 @@ struct Proxy {
     outage: Mutex<bool>,
     counts: Mutex<BTreeMap<&'static str, u64>>,
     operations: Mutex<BTreeMap<String, u64>>,
+    spans: Mutex<Vec<Span>>,
     client: reqwest::Client,
+}
+
+/// One request as the proxy saw it: from its arrival to the end of its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// The request arrived.
+    pub start: Instant,
+    /// The answer was ready.
+    pub end: Instant,
+}
+
+/// The longest chain of requests each of which arrived after the previous one was answered:
+/// the round trips a caller made one after another. Ten requests sent at once count 1; ten
+/// sent one by one count 10.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use sluice_stack::proxy::{Span, sequential_round_trips};
+/// let t = Instant::now();
+/// let at = |from: u64, to: u64| Span { start: t + Duration::from_millis(from), end: t + Duration::from_millis(to) };
+/// // Two requests at once, then one more after both: 2 round trips.
+/// assert_eq!(sequential_round_trips(&[at(0, 5), at(1, 6), at(7, 12)]), 2);
+/// ```
+pub fn sequential_round_trips(spans: &[Span]) -> usize {
+    let mut by_start = spans.to_vec();
+    by_start.sort_by_key(|s| s.start);
+    // depth[i]: the longest chain ending with by_start[i].
+    let mut depth = vec![0usize; by_start.len()];
+    for i in 0..by_start.len() {
+        let before = (0..i).filter(|&j| by_start[j].end <= by_start[i].start).map(|j| depth[j]).max();
+        depth[i] = 1 + before.unwrap_or(0);
+    }
+    depth.into_iter().max().unwrap_or(0)
 }
 
 /// A running fault proxy.
@@ -83,6 +119,7 @@ impl FaultProxy {
             outage: Mutex::new(false),
             counts: Mutex::default(),
             operations: Mutex::default(),
+            spans: Mutex::default(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -113,6 +150,11 @@ impl FaultProxy {
     /// when the request has one, else the HTTP method.
     pub fn operations(&self) -> BTreeMap<String, u64> {
         self.proxy.operations.lock().expect("proxy state").clone()
+    }
+
+    /// Every request so far, in the order they were answered.
+    pub fn spans(&self) -> Vec<Span> {
+        self.proxy.spans.lock().expect("proxy state").clone()
     }
 }
 
@@ -189,6 +231,14 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let start = Instant::now();
+    let response = answer(&proxy, method, uri, headers, body).await;
+    proxy.spans.lock().expect("proxy state").push(Span { start, end: Instant::now() });
+    response
+}
+
+/// The fate of one request: a fault, or upstream's answer.
+async fn answer(proxy: &Proxy, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     proxy.operation(&method, &headers);
     if !proxy.faults.latency.is_zero() {
         tokio::time::sleep(proxy.faults.latency).await;
@@ -244,5 +294,27 @@ async fn forward(
             (status, out, bytes).into_response()
         }
         Err(e) => (StatusCode::BAD_GATEWAY, format!("upstream: {e}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(t: Instant, from_ms: u64, to_ms: u64) -> Span {
+        Span { start: t + Duration::from_millis(from_ms), end: t + Duration::from_millis(to_ms) }
+    }
+
+    #[test]
+    fn round_trips_count_requests_made_one_after_another_not_at_once() {
+        let t = Instant::now();
+        let one_by_one: Vec<_> = (0..10).map(|i| span(t, i * 6, i * 6 + 5)).collect();
+        assert_eq!(sequential_round_trips(&one_by_one), 10);
+        let at_once: Vec<_> = (0..10).map(|i| span(t, i, 20 + i)).collect();
+        assert_eq!(sequential_round_trips(&at_once), 1);
+        // Ten at once, then ten at once after all of those: a claim then a completion per record.
+        let two_waves: Vec<_> = (0..10).flat_map(|i| [span(t, i, 20 + i), span(t, 40 + i, 60 + i)]).collect();
+        assert_eq!(sequential_round_trips(&two_waves), 2);
+        assert_eq!(sequential_round_trips(&[]), 0);
     }
 }

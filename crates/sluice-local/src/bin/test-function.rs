@@ -8,6 +8,8 @@
 //! - `{"action":"barrier","of":N,"n":K}`: waits until N invocations are in this process at once
 //!   (up to 5 s), then returns `{"met":true|false,"n":K}` with its request id and process id. On
 //!   an instance that runs invocations one at a time, it is never met.
+//! - `{"action":"hold","mb":N}`: keeps N MiB resident (written, so counted) for the life of
+//!   the process, and returns `{"held_mb":total}`.
 //! - `{"action":"fail"}`: returns an error (a function error).
 //! - `{"action":"crash"}`: exits the process.
 //! - With `TEST_FUNCTION_INIT_HANGS` set, it never asks for an event (an init that hangs).
@@ -67,6 +69,14 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
             let of = payload.get("of").and_then(Value::as_u64).unwrap_or(1) as usize;
             let met = barrier(of).await;
             Ok(json!({ "met": met, "request_id": ctx.request_id, "n": payload.get("n"), "pid": std::process::id() }))
+        }
+        "hold" => {
+            static HELD: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+            let mb = payload.get("mb").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let mut held = HELD.lock().expect("held memory");
+            held.push(vec![1u8; mb * 1024 * 1024]);
+            let total: usize = held.iter().map(Vec::len).sum();
+            Ok(json!({ "held_mb": total / (1024 * 1024) }))
         }
         "fail" => Err("the test function was asked to fail".into()),
         "crash" => std::process::exit(3),
