@@ -8,6 +8,21 @@ use serde_json::json;
 /// services-sqs-parameters).
 pub const BATCH_SIZE: usize = 10;
 
+/// One S3 object a message of the batch announces.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    /// The bucket.
+    pub bucket: String,
+    /// The key as S3 events carry it (form-URL encoded).
+    pub key: String,
+    /// Bytes.
+    pub size: u64,
+    /// The ETag, unquoted.
+    pub e_tag: String,
+    /// The version (versioned buckets only).
+    pub version_id: Option<String>,
+}
+
 /// The batch as JSON bytes. `round` goes into every message id and version id, so batches of
 /// different rounds carry different idempotency keys.
 ///
@@ -17,8 +32,35 @@ pub const BATCH_SIZE: usize = 10;
 /// assert_eq!(event.records.len(), 10);
 /// ```
 pub fn batch(round: u64, size: usize) -> Vec<u8> {
-    let records: Vec<_> = (0..size)
-        .map(|i| {
+    let objects: Vec<_> = (0..size)
+        .map(|i| Announced {
+            bucket: "ingest".into(),
+            key: format!("incoming/%EB%B3%B4%EA%B3%A0%EC%84%9C+{i}.csv"),
+            size: 20,
+            e_tag: "b6d279f30f1a9d827718723951466304".into(),
+            version_id: Some(format!("v{round}-{i}")),
+        })
+        .collect();
+    announcing(round, &objects)
+}
+
+/// A batch of one message per object in `objects`; `round` goes into the message ids.
+///
+/// ```
+/// use sluice_bench::fixture::{Announced, announcing};
+/// let object = Announced { bucket: "b".into(), key: "k".into(), size: 3, e_tag: "e".into(), version_id: None };
+/// let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_slice(&announcing(0, &[object])).unwrap();
+/// assert_eq!(event.records.len(), 1);
+/// ```
+pub fn announcing(round: u64, objects: &[Announced]) -> Vec<u8> {
+    let records: Vec<_> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let mut object = json!({"key": o.key, "size": o.size, "eTag": o.e_tag, "sequencer": "0055AED6DCD90281E5"});
+            if let Some(version) = &o.version_id {
+                object["versionId"] = json!(version);
+            }
             let s3 = json!({"Records": [{
                 "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
                 "eventTime": "2026-11-26T14:13:23.751Z", "eventName": "ObjectCreated:Put",
@@ -26,11 +68,9 @@ pub fn batch(round: u64, size: usize) -> Vec<u8> {
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},
                 "responseElements": {"x-amz-request-id": "fc4a1be6", "x-amz-id-2": "eftixk72aD6Ap51TnqcoF8eFidJG9Z/2"},
                 "s3": {"s3SchemaVersion": "1.0", "configurationId": "943d7fa2",
-                       "bucket": {"name": "ingest", "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                                  "arn": "arn:aws:s3:::ingest"},
-                       "object": {"key": format!("incoming/%EB%B3%B4%EA%B3%A0%EC%84%9C+{i}.csv"), "size": 20,
-                                  "eTag": "b6d279f30f1a9d827718723951466304", "versionId": format!("v{round}-{i}"),
-                                  "sequencer": "0055AED6DCD90281E5"}}}]});
+                       "bucket": {"name": o.bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                                  "arn": format!("arn:aws:s3:::{}", o.bucket)},
+                       "object": object}}]});
             let envelope = json!({
                 "Type": "Notification", "MessageId": format!("sns-{round}-{i}"),
                 "TopicArn": "arn:aws:sns:us-east-1:000000000000:uploads", "Subject": "Amazon S3 Notification",

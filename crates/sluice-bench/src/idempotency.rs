@@ -2,7 +2,8 @@
 //! Powertools' `idempotent_function` on each record, both against moto behind a proxy that
 //! makes every request take a fixed extra time, so the wall time of a batch counts the
 //! sequential round trips. Per side and round: a first run (every record new) and a duplicate
-//! run (the same batch again), with the requests the proxy saw.
+//! run (the same batch again), with the requests the proxy saw and how many of them were made
+//! one after another (sequential round trips: what a far store's latency multiplies).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use sluice::{Idempotency, ItemContext, SqsBatchHandler, processor_fn};
 use sluice_events::s3::S3ObjectEvent;
 use sluice_idempotency::DynamoDbStore;
-use sluice_stack::proxy::{FaultProxy, Faults, Service};
+use sluice_stack::proxy::{FaultProxy, Faults, Service, sequential_round_trips};
 
 use crate::BenchError;
 use crate::report::Row;
@@ -40,8 +41,16 @@ fn requests(side: &str, phase: &str) -> String {
     format!("{side}, DynamoDB idempotency, {phase} run: requests per batch (count, not µs)")
 }
 
-fn total(proxy: &FaultProxy) -> u64 {
-    proxy.operations().values().sum()
+/// Row names: `side`'s `phase` round trips made one after another (the proxy's spans).
+pub fn sequential(side: &str, phase: &str) -> String {
+    format!("{side}, DynamoDB idempotency, {phase} run: sequential round trips per batch (count, not µs)")
+}
+
+/// Requests and sequential round trips since the proxy had seen `since` requests.
+fn seen_since(proxy: &FaultProxy, since: usize) -> (u64, u64) {
+    let spans = proxy.spans();
+    let new = &spans[since.min(spans.len())..];
+    (new.len() as u64, sequential_round_trips(new) as u64)
 }
 
 fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
@@ -94,32 +103,37 @@ pub async fn run(s: &IdempotencySettings, dir: &Path) -> Result<Vec<Row>, BenchE
     let store = DynamoDbStore::new(client(&proxy.url), &sluice_table);
     let handler = SqsBatchHandler::builder(processor, Idempotency::new(store)).build();
     let ctx = crate::inprocess::context();
-    let mut samples: [Vec<u64>; 8] = Default::default();
+    // Per side (sluice, Powertools) and phase (first, duplicate): wall time, requests, round trips.
+    let mut samples: [Vec<u64>; 12] = Default::default();
     for round in 0..s.rounds {
         let bytes = crate::fixture::batch(1000 + round as u64, crate::fixture::BATCH_SIZE);
         let file = dir.join(format!("idempotency-batch-{round}.json"));
         std::fs::write(&file, &bytes)
             .map_err(|e| BenchError::Io { what: format!("writing {}", file.display()), source: e })?;
         for (k, phase) in ["first", "duplicate"].into_iter().enumerate() {
-            let before = total(&proxy);
+            let before = proxy.spans().len();
             let started = Instant::now();
             let event: SqsEvent = serde_json::from_slice(&bytes).map_err(|e| BenchError::Sluice(e.to_string()))?;
             let response = handler.handle(event, &ctx).await.map_err(|e| BenchError::Sluice(e.to_string()))?;
             samples[k].push(started.elapsed().as_nanos() as u64);
-            samples[2 + k].push((total(&proxy) - before) * 1000);
+            let (requests, round_trips) = seen_since(&proxy, before);
+            samples[2 + k].push(requests * 1000);
+            samples[4 + k].push(round_trips * 1000);
             if !response.batch_item_failures.is_empty() {
                 return Err(BenchError::Sluice(format!(
                     "{phase} run: records failed: {:?}",
                     response.batch_item_failures
                 )));
             }
-            let before = total(&proxy);
+            let before = proxy.spans().len();
             let (python, file, url, table) = (s.clone(), file.clone(), proxy.url.clone(), powertools_table.clone());
             let wall_ns = tokio::task::spawn_blocking(move || python_phase(&python, &file, &url, &table, phase))
                 .await
                 .map_err(|e| BenchError::Python(e.to_string()))??;
-            samples[4 + k].push(wall_ns);
-            samples[6 + k].push((total(&proxy) - before) * 1000);
+            samples[6 + k].push(wall_ns);
+            let (requests, round_trips) = seen_since(&proxy, before);
+            samples[8 + k].push(requests * 1000);
+            samples[10 + k].push(round_trips * 1000);
         }
     }
     let names = [
@@ -127,10 +141,14 @@ pub async fn run(s: &IdempotencySettings, dir: &Path) -> Result<Vec<Row>, BenchE
         wall("sluice", "duplicate"),
         requests("sluice", "first"),
         requests("sluice", "duplicate"),
+        sequential("sluice", "first"),
+        sequential("sluice", "duplicate"),
         wall("Powertools", "first"),
         wall("Powertools", "duplicate"),
         requests("Powertools", "first"),
         requests("Powertools", "duplicate"),
+        sequential("Powertools", "first"),
+        sequential("Powertools", "duplicate"),
     ];
     Ok(names.iter().zip(samples).map(|(name, times)| Row::of(name, times, 0)).collect())
 }

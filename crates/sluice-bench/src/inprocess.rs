@@ -46,6 +46,8 @@ pub struct Settings {
     pub runtime: Option<crate::runtime::RuntimeSettings>,
     /// DynamoDB idempotency on moto, if that part runs.
     pub idempotency: Option<crate::idempotency::IdempotencySettings>,
+    /// Peak memory summarising real S3 objects, if that part runs.
+    pub memory: Option<crate::memory::MemorySettings>,
 }
 
 /// Why the benchmark could not run.

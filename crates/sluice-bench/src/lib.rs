@@ -12,17 +12,21 @@
 //!   starts next to the real `sqs-worker` and a minimal `lambda_runtime` function;
 //! - [`idempotency`]: DynamoDB idempotency on moto behind a delaying proxy, sluice's handler
 //!   against Powertools' `idempotent_function` per record: wall time and requests;
+//! - [`memory`]: peak resident memory of the real `sqs-worker` and of the same work in Python
+//!   with boto3, summarising S3 objects on the local stack, at a small and a large object size;
 //! - [`report`]: the table, with the machine, the versions and the date.
 
 pub mod fixture;
 pub mod floor;
 pub mod idempotency;
 pub mod inprocess;
+pub mod memory;
 pub mod report;
 pub mod runtime;
 
 pub use idempotency::IdempotencySettings;
 pub use inprocess::{BenchError, Settings};
+pub use memory::MemorySettings;
 pub use report::Report;
 pub use runtime::RuntimeSettings;
 
@@ -37,6 +41,7 @@ pub use runtime::RuntimeSettings;
 ///     dir: "target/bench".into(),
 ///     runtime: None,
 ///     idempotency: None,
+///     memory: None,
 /// };
 /// let report = sluice_bench::run(&settings)?;
 /// println!("{}", report.markdown());
@@ -49,7 +54,8 @@ pub fn run(settings: &Settings) -> Result<Report, BenchError> {
     let bytes = fixture::batch(0, fixture::BATCH_SIZE);
     std::fs::write(&file, &bytes).map_err(io(format!("writing {}", file.display())))?;
     let (mut rows, python, powertools) = inprocess::measure(settings, &file, &bytes)?;
-    if settings.runtime.is_some() || settings.idempotency.is_some() {
+    let mut peaks = Vec::new();
+    if settings.runtime.is_some() || settings.idempotency.is_some() || settings.memory.is_some() {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -60,6 +66,11 @@ pub fn run(settings: &Settings) -> Result<Report, BenchError> {
         if let Some(idempotency) = &settings.idempotency {
             rows.extend(rt.block_on(idempotency::run(idempotency, &settings.dir))?);
         }
+        if let Some(memory) = &settings.memory {
+            peaks = rt.block_on(memory::run(memory))?;
+        }
     }
-    Ok(Report::new(rows, settings, &python, &powertools))
+    let mut report = Report::new(rows, settings, &python, &powertools);
+    report.peaks = peaks;
+    Ok(report)
 }

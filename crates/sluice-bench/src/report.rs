@@ -3,6 +3,7 @@
 
 use crate::idempotency::wall;
 use crate::inprocess::{FLOOR, POWERTOOLS, POWERTOOLS_BARE, SLUICE, SLUICE_BARE, Settings};
+use crate::memory::{PYTHON, SQS_WORKER, SQS_WORKER_SERIAL, peak};
 use crate::runtime::{POWERTOOLS_WARM, SLUICE_WARM, cold};
 
 /// One side's figures.
@@ -36,6 +37,26 @@ impl Row {
     }
 }
 
+/// One side's peak resident memory.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Peak {
+    /// What ran, on what.
+    pub name: String,
+    /// Instances measured.
+    pub samples: usize,
+    /// The median of their peaks, KiB.
+    pub median_kib: u64,
+}
+
+impl Peak {
+    /// The median of `kib` (the lower middle one of an even count: a peak is a sample, not a mean).
+    pub fn of(name: &str, mut kib: Vec<u64>) -> Peak {
+        kib.sort_unstable();
+        let median_kib = if kib.is_empty() { 0 } else { kib[(kib.len() - 1) / 2] };
+        Peak { name: name.to_owned(), samples: kib.len(), median_kib }
+    }
+}
+
 /// The size of one built `bootstrap`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Size {
@@ -62,6 +83,10 @@ pub struct Report {
     pub shape: String,
     /// Sizes of built `bootstrap` files, if measured.
     pub sizes: Vec<Size>,
+    /// Peak resident memory, if measured.
+    pub peaks: Vec<Peak>,
+    /// The memory part's shape: objects per batch, the small and the large object size (MiB).
+    pub memory_shape: Option<(usize, u64, u64)>,
 }
 
 fn cpu_model() -> String {
@@ -116,6 +141,11 @@ impl Report {
                 shape
             },
             sizes: Vec::new(),
+            peaks: Vec::new(),
+            memory_shape: settings
+                .memory
+                .as_ref()
+                .and_then(|m| Some((m.objects, *m.object_mib.iter().min()?, *m.object_mib.iter().max()?))),
         }
     }
 
@@ -128,6 +158,13 @@ impl Report {
     pub fn ratio(&self, sluice: &str, other: &str) -> Option<f64> {
         let (a, b) = (self.row(sluice)?, self.row(other)?);
         (b.median_us > 0.0).then(|| a.median_us / b.median_us)
+    }
+
+    /// The peak memory of row `a` over row `b`'s.
+    pub fn peak_ratio(&self, a: &str, b: &str) -> Option<f64> {
+        let find = |name: &str| self.peaks.iter().find(|p| p.name == name);
+        let (a, b) = (find(a)?, find(b)?);
+        (b.median_kib > 0).then(|| a.median_kib as f64 / b.median_kib as f64)
     }
 
     /// The table and the ratios, as Markdown.
@@ -167,6 +204,36 @@ impl Report {
             let value = self.ratio(a, b).map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into());
             out.push_str(&format!("| {label} | {value} |\n"));
         }
+        if !self.peaks.is_empty() {
+            out.push_str("\n| peak resident memory (Max Memory Used) | MiB | samples |\n|---|---|---|\n");
+            for p in &self.peaks {
+                out.push_str(&format!("| {} | {:.1} | {} |\n", p.name, p.median_kib as f64 / 1024.0, p.samples));
+            }
+            if let Some((objects, small, large)) = self.memory_shape {
+                out.push_str("\n| memory ratio (same run) | value |\n|---|---|\n");
+                let ratios = [
+                    (
+                        format!("sqs-worker at {large} MiB / at {small} MiB objects"),
+                        (SQS_WORKER, large),
+                        (SQS_WORKER, small),
+                    ),
+                    (
+                        format!("sqs-worker, one object at a time, at {large} MiB / at {small} MiB objects"),
+                        (SQS_WORKER_SERIAL, large),
+                        (SQS_WORKER_SERIAL, small),
+                    ),
+                    (format!("sqs-worker / Python at {large} MiB objects"), (SQS_WORKER, large), (PYTHON, large)),
+                    (format!("Python at {large} MiB / at {small} MiB objects"), (PYTHON, large), (PYTHON, small)),
+                ];
+                for (label, (a, a_mib), (b, b_mib)) in ratios {
+                    let value = self
+                        .peak_ratio(&peak(a, objects, a_mib), &peak(b, objects, b_mib))
+                        .map(|r| format!("{r:.2}"))
+                        .unwrap_or_else(|| "-".into());
+                    out.push_str(&format!("| {label} | {value} |\n"));
+                }
+            }
+        }
         if !self.sizes.is_empty() {
             out.push_str("\n| bootstrap | size (MB) | file |\n|---|---|---|\n");
             for size in &self.sizes {
@@ -200,6 +267,7 @@ mod tests {
             dir: "d".into(),
             runtime: None,
             idempotency: None,
+            memory: None,
         };
         let rows = vec![Row::of(SLUICE, vec![2_000], 10), Row::of(POWERTOOLS, vec![8_000], 10)];
         let report = Report::new(rows, &settings, "3.11", "3.37.0");

@@ -46,9 +46,16 @@ pub const SLUICE_WARM: &str = "sluice function, warm invocation (Runtime API)";
 /// The Powertools function, warm.
 pub const POWERTOOLS_WARM: &str = "Powertools function, warm invocation (Runtime API)";
 
-fn function(name: &str, bootstrap: PathBuf, runtime: &str, environment: Value) -> Result<FunctionConfig, BenchError> {
+/// A function of the benchmark; `timeout_ms` as Lambda's timeout.
+pub(crate) fn function(
+    name: &str,
+    bootstrap: PathBuf,
+    runtime: &str,
+    environment: Value,
+    timeout_ms: u64,
+) -> Result<FunctionConfig, BenchError> {
     serde_json::from_value(json!({
-        "name": name, "bootstrap": bootstrap, "timeout": 30_000, "memory_mb": 256,
+        "name": name, "bootstrap": bootstrap, "timeout": timeout_ms, "memory_mb": 256,
         "runtime": runtime, "environment": environment,
     }))
     .map_err(|e| BenchError::Sluice(format!("function {name}: {e}")))
@@ -62,14 +69,14 @@ fn functions(s: &RuntimeSettings) -> Result<Vec<FunctionConfig>, BenchError> {
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
     });
     Ok(vec![
-        function("sluice", s.binaries.join("bench-function"), "provided.al2023", json!({}))?,
-        function("powertools", s.python_bootstrap.clone(), "python3.12", python)?,
-        function("minimal", s.binaries.join("bench-minimal"), "provided.al2023", json!({}))?,
-        function("sqs-worker", s.binaries.join("sqs-worker"), "provided.al2023", worker)?,
+        function("sluice", s.binaries.join("bench-function"), "provided.al2023", json!({}), 30_000)?,
+        function("powertools", s.python_bootstrap.clone(), "python3.12", python, 30_000)?,
+        function("minimal", s.binaries.join("bench-minimal"), "provided.al2023", json!({}), 30_000)?,
+        function("sqs-worker", s.binaries.join("sqs-worker"), "provided.al2023", worker, 30_000)?,
     ])
 }
 
-async fn start(config: ServiceConfig, log_dir: &std::path::Path) -> Result<LocalLambda, BenchError> {
+pub(crate) async fn start(config: ServiceConfig, log_dir: &std::path::Path) -> Result<LocalLambda, BenchError> {
     let aws = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
@@ -79,7 +86,12 @@ async fn start(config: ServiceConfig, log_dir: &std::path::Path) -> Result<Local
 }
 
 /// One synchronous invocation; an error if the function failed.
-async fn invoke(client: &reqwest::Client, service: &LocalLambda, name: &str, payload: &[u8]) -> Result<(), BenchError> {
+pub(crate) async fn invoke(
+    client: &reqwest::Client,
+    service: &LocalLambda,
+    name: &str,
+    payload: &[u8],
+) -> Result<(), BenchError> {
     let response = client
         .post(format!("{}/2015-03-31/functions/{name}/invocations", service.endpoint()))
         .body(payload.to_vec())
@@ -89,7 +101,7 @@ async fn invoke(client: &reqwest::Client, service: &LocalLambda, name: &str, pay
     let failed = response.headers().contains_key("x-amz-function-error");
     let body = response.text().await.unwrap_or_default();
     if failed || body.contains("\"itemIdentifier\"") {
-        let side = if name == "powertools" { BenchError::Python } else { BenchError::Sluice };
+        let side = if ["powertools", "python"].contains(&name) { BenchError::Python } else { BenchError::Sluice };
         return Err(side(format!("{name} failed: {body}")));
     }
     Ok(())

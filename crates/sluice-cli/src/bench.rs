@@ -43,6 +43,15 @@ pub struct Args {
     /// Milliseconds the proxy adds to every DynamoDB request in the idempotency part.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=1000))]
     store_latency_ms: u64,
+    /// Skip the memory part (it needs the local stack's S3: AWS_ENDPOINT_URL).
+    #[arg(long)]
+    no_memory: bool,
+    /// Object sizes of the memory part, MiB, comma-separated: the smallest and the largest are compared.
+    #[arg(long, value_delimiter = ',', default_values_t = [1u64, 64], value_parser = clap::value_parser!(u64).range(1..=1024))]
+    memory_object_mib: Vec<u64>,
+    /// Samples per side and object size in the memory part.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    memory_rounds: u32,
     /// The Powertools idempotency script.
     #[arg(long, default_value = "crates/sluice-bench/python/powertools_idempotency.py")]
     idempotency_script: PathBuf,
@@ -103,6 +112,26 @@ pub fn run(args: Args) -> Result<(), Failure> {
             script: absolute(&args.idempotency_script),
         })
     };
+    let memory = if args.in_process_only || args.no_memory {
+        None
+    } else {
+        let s3_endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+            Failure::unusable(
+                "AWS_ENDPOINT_URL is not set: the memory part summarises objects in the local stack's S3 \
+                 (scripts/bench starts the stack), or pass --no-memory",
+            )
+        })?;
+        Some(sluice_bench::MemorySettings {
+            rounds: args.memory_rounds as usize,
+            object_mib: args.memory_object_mib.clone(),
+            objects: sluice_bench::fixture::BATCH_SIZE,
+            s3_endpoint,
+            binaries: absolute(&binaries),
+            python_bootstrap: absolute(&args.bootstrap),
+            python: absolute(&args.python),
+            log_dir: absolute(&args.dir.join("logs")),
+        })
+    };
     let settings = sluice_bench::Settings {
         rounds: args.rounds as usize,
         iterations: args.iterations as usize,
@@ -111,6 +140,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         dir: args.dir,
         runtime,
         idempotency,
+        memory,
     };
     let mut sizes = Vec::new();
     for spec in &args.sizes {

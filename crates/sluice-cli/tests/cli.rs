@@ -138,14 +138,24 @@ fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
         idempotency.to_str().unwrap(),
         "--dir",
         dir.to_str().unwrap(),
+        // Far enough that all of a batch's concurrent requests reach the store before its first
+        // answer, even from a debug build on a busy machine (they arrive within about 25 ms of
+        // each other when idle): round trips then count dependencies, not scheduling.
+        "--store-latency-ms",
+        "250",
+        "--memory-object-mib",
+        "1,2",
+        "--memory-rounds",
+        "1",
     ];
     let out = sluice(&args, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["rows"].as_array().unwrap();
     // Five sides in process, two warm through the Runtime API, four functions' cold starts and
-    // inits, and the DynamoDB idempotency part (wall time and requests, two phases, two sides).
-    assert_eq!(rows.len(), 5 + 2 + 8 + 8, "{report}");
+    // inits, and the DynamoDB idempotency part (wall time, requests and sequential round trips;
+    // two phases, two sides).
+    assert_eq!(rows.len(), 5 + 2 + 8 + 12, "{report}");
     for (k, row) in rows.iter().enumerate() {
         let samples = match k {
             0..5 => 3,
@@ -161,6 +171,22 @@ fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
     let sluice_first = "sluice, DynamoDB idempotency, first run: requests per batch (count, not µs)";
     let sluice_duplicate = "sluice, DynamoDB idempotency, duplicate run: requests per batch (count, not µs)";
     assert_eq!((requests(sluice_first), requests(sluice_duplicate)), (Some(20.0), Some(10.0)), "{report}");
+    // ... made ten at a time: two round trips one after the other, then one; Powertools makes
+    // its claim and completion per record, one record after another.
+    let trips = |side: &str, phase: &str| {
+        requests(&format!(
+            "{side}, DynamoDB idempotency, {phase} run: sequential round trips per batch (count, not µs)"
+        ))
+    };
+    assert_eq!((trips("sluice", "first"), trips("sluice", "duplicate")), (Some(2.0), Some(1.0)), "{report}");
+    assert_eq!(trips("Powertools", "first"), Some(20.0), "{report}");
+    // Peak memory of three sides (sqs-worker at two batch concurrencies, Python) at two sizes.
+    let peaks = report["peaks"].as_array().unwrap();
+    assert_eq!(peaks.len(), 3 * 2, "{report}");
+    for peak in peaks {
+        assert_eq!(peak["samples"], 1, "{peak}");
+        assert!(peak["median_kib"].as_u64().unwrap() > 1024, "a process holds more than 1 MiB: {peak}");
+    }
 }
 
 #[test]
