@@ -21,6 +21,8 @@ mod config;
 mod digest;
 /// Classification of AWS SDK errors.
 mod errors;
+/// The AWS SDK's HTTP client, TLS roots loaded on first use.
+mod http_client;
 /// The receipt documents: per version, and the latest per key.
 pub mod receipt;
 /// The webhook client.
@@ -31,6 +33,7 @@ mod worker;
 pub use config::{Config, ConfigError, DEFAULT_RESULTS_PREFIX};
 pub use digest::{ObjectDigest, Summary};
 pub use errors::classify;
+pub use http_client::DeferredTlsClient;
 pub use receipt::{
     Latest, Position, Receipt, VersionSummary, receipt_key, receipt_key_under, version_receipt_key_under,
 };
@@ -66,7 +69,12 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
         .connect_timeout(std::time::Duration::from_secs(2))
         .operation_attempt_timeout(std::time::Duration::from_secs(10))
         .build();
-    let aws = aws_config::from_env().retry_config(retries.sdk_retry_config()).timeout_config(timeouts).load().await;
+    let aws = aws_config::from_env()
+        .http_client(DeferredTlsClient::new())
+        .retry_config(retries.sdk_retry_config())
+        .timeout_config(timeouts)
+        .load()
+        .await;
     let s3 = s3_client(&aws);
     let processor = ObjectSummary::new(s3, &config.results_bucket)
         .results_prefix(&config.results_prefix)
