@@ -22,6 +22,9 @@
 pub mod message;
 /// S3 event notification documents and object-key decoding.
 pub mod s3;
+/// Sample events for tests and benchmarks.
+#[cfg(feature = "sample")]
+pub mod sample;
 /// The SNS notification envelope.
 pub mod sns;
 

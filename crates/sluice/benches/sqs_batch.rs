@@ -14,46 +14,14 @@ use std::time::{Duration, SystemTime};
 use aws_lambda_events::sqs::SqsEvent;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use lambda_runtime::Context;
-use serde_json::json;
 use sluice::{Idempotency, ItemContext, SqsBatchHandler, processor_fn};
 use sluice_events::s3::S3ObjectEvent;
 use sluice_idempotency::MemoryStore;
 
-const BATCH: usize = 10;
+const BATCH: usize = sluice_events::sample::BATCH_SIZE;
 
-fn s3_in_sns_in_sqs(batch: u64) -> SqsEvent {
-    let records: Vec<_> = (0..BATCH)
-        .map(|i| {
-            let s3 = json!({"Records": [{
-                "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-                "eventTime": "2026-11-26T14:13:23.751Z", "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": "AIDAJDPLRKLG7UEXAMPLE"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {"x-amz-request-id": "fc4a1be6", "x-amz-id-2": "eftixk72aD6Ap51TnqcoF8eFidJG9Z/2"},
-                "s3": {"s3SchemaVersion": "1.0", "configurationId": "943d7fa2",
-                       "bucket": {"name": "ingest", "ownerIdentity": {"principalId": "A3NL1KOZZKExample"}, "arn": "arn:aws:s3:::ingest"},
-                       "object": {"key": format!("incoming/%EB%B3%B4%EA%B3%A0%EC%84%9C+{i}.csv"), "size": 20,
-                                  "eTag": "b6d279f30f1a9d827718723951466304", "versionId": format!("v{batch}-{i}"),
-                                  "sequencer": "0055AED6DCD90281E5"}}}]});
-            let envelope = json!({
-                "Type": "Notification", "MessageId": format!("sns-{batch}-{i}"),
-                "TopicArn": "arn:aws:sns:us-east-1:000000000000:uploads", "Subject": "Amazon S3 Notification",
-                "Message": s3.to_string(), "Timestamp": "2026-11-26T14:13:23.773Z", "SignatureVersion": "1",
-                "Signature": "IOmUGnghcgy8asWxqU3Eqj2LLMnW+apPBBfKzUOG50a+kWr3fSBF0yQLK6TCvKdJBGe+dFUEYGesZQgfcduIfw221rguhY/sTzf7q08Ucn+pdMoinRKBIGQiNMUWqwsJVdQlCPHwC7UC2Xun2SJAF9QRNBnvVQQIu/CuazJEGHmLCjS94C4YN6HtVd8PkjCl/uGTwjBVLKeTFVWmTmwSCE7NCY67KPLsdwQmgULq7IvKdSmmtYoFI/0w266txLw+nrjRarfcyUvKEA2m2vDV2K0qiSr68RyVDy7o6Bw5D8jykDxToWkqWpV1wuAraZ4SzyUXNCM31DMem4iOsA5ODg==",
-                "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
-                "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:000000000000:uploads:97554538"
-            });
-            json!({
-                "messageId": format!("m-{batch}-{i}"), "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
-                "body": envelope.to_string(),
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183",
-                               "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1545082649185"},
-                "messageAttributes": {}, "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
-                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:work", "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+fn s3_in_sns_in_sqs(round: u64) -> SqsEvent {
+    serde_json::from_slice(&sluice_events::sample::batch(round, BATCH)).unwrap()
 }
 
 fn context() -> Context {
