@@ -204,3 +204,20 @@ fn both_functions_log_json_as_the_workers_read_it() {
         assert_eq!(logging["LogFormat"].as_str(), Some("JSON"), "{name}");
     }
 }
+
+#[test]
+fn the_deployed_bootstraps_keep_panic_unwinding_for_per_record_isolation() {
+    // template.yaml builds with rust-cargolambda, and cargo-lambda builds with panic = "abort"
+    // unless the release profile names a panic strategy.
+    let t = template();
+    for name in ["SqsWorker", "SnsWorker"] {
+        assert_eq!(resource(&t, name)["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{name}");
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+    let manifest = std::fs::read_to_string(path).expect("the workspace Cargo.toml");
+    let release = manifest.split("[profile.release]").nth(1).expect("a [profile.release] section");
+    let release = release.split("\n[").next().unwrap_or_default();
+    let panic =
+        release.lines().find_map(|l| l.trim().strip_prefix("panic")).map(|v| v.trim_start_matches([' ', '=']).trim());
+    assert_eq!(panic, Some("\"unwind\""), "[profile.release] must set panic = \"unwind\":{release}");
+}

@@ -161,6 +161,14 @@ impl<T: Item, S, K> HandlerBuilder<T, S, K> {
     where
         S: ItemService<T>,
     {
+        if cfg!(panic = "abort") {
+            // cargo-lambda builds release bootstraps with panic = "abort" unless the profile
+            // names a strategy; then a panic cannot be caught and isolated to its item.
+            tracing::warn!(
+                "built with panic = \"abort\": a panicking item ends the process and fails its whole batch; \
+                 set panic = \"unwind\" in [profile.release] to fail only that item"
+            );
+        }
         let stack = match self.layers {
             Layers::Sluice { skip, idempotency } => BoxCloneSyncService::new(
                 ServiceBuilder::new()
