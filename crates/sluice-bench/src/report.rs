@@ -89,6 +89,11 @@ pub struct Report {
     pub memory_shape: Option<(usize, u64, u64)>,
 }
 
+/// A ratio with two significant digits below 0.1 (a cold start's 0.018 is not 0.02), else two decimals.
+fn ratio(r: f64) -> String {
+    if r < 0.1 { format!("{r:.3}") } else { format!("{r:.2}") }
+}
+
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -201,7 +206,7 @@ impl Report {
         ];
         out.push_str("| ratio (same run) | value |\n|---|---|\n");
         for (label, a, b) in ratios {
-            let value = self.ratio(a, b).map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into());
+            let value = self.ratio(a, b).map(ratio).unwrap_or_else(|| "-".into());
             out.push_str(&format!("| {label} | {value} |\n"));
         }
         if !self.peaks.is_empty() {
@@ -228,7 +233,7 @@ impl Report {
                 for (label, (a, a_mib), (b, b_mib)) in ratios {
                     let value = self
                         .peak_ratio(&peak(a, objects, a_mib), &peak(b, objects, b_mib))
-                        .map(|r| format!("{r:.2}"))
+                        .map(ratio)
                         .unwrap_or_else(|| "-".into());
                     out.push_str(&format!("| {label} | {value} |\n"));
                 }
@@ -274,5 +279,6 @@ mod tests {
         assert_eq!(report.ratio(SLUICE, POWERTOOLS), Some(0.25));
         assert_eq!(report.ratio(SLUICE_BARE, POWERTOOLS_BARE), None);
         assert!(report.markdown().contains("| sluice with idempotency and logs / Powertools with Logger | 0.25 |"));
+        assert_eq!((ratio(0.0184), ratio(0.456)), ("0.018".to_owned(), "0.46".to_owned()));
     }
 }
