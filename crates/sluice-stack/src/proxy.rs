@@ -5,7 +5,7 @@
 //! no test-only paths. Every request is counted by fate and by operation (the `X-Amz-Target`
 //! of a JSON API such as DynamoDB, else the HTTP method): with no faults it is a request meter,
 //! which is how `sluice compare` counts the DynamoDB requests it prices. Each request's span
-//! (arrival to answer) is kept too: [`sequential_round_trips`] turns spans into the number of
+//! (arrival to answer) is kept too: [`sequential_round_trips`](crate::proxy::sequential_round_trips) turns spans into the number of
 //! round trips a caller made one after another.
 
 use std::collections::BTreeMap;
