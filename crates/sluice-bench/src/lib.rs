@@ -16,6 +16,8 @@
 //!   with boto3, summarising S3 objects on the local stack, at a small and a large object size;
 //! - [`report`]: the table, with the machine, the versions and the date.
 
+/// The SDK configuration for the local stack.
+mod aws;
 pub mod fixture;
 pub mod floor;
 pub mod idempotency;

@@ -60,17 +60,6 @@ fn content(mib: u64) -> Vec<u8> {
     LINE.iter().copied().cycle().take((mib * 1024 * 1024) as usize).collect()
 }
 
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 fn s3_error<E: std::error::Error>(what: String) -> impl FnOnce(E) -> BenchError {
     move |e| BenchError::Sluice(format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))
 }
@@ -105,7 +94,7 @@ async fn sample(config: sluice_local::FunctionConfig, batch: &[u8], s: &MemorySe
 
 /// Uploads the objects of every size, then measures both sides on each, taking turns.
 pub async fn run(s: &MemorySettings) -> Result<Vec<Peak>, BenchError> {
-    let s3 = s3_client(&s.s3_endpoint);
+    let s3 = sluice_stack::topology::s3_client(&crate::aws::local(Some(&s.s3_endpoint)));
     let bucket = format!("bench-memory-{}", std::process::id());
     let results = format!("{bucket}-receipts");
     for b in [&bucket, &results] {

@@ -77,11 +77,7 @@ fn functions(s: &RuntimeSettings) -> Result<Vec<FunctionConfig>, BenchError> {
 }
 
 pub(crate) async fn start(config: ServiceConfig, log_dir: &std::path::Path) -> Result<LocalLambda, BenchError> {
-    let aws = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .build();
-    let options = ServiceOptions { port: 0, log_dir: log_dir.to_owned(), aws };
+    let options = ServiceOptions { port: 0, log_dir: log_dir.to_owned(), aws: crate::aws::local(None) };
     LocalLambda::start(config, options).await.map_err(|e| BenchError::Sluice(format!("the local Lambda service: {e}")))
 }
 
