@@ -57,6 +57,34 @@ impl Scenario {
         Scenario { aws, deployment, accountant, partner, s3, name, uploads: Vec::new() }
     }
 
+    /// A scenario whose workers run in the network the template's `EnableVpc` and
+    /// `StaticEgressIp` describe, with the partner on the internet side at
+    /// [`PARTNER_HOST`](sluice_local::network::PARTNER_HOST), allow-listing only the Elastic IP.
+    /// `adjust` changes the rest of the settings.
+    pub async fn start_in_network(
+        name: &str,
+        enable_vpc: bool,
+        static_egress_ip: bool,
+        adjust: impl FnOnce(Settings) -> Settings,
+    ) -> Scenario {
+        use sluice_local::network::{ELASTIC_IP, PARTNER_HOST};
+        assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
+        let aws = aws_config::load_from_env().await;
+        let name = format!("e2e-{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
+        let settings = Settings::default()
+            .webhook_url(format!("http://{PARTNER_HOST}/hook"))
+            .network(enable_vpc, static_egress_ip);
+        let deployment =
+            Deployment::start(&aws, &name, &workers(), &log_dir, &adjust(settings)).await.expect("deployed");
+        let network = deployment.service.network().expect("a network");
+        let listener = network.listen_on_internet(std::net::SocketAddrV4::new(PARTNER_HOST, 80)).expect("the partner");
+        let partner = Partner::start_on(listener, Duration::ZERO, Some(vec![ELASTIC_IP.into()])).expect("the partner");
+        let accountant = Accountant::new(&aws, &deployment.topology, log_dir);
+        let s3 = sluice_stack::topology::s3_client(&aws);
+        Scenario { aws, deployment, accountant, partner, s3, name, uploads: Vec::new() }
+    }
+
     /// Uploads `count` small CSV objects, each of its own content.
     pub async fn upload(&mut self, count: usize) {
         for i in 0..count {

@@ -168,6 +168,31 @@ pub struct ServiceConfig {
     /// SNS subscriptions.
     #[serde(default)]
     pub sns_subscriptions: Vec<SnsSubscriptionConfig>,
+    /// The network every function runs in (default none: the machine's own, no namespaces).
+    /// Linux network namespaces, root only: see [`crate::network`].
+    #[serde(default)]
+    pub network: Option<NetworkConfig>,
+}
+
+/// The functions' network, switched by the settings the template's parameters of the same
+/// names express.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// The template's `EnableVpc`: the functions run in the VPC's private subnet, with no route
+    /// to the internet of their own. False: they run in Lambda's network, with a public address
+    /// of AWS's choosing.
+    #[serde(default)]
+    pub enable_vpc: bool,
+    /// The template's `StaticEgressIp` (with `enable_vpc`): the private subnet routes through a
+    /// NAT gateway whose Elastic IP every outbound call leaves from.
+    #[serde(default)]
+    pub static_egress_ip: bool,
+    /// Loopback addresses of the local stack's AWS APIs the functions reach without NAT: S3 and
+    /// DynamoDB, as gateway endpoints make them reachable from a VPC (and as AWS's public
+    /// endpoints are from Lambda's network).
+    #[serde(default)]
+    pub aws_endpoints: Vec<std::net::SocketAddr>,
 }
 
 fn default_timeout() -> Duration {
@@ -225,6 +250,18 @@ impl ServiceConfig {
         let reserved: u32 = self.functions.iter().filter_map(|f| f.reserved_concurrency).sum();
         if reserved > account {
             return Err(format!("reserved concurrency {reserved} in all exceeds the account concurrency {account}"));
+        }
+        if let Some(network) = &self.network {
+            if network.static_egress_ip && !network.enable_vpc {
+                return Err(
+                    "network: static_egress_ip needs enable_vpc (a NAT gateway serves a VPC's private subnets; \
+                            the template's StaticEgress condition is EnableVpc and StaticEgressIp)"
+                        .into(),
+                );
+            }
+            if let Some(a) = network.aws_endpoints.iter().find(|a| !a.ip().is_loopback()) {
+                return Err(format!("network: aws_endpoints {a} is not a loopback address (the local stack's)"));
+            }
         }
         for f in &self.functions {
             let name = &f.name;

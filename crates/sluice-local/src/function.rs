@@ -215,6 +215,8 @@ pub(crate) struct Function {
     /// Live instances, idle or busy.
     instances: Arc<Mutex<HashMap<u64, Arc<Instance>>>>,
     pub(crate) records: Arc<Records>,
+    /// The network its instances run in, if not the machine's.
+    network: Option<Arc<crate::network::Network>>,
 }
 
 impl Function {
@@ -224,6 +226,7 @@ impl Function {
         log_dir: &std::path::Path,
         records: Arc<Records>,
         region: &str,
+        network: Option<Arc<crate::network::Network>>,
     ) -> Self {
         let arn = format!("arn:aws:lambda:{region}:000000000000:function:{}", config.name);
         let faults = config.faults.map(|f| Mutex::new(fastrand::Rng::with_seed(f.seed)));
@@ -238,6 +241,7 @@ impl Function {
             faults,
             instances: Arc::default(),
             records,
+            network,
         }
     }
 
@@ -462,7 +466,12 @@ impl Function {
     /// Starts a `bootstrap` process with Lambda's environment and a Runtime API of its own.
     fn spawn(&self) -> std::io::Result<Arc<Instance>> {
         let id = NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        // The Runtime API on the instance's own loopback, in its network namespace if it has one.
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let listener = match &self.network {
+            Some(network) => network.listen_for_functions(loopback).map_err(std::io::Error::other)?,
+            None => std::net::TcpListener::bind(loopback)?,
+        };
         listener.set_nonblocking(true)?;
         let runtime_api = listener.local_addr()?.to_string();
         let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -471,7 +480,10 @@ impl Function {
         // Absolute before the working directory changes to the task root, as Lambda's is
         // (/var/task): a path relative to the service's directory would not be found from there.
         let bootstrap = std::path::absolute(&self.config.bootstrap)?;
-        let mut command = tokio::process::Command::new(&bootstrap);
+        let mut command = match &self.network {
+            Some(network) => network.function_command(&bootstrap).map_err(std::io::Error::other)?,
+            None => tokio::process::Command::new(&bootstrap),
+        };
         let task_root = bootstrap.parent().map(|p| p.to_path_buf()).unwrap_or_default();
         // The reserved variables Lambda sets (Lambda Developer Guide, "Defined runtime
         // environment variables"); /var/task and /var/runtime are the bootstrap's directory here.

@@ -11,6 +11,8 @@
 //!   API, each notification turned into a Lambda SNS event and invoked asynchronously.
 //! - **SQS event source mappings**: batch size, batching window, maximum concurrency,
 //!   `ReportBatchItemFailures` with AWS's success and failure rules, deletion of successes.
+//! - **Networks**: Lambda's own, or a VPC's private subnet with or without a NAT gateway and
+//!   its Elastic IP, in Linux network namespaces (root only), with endpoints to the local stack.
 //! - **Records** of every invocation and of concurrency over time (`GET /records`).
 //!
 //! It talks to SQS and SNS through the AWS SDK, so it runs against LocalStack or AWS alike.
@@ -40,6 +42,10 @@ mod function;
 mod invoke_api;
 /// Function logs with Lambda's START, END and REPORT lines.
 mod logs;
+/// Network namespaces, veth links and sockets opened inside them.
+pub mod netns;
+/// The functions' network: Lambda's own, or a VPC with or without a NAT gateway.
+pub mod network;
 /// Invocation records.
 pub mod records;
 /// The Runtime API.
@@ -54,7 +60,8 @@ pub mod sqs_mapping;
 pub mod wait;
 
 pub use config::{
-    AsyncInvokeConfig, EventSourceMappingConfig, FaultInjection, FunctionConfig, ServiceConfig, SnsSubscriptionConfig,
+    AsyncInvokeConfig, EventSourceMappingConfig, FaultInjection, FunctionConfig, NetworkConfig, ServiceConfig,
+    SnsSubscriptionConfig,
 };
 pub use function::InvokeResult;
 pub use records::{BatchRecord, InvocationRecord, Outcome, Records, Trigger};

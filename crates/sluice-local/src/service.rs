@@ -30,6 +30,9 @@ pub enum StartError {
     /// A setting is outside the range Lambda accepts.
     #[error("InvalidParameterValueException: {0}")]
     Invalid(String),
+    /// The functions' network could not be built.
+    #[error("network: {0}")]
+    Network(#[from] crate::netns::NetworkError),
     /// A mapping was refused.
     #[error("event source mapping for {function}: {source}")]
     Mapping {
@@ -70,6 +73,7 @@ pub(crate) struct Shared {
     pub(crate) sqs: aws_sdk_sqs::Client,
     pub(crate) sns: aws_sdk_sns::Client,
     pub(crate) confirmed: Notify,
+    pub(crate) network: Option<Arc<crate::network::Network>>,
 }
 
 /// A running local Lambda service.
@@ -98,12 +102,17 @@ impl LocalLambda {
             account_concurrency = config.account(),
             "local Lambda service starting"
         );
+        let network = match &config.network {
+            Some(network) => Some(Arc::new(crate::network::Network::create(network)?)),
+            None => None,
+        };
         let functions: HashMap<String, Arc<Function>> = config
             .functions
             .iter()
             .map(|f| {
                 let slots = pool.slots_for(f.reserved_concurrency);
-                let function = Function::new(f.clone(), slots, &options.log_dir, records.clone(), &region);
+                let function =
+                    Function::new(f.clone(), slots, &options.log_dir, records.clone(), &region, network.clone());
                 (f.name.clone(), Arc::new(function))
             })
             .collect();
@@ -115,6 +124,7 @@ impl LocalLambda {
             sqs: aws_sdk_sqs::Client::new(&options.aws),
             sns: aws_sdk_sns::Client::new(&options.aws),
             confirmed: Notify::new(),
+            network,
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
         let address = listener.local_addr()?;
@@ -152,6 +162,11 @@ impl LocalLambda {
         Some(function.invoke(slot, request).await)
     }
 
+    /// The functions' network, when the configuration gives one.
+    pub fn network(&self) -> Option<&crate::network::Network> {
+        self.shared.network.as_deref()
+    }
+
     /// What happened so far.
     pub fn records(&self) -> &Records {
         &self.shared.records
@@ -165,6 +180,9 @@ impl LocalLambda {
         }
         for function in self.shared.functions.values() {
             function.shutdown();
+        }
+        if let Some(network) = &self.shared.network {
+            network.remove();
         }
     }
 }

@@ -54,6 +54,26 @@ pub enum WebhookError {
         #[source]
         source: reqwest::Error,
     },
+    /// An attempt was still waiting for an answer when the time for the POST ran out.
+    #[error("webhook POST to {url}: timed out at the invocation deadline{}", earlier.as_ref().map(|e| format!(" (the attempt before: {e})")).unwrap_or_default())]
+    OutOfTime {
+        /// The endpoint.
+        url: String,
+        /// The previous attempt's error, if there was one.
+        earlier: Option<String>,
+    },
+}
+
+/// An error and its sources, `: `-separated (reqwest's own message names only the URL).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
 }
 
 impl Classify for WebhookError {
@@ -63,13 +83,14 @@ impl Classify for WebhookError {
             WebhookError::Status { status: 409, .. } => ErrorClass::Throttling,
             WebhookError::Status { status, .. } => ErrorClass::from_status(*status),
             WebhookError::Transport { source, .. } => source.error_class(),
+            WebhookError::OutOfTime { .. } => ErrorClass::Timeout,
         }
     }
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
             WebhookError::Status { retry_after, .. } => *retry_after,
-            WebhookError::Transport { .. } => None,
+            WebhookError::Transport { .. } | WebhookError::OutOfTime { .. } => None,
         }
     }
 }
@@ -128,18 +149,61 @@ impl Webhook {
 
     /// POSTs `summary` as JSON with the `Idempotency-Key` of `identity` (see
     /// [`idempotency_key`]), retrying transient failures until `deadline` minus
-    /// [`WEBHOOK_DEADLINE_MARGIN`].
+    /// [`WEBHOOK_DEADLINE_MARGIN`]. An attempt still waiting then ends with
+    /// [`WebhookError::OutOfTime`], so the caller learns why rather than being cut off.
     pub async fn post(&self, summary: &VersionSummary, identity: &str, deadline: Instant) -> Result<(), WebhookError> {
-        let key = idempotency_key(identity);
-        let body = serde_json::to_vec(summary).expect("a summary serialises");
-        self.policy.clone().deadline(deadline, WEBHOOK_DEADLINE_MARGIN).run(|| self.attempt(&body, &key)).await
+        self.send(summary, identity, None, deadline).await
     }
 
-    async fn attempt(&self, body: &[u8], key: &str) -> Result<(), WebhookError> {
+    /// As [`post`](Self::post), and says which Lambda invocation sends it in a
+    /// `Lambda-Request-Id` header (not part of what the key covers): the partner can quote it,
+    /// and match each call to the invocation and to the address it came from.
+    pub async fn post_for(
+        &self,
+        request_id: &str,
+        summary: &VersionSummary,
+        identity: &str,
+        deadline: Instant,
+    ) -> Result<(), WebhookError> {
+        self.send(summary, identity, Some(request_id), deadline).await
+    }
+
+    async fn send(
+        &self,
+        summary: &VersionSummary,
+        identity: &str,
+        request_id: Option<&str>,
+        deadline: Instant,
+    ) -> Result<(), WebhookError> {
+        let key = idempotency_key(identity);
+        let body = serde_json::to_vec(summary).expect("a summary serialises");
+        let policy = self.policy.clone().deadline(deadline, WEBHOOK_DEADLINE_MARGIN);
+        let cutoff = deadline.checked_sub(WEBHOOK_DEADLINE_MARGIN).unwrap_or(deadline);
+        let earlier = std::sync::Mutex::new(None::<String>);
+        policy
+            .run(|| async {
+                match tokio::time::timeout_at(cutoff, self.attempt(&body, &key, request_id)).await {
+                    Ok(Err(e)) => {
+                        *earlier.lock().expect("webhook errors") = Some(chain(&e));
+                        Err(e)
+                    }
+                    Ok(done) => done,
+                    Err(_) => {
+                        let earlier = earlier.lock().expect("webhook errors").take();
+                        Err(WebhookError::OutOfTime { url: self.url.to_string(), earlier })
+                    }
+                }
+            })
+            .await
+    }
+
+    async fn attempt(&self, body: &[u8], key: &str, request_id: Option<&str>) -> Result<(), WebhookError> {
         let url = self.url.to_string();
-        let response = self
-            .client
-            .post(self.url.clone())
+        let mut request = self.client.post(self.url.clone());
+        if let Some(id) = request_id {
+            request = request.header("Lambda-Request-Id", id);
+        }
+        let response = request
             .header("Idempotency-Key", key)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_vec())

@@ -138,9 +138,11 @@ impl Processor<S3ObjectEvent> for ObjectSummary {
             // The object version's identity, not the function's: the same key on every path,
             // retry and redelivery. Without protection there is no key: the message id stands in.
             let identity = ctx.idempotency_key.as_deref().unwrap_or(&ctx.message_id);
-            webhook.post(&receipt.version, identity, ctx.deadline.instant()).await.map_err(|e| {
-                if e.error_class().is_retryable() { ProcessError::retryable(e) } else { ProcessError::permanent(e) }
-            })?;
+            webhook.post_for(&ctx.request_id, &receipt.version, identity, ctx.deadline.instant()).await.map_err(
+                |e| {
+                    if e.error_class().is_retryable() { ProcessError::retryable(e) } else { ProcessError::permanent(e) }
+                },
+            )?;
         }
         Ok(receipt)
     }

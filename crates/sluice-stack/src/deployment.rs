@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use sluice_local::{
-    AsyncInvokeConfig, EventSourceMappingConfig, FaultInjection, FunctionConfig, LocalLambda, ServiceConfig,
-    ServiceOptions, SnsSubscriptionConfig,
+    AsyncInvokeConfig, EventSourceMappingConfig, FaultInjection, FunctionConfig, LocalLambda, NetworkConfig,
+    ServiceConfig, ServiceOptions, SnsSubscriptionConfig,
 };
 
 use crate::topology::{self, Topology};
@@ -51,6 +51,9 @@ pub struct Settings {
     /// Lambda Managed Instances: invocations one instance of each worker runs at once (default
     /// none: one, as on classic Lambda).
     pub invocations_per_instance: Option<u32>,
+    /// The network both workers run in (default none: the machine's own). Its endpoints to the
+    /// local stack are filled in from the workers' endpoint settings.
+    pub network: Option<NetworkConfig>,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             batching_window: Duration::from_secs(topology::BATCHING_WINDOW_SECONDS),
             maximum_concurrency: Some(topology::MAXIMUM_CONCURRENCY),
             invocations_per_instance: None,
+            network: None,
         }
     }
 }
@@ -139,6 +143,14 @@ impl Settings {
     pub fn batching(mut self, batch_size: u32, window: Duration) -> Self {
         self.batch_size = batch_size;
         self.batching_window = window;
+        self
+    }
+
+    /// Both workers run in the network the template's `EnableVpc` and `StaticEgressIp`
+    /// describe: in Lambda's network (`enable_vpc` false), in a VPC's private subnet without NAT,
+    /// or behind a NAT gateway with an Elastic IP. Needs root (network namespaces).
+    pub fn network(mut self, enable_vpc: bool, static_egress_ip: bool) -> Self {
+        self.network = Some(NetworkConfig { enable_vpc, static_egress_ip, aws_endpoints: Vec::new() });
         self
     }
 
@@ -223,6 +235,15 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
     for (function, env) in [("sqs-worker", &mut sqs_env), ("sns-worker", &mut sns_env)] {
         env.extend(settings.function_environment.get(function).cloned().unwrap_or_default());
     }
+    // The local stack's endpoints the workers use, reachable from their network without NAT.
+    let network = settings.network.clone().map(|mut network| {
+        let endpoints = sqs_env.iter().chain(&sns_env).filter(|(name, _)| name.starts_with("AWS_ENDPOINT_URL"));
+        let mut addresses: Vec<_> = endpoints.filter_map(|(_, url)| loopback_address(url)).collect();
+        addresses.sort();
+        addresses.dedup();
+        network.aws_endpoints = addresses;
+        network
+    });
     let reserved = |function: &str| settings.reserved_concurrency.get(function).copied();
     let timeout = settings.function_timeout;
     let sns_faults = settings.faults.map(|f| FaultInjection { seed: f.seed + 1, ..f });
@@ -270,5 +291,14 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
             topic_arn: t.topic_arn.clone(),
             function: "sns-worker".into(),
         }],
+        network,
     }
+}
+
+/// The loopback address and port of an endpoint URL such as `http://127.0.0.1:4566`.
+fn loopback_address(url: &str) -> Option<std::net::SocketAddr> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let address: std::net::SocketAddr = authority.parse().ok()?;
+    address.ip().is_loopback().then_some(address)
 }

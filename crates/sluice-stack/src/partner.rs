@@ -6,15 +6,23 @@
 //! (the processing time per object) and can be down for a window (503 to every POST), and it
 //! records when each key was first applied, the moment an object's processing took effect.
 //!
+//! It can stand where a partner does on the internet, in the "internet" namespace of a local
+//! network ([`Partner::start_on`]), with an allow-list of source addresses as partners keep one:
+//! a POST from any other address is refused with 403 before its key is looked at. Every POST's
+//! source address is recorded with the Lambda request id the worker sends
+//! (`Lambda-Request-Id`), so a run can show which address each invocation left from.
+//!
 //! A scheduled outage is timed from the first POST the partner sees, not from a wall-clock
 //! moment: whatever the machine's load delays before traffic arrives (uploads, notification
 //! delivery, cold starts), the workers meet the same window.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, StatusCode};
 
 #[derive(Default)]
@@ -29,6 +37,23 @@ struct State {
     /// A scheduled outage: (start, length) after the first POST.
     window: Option<(Duration, Duration)>,
     first_post: Option<Instant>,
+    /// Sources allowed to POST; none: every source.
+    allow_list: Option<Vec<IpAddr>>,
+    calls: Vec<Call>,
+}
+
+/// One POST the partner received: where it came from and what it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Call {
+    /// The source address the partner saw (after any NAT).
+    pub source: IpAddr,
+    /// The `Lambda-Request-Id` header: the invocation that sent it.
+    pub request_id: Option<String>,
+    /// The `Idempotency-Key` header.
+    pub key: Option<String>,
+    /// The status answered.
+    pub status: u16,
 }
 
 impl State {
@@ -77,6 +102,19 @@ pub struct PartnerReport {
     pub refused_in_outage: u64,
     /// Keys POSTed again with a different body.
     pub conflicts: Vec<String>,
+    /// Every POST, in order of arrival.
+    pub calls: Vec<Call>,
+}
+
+impl PartnerReport {
+    /// POSTs by source address.
+    pub fn sources(&self) -> std::collections::BTreeMap<IpAddr, usize> {
+        let mut sources = std::collections::BTreeMap::new();
+        for call in &self.calls {
+            *sources.entry(call.source).or_default() += 1;
+        }
+        sources
+    }
 }
 
 impl Partner {
@@ -87,22 +125,60 @@ impl Partner {
 
     /// Starts the partner API on a free loopback port; it takes `latency` to answer each POST.
     pub async fn start_with(latency: Duration) -> std::io::Result<Partner> {
-        let state: Arc<Mutex<State>> = Arc::default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        Self::start_on(listener, latency, None)
+    }
+
+    /// Starts the partner API on `listener` (non-blocking, opened in whichever network
+    /// namespace), answering after `latency`; with an `allow_list`, a POST from any other
+    /// source address is refused with 403.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// listener.set_nonblocking(true)?;
+    /// let allowed = vec!["192.0.2.10".parse().unwrap()];
+    /// let partner = sluice_stack::partner::Partner::start_on(listener, Duration::ZERO, Some(allowed))?;
+    /// # let _ = partner;
+    /// # Ok(()) }
+    /// ```
+    pub fn start_on(
+        listener: std::net::TcpListener,
+        latency: Duration,
+        allow_list: Option<Vec<IpAddr>>,
+    ) -> std::io::Result<Partner> {
+        let state = Arc::new(Mutex::new(State { allow_list, ..State::default() }));
         let shared = state.clone();
         let app = axum::Router::new().route(
             "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            axum::routing::post(move |ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes| {
                 let state = shared.clone();
                 async move {
                     if !latency.is_zero() {
                         tokio::time::sleep(latency).await;
                     }
-                    apply(&mut state.lock().expect("partner state"), &headers, &body)
+                    let mut state = state.lock().expect("partner state");
+                    let status = apply(&mut state, peer.ip(), &headers, &body);
+                    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    state.calls.push(Call {
+                        source: peer.ip(),
+                        request_id: header("lambda-request-id"),
+                        key: header("idempotency-key"),
+                        status: status.as_u16(),
+                    });
+                    let reason = match status {
+                        StatusCode::FORBIDDEN => format!("source address {} is not on the allow-list", peer.ip()),
+                        _ => String::new(),
+                    };
+                    (status, reason)
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let url = format!("http://{}/hook", listener.local_addr()?);
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
         Ok(Partner { url, state })
     }
@@ -136,11 +212,15 @@ impl Partner {
             repeats: state.repeats,
             refused_in_outage: state.refused_in_outage,
             conflicts: state.conflicts.clone(),
+            calls: state.calls.clone(),
         }
     }
 }
 
-fn apply(state: &mut State, headers: &HeaderMap, body: &[u8]) -> StatusCode {
+fn apply(state: &mut State, source: IpAddr, headers: &HeaderMap, body: &[u8]) -> StatusCode {
+    if state.allow_list.as_ref().is_some_and(|allowed| !allowed.contains(&source)) {
+        return StatusCode::FORBIDDEN;
+    }
     let Some(key) = headers.get("idempotency-key").and_then(|k| k.to_str().ok()) else {
         return StatusCode::BAD_REQUEST;
     };
@@ -175,7 +255,7 @@ mod tests {
     fn post(state: &mut State, key: &str) -> StatusCode {
         let mut headers = HeaderMap::new();
         headers.insert("idempotency-key", key.parse().unwrap());
-        apply(state, &headers, b"{}")
+        apply(state, IpAddr::from([127, 0, 0, 1]), &headers, b"{}")
     }
 
     #[test]
@@ -200,5 +280,17 @@ mod tests {
         assert_eq!(post(&mut state, "b"), StatusCode::CREATED);
         assert!(state.is_down(state.first_post.unwrap() + Duration::from_millis(60_500)));
         assert!(!state.is_down(state.first_post.unwrap() + Duration::from_secs(61)));
+    }
+
+    #[test]
+    fn a_source_off_the_allow_list_is_refused_before_its_key_is_looked_at() {
+        let allowed: IpAddr = "192.0.2.10".parse().unwrap();
+        let mut state = State { allow_list: Some(vec![allowed]), ..State::default() };
+        let mut headers = HeaderMap::new();
+        headers.insert("idempotency-key", "\"k\"".parse().unwrap());
+        assert_eq!(apply(&mut state, "203.0.113.200".parse().unwrap(), &headers, b"{}"), StatusCode::FORBIDDEN);
+        assert!(state.applied.is_empty() && state.posts == 0);
+        assert_eq!(apply(&mut state, allowed, &headers, b"{}"), StatusCode::CREATED);
+        assert_eq!(state.applied.len(), 1);
     }
 }
