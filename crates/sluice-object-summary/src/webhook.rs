@@ -149,8 +149,9 @@ impl Webhook {
 
     /// POSTs `summary` as JSON with the `Idempotency-Key` of `identity` (see
     /// [`idempotency_key`]), retrying transient failures until `deadline` minus
-    /// [`WEBHOOK_DEADLINE_MARGIN`]. An attempt still waiting then ends with
-    /// [`WebhookError::OutOfTime`], so the caller learns why rather than being cut off.
+    /// [`WEBHOOK_DEADLINE_MARGIN`]. An attempt still waiting then (or at `deadline`, for a first
+    /// attempt that starts inside the margin) ends with [`WebhookError::OutOfTime`], so the
+    /// caller learns why rather than being cut off.
     pub async fn post(&self, summary: &VersionSummary, identity: &str, deadline: Instant) -> Result<(), WebhookError> {
         self.send(summary, identity, None, deadline).await
     }
@@ -180,9 +181,14 @@ impl Webhook {
         let policy = self.policy.clone().deadline(deadline, WEBHOOK_DEADLINE_MARGIN);
         let cutoff = deadline.checked_sub(WEBHOOK_DEADLINE_MARGIN).unwrap_or(deadline);
         let earlier = std::sync::Mutex::new(None::<String>);
+        let first = std::sync::atomic::AtomicBool::new(true);
         policy
             .run(|| async {
-                match tokio::time::timeout_at(cutoff, self.attempt(&body, &key, request_id)).await {
+                // Every attempt has until the cutoff, but a first one that starts later still
+                // gets its chance, until the deadline itself.
+                let is_first = first.swap(false, std::sync::atomic::Ordering::Relaxed);
+                let until = if is_first && Instant::now() >= cutoff { deadline } else { cutoff };
+                match tokio::time::timeout_at(until, self.attempt(&body, &key, request_id)).await {
                     Ok(Err(e)) => {
                         *earlier.lock().expect("webhook errors") = Some(chain(&e));
                         Err(e)

@@ -130,3 +130,47 @@ async fn the_key_is_a_quoted_ascii_uuid_whatever_the_object_name() {
     let uuid = uuid::Uuid::parse_str(inner).expect("a UUID inside");
     assert_eq!(uuid.get_version_num(), 8);
 }
+
+#[tokio::test]
+async fn an_attempt_still_waiting_at_the_deadline_ends_with_a_timeout_naming_the_attempt_before() {
+    // Accepts connections and never answers: each attempt waits until it is cut off.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url: reqwest::Url = format!("http://{}/hook", listener.local_addr().unwrap()).parse().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_millis(900);
+    let started = Instant::now();
+    let err = Webhook::new(url, quick()).unwrap().post(&receipt(), "k", deadline).await.unwrap_err();
+    let cutoff = deadline - sluice_object_summary::WEBHOOK_DEADLINE_MARGIN;
+    assert!(matches!(err, WebhookError::OutOfTime { .. }), "{err}");
+    assert!(err.to_string().contains("timed out at the invocation deadline"), "{err}");
+    assert!(err.error_class().is_retryable(), "a later delivery may succeed");
+    assert!(Instant::now() >= cutoff && started.elapsed() < Duration::from_secs(5), "ended at the cutoff");
+}
+
+#[tokio::test]
+async fn post_for_names_the_invocation_in_a_header_the_key_does_not_cover() {
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| {
+            let header = |name: &str| headers[name].to_str().unwrap().to_owned();
+            record.lock().unwrap().push((header("lambda-request-id"), header("idempotency-key")));
+            async { StatusCode::CREATED }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url: reqwest::Url = format!("http://{}/hook", listener.local_addr().unwrap()).parse().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let hook = Webhook::new(url, quick()).unwrap();
+    hook.post_for("req-1", &receipt(), "ingest/a@v:1", far()).await.unwrap();
+    hook.post_for("req-2", &receipt(), "ingest/a@v:1", far()).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let key = idempotency_key("ingest/a@v:1");
+    assert_eq!(seen, vec![("req-1".to_owned(), key.clone()), ("req-2".to_owned(), key)]);
+}

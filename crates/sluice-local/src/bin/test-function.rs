@@ -10,6 +10,8 @@
 //!   an instance that runs invocations one at a time, it is never met.
 //! - `{"action":"hold","mb":N}`: keeps N MiB resident (written, so counted) for the life of
 //!   the process, and returns `{"held_mb":total}`.
+//! - `{"action":"connect","to":"ADDR:PORT","timeout_ms":N}`: opens a TCP connection and returns
+//!   `{"connected":bool,"local":ADDR,"error":...,"netns":"net:[inode]"}` (its network namespace).
 //! - `{"action":"fail"}`: returns an error (a function error).
 //! - `{"action":"crash"}`: exits the process.
 //! - With `TEST_FUNCTION_INIT_HANGS` set, it never asks for an event (an init that hangs).
@@ -77,6 +79,18 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
             held.push(vec![1u8; mb * 1024 * 1024]);
             let total: usize = held.iter().map(Vec::len).sum();
             Ok(json!({ "held_mb": total / (1024 * 1024) }))
+        }
+        "connect" => {
+            let to = payload.get("to").and_then(Value::as_str).unwrap_or_default();
+            let limit = Duration::from_millis(payload.get("timeout_ms").and_then(Value::as_u64).unwrap_or(1000));
+            let netns = std::fs::read_link("/proc/self/ns/net").map(|l| l.display().to_string()).ok();
+            let (connected, local, error) = match tokio::time::timeout(limit, tokio::net::TcpStream::connect(to)).await
+            {
+                Ok(Ok(stream)) => (true, stream.local_addr().ok().map(|a| a.to_string()), None),
+                Ok(Err(e)) => (false, None, Some(e.to_string())),
+                Err(_) => (false, None, Some(format!("timed out after {limit:?}"))),
+            };
+            Ok(json!({ "connected": connected, "local": local, "error": error, "netns": netns }))
         }
         "fail" => Err("the test function was asked to fail".into()),
         "crash" => std::process::exit(3),
