@@ -1,5 +1,6 @@
 //! The `sluice` command line: each failure is one or two lines naming what went wrong and what
-//! to do, with a non-zero exit and no hang. None of these needs the local stack.
+//! to do, with a non-zero exit and no hang; and the commands' quick modes. The `#[ignore]`d tests
+//! say what they need (`scripts/test` provides it); the others need no local stack.
 
 use std::process::{Command, Output};
 
@@ -194,4 +195,22 @@ fn the_benchmark_without_its_python_says_how_to_get_it() {
     let out = sluice(&["bench", "--python", "/nonexistent/python"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("/nonexistent/python is missing: run scripts/bench"), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs the local stack: run scripts/test"]
+fn the_network_demo_shows_each_invocations_calls_leaving_from_the_elastic_ip() {
+    if let Err(why) = sluice_local::netns::available() {
+        println!("skipped the network demo: {why}");
+        return;
+    }
+    let log_dir = scratch("network-demo");
+    let out = sluice(&["demo", "--static-egress-ip", "--objects", "3", "--log-dir", log_dir.to_str().unwrap()], &[]);
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout).into_owned(), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{err}");
+    assert!(stdout.contains("(EnableVpc=true, StaticEgressIp=true)"), "{stdout}");
+    assert!(stdout.contains("the partner saw 192.0.2.10 x 6 (3 of 3 objects applied)"), "{stdout}");
+    // Each call on its invocation's line: one accepted call per object and path, none other.
+    assert_eq!(stdout.matches("192.0.2.10: 201").count(), 6, "{stdout}");
+    assert_eq!(stdout.matches(": 201").count() + stdout.matches(": 403").count(), 6, "{stdout}");
 }

@@ -1,13 +1,13 @@
 //! Linux network namespaces, made and removed with iproute2's `ip`, and sockets opened inside
 //! them.
 //!
-//! A [`Namespace`] is deleted when dropped, so a test that fails half-way still removes what it
+//! A [`Namespace`](crate::netns::Namespace) is deleted when dropped, so a test that fails half-way still removes what it
 //! made (its veth links and iptables rules go with it: they live in the namespace). A process
-//! killed outright cannot run its drops; the next [`Namespace::create`] removes the namespaces
+//! killed outright cannot run its drops; the next [`Namespace::create`](crate::netns::Namespace::create) removes the namespaces
 //! of dead sluice processes, whose names carry the pid that made them.
 //!
 //! A socket belongs to the namespace it was opened in, whichever thread uses it later: so
-//! [`Namespace::listen`] opens a listener on a short-lived thread moved into the namespace
+//! [`Namespace::listen`](crate::netns::Namespace::listen) opens a listener on a short-lived thread moved into the namespace
 //! (`setns(2)`), and the service serves it from its own threads, which stay in the machine's
 //! namespace. That is how the Runtime API sits on an instance's own loopback, as Lambda's does
 //! (`127.0.0.1:9001` inside the execution environment), and how a forwarder owned by the service

@@ -187,6 +187,21 @@ impl LocalLambda {
     }
 }
 
+/// A service dropped without [`LocalLambda::shutdown`] (a test that panicked, say) still stops
+/// polling, kills its instances and removes its network; only the SNS unsubscriptions, which
+/// need the network, are skipped.
+impl Drop for LocalLambda {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        for function in self.shared.functions.values() {
+            function.shutdown();
+        }
+        if let Some(network) = &self.shared.network {
+            network.remove();
+        }
+    }
+}
+
 fn serve(listener: tokio::net::TcpListener, router: Router, stop: CancellationToken) {
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;

@@ -147,3 +147,29 @@ async fn a_network_the_template_could_not_express_is_refused_with_the_setting_na
         "{error}"
     );
 }
+
+#[test]
+#[ignore = "needs the local stack: run scripts/test"]
+fn a_test_that_fails_with_its_network_up_still_removes_it() {
+    if !runnable("a_test_that_fails") {
+        return;
+    }
+    let namespaces: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = namespaces.clone();
+    let failed = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let network = NetworkConfig { enable_vpc: true, static_egress_ip: true, aws_endpoints: vec![] };
+            let service = LocalLambda::start(config(network), options(aws().await)).await.unwrap();
+            let answer = connect(&service, "127.0.0.1:9".parse().unwrap()).await;
+            assert!(answer["netns"].is_string(), "an instance ran in the network");
+            seen.lock().unwrap().push(service.network().unwrap().functions_namespace().unwrap());
+            panic!("the test fails with the network up");
+        })
+    })
+    .join();
+    assert!(failed.is_err(), "the scenario panicked");
+    let namespaces = namespaces.lock().unwrap().clone();
+    assert_eq!(namespaces.len(), 1);
+    assert!(!std::path::Path::new("/run/netns").join(&namespaces[0]).exists(), "{namespaces:?} left behind");
+}

@@ -37,7 +37,7 @@ pub use http_client::DeferredTlsClient;
 pub use receipt::{
     Latest, Position, Receipt, VersionSummary, receipt_key, receipt_key_under, version_receipt_key_under,
 };
-pub use webhook::{WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError, idempotency_key};
+pub use webhook::{WEBHOOK_CONNECT_TIMEOUT, WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError, idempotency_key};
 pub use worker::ObjectSummary;
 
 use sluice::{EmfMetrics, Idempotency, Path, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};

@@ -25,6 +25,9 @@ use tokio::time::Instant;
 
 use crate::VersionSummary;
 
+/// How long a connection attempt to the endpoint may take.
+pub const WEBHOOK_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Time kept before the invocation deadline: no retry starts later, so the worker can still
 /// record the outcome and answer.
 pub const WEBHOOK_DEADLINE_MARGIN: Duration = Duration::from_millis(500);
@@ -54,8 +57,19 @@ pub enum WebhookError {
         #[source]
         source: reqwest::Error,
     },
+    /// Nothing answered the connection attempt in time: typically no route to the endpoint
+    /// (a function in a VPC without NAT), or a firewall dropping it.
+    #[error(
+        "webhook POST to {url}: connection timed out after {after:?} (nothing answered: no route to the endpoint?)"
+    )]
+    ConnectTimeout {
+        /// The endpoint.
+        url: String,
+        /// The connect timeout.
+        after: Duration,
+    },
     /// An attempt was still waiting for an answer when the time for the POST ran out.
-    #[error("webhook POST to {url}: timed out at the invocation deadline{}", earlier.as_ref().map(|e| format!(" (the attempt before: {e})")).unwrap_or_default())]
+    #[error("webhook POST to {url}: timed out at the invocation deadline{}", earlier.as_ref().map(|e| format!("; the attempt before: {e}")).unwrap_or_default())]
     OutOfTime {
         /// The endpoint.
         url: String,
@@ -69,8 +83,11 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
+        let next = e.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
         source = e.source();
     }
     text
@@ -84,13 +101,17 @@ impl Classify for WebhookError {
             WebhookError::Status { status, .. } => ErrorClass::from_status(*status),
             WebhookError::Transport { source, .. } => source.error_class(),
             WebhookError::OutOfTime { .. } => ErrorClass::Timeout,
+            // Never connected, so never sent: as safe to retry as a refused connection.
+            WebhookError::ConnectTimeout { .. } => ErrorClass::Connection,
         }
     }
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
             WebhookError::Status { retry_after, .. } => *retry_after,
-            WebhookError::Transport { .. } | WebhookError::OutOfTime { .. } => None,
+            WebhookError::Transport { .. } | WebhookError::ConnectTimeout { .. } | WebhookError::OutOfTime { .. } => {
+                None
+            }
         }
     }
 }
@@ -130,10 +151,11 @@ pub fn idempotency_key(identity: &str) -> String {
 }
 
 impl Webhook {
-    /// An endpoint at `url` (2 s connect and 10 s request timeouts), retried by `policy`.
+    /// An endpoint at `url` (2 s connect, [`WEBHOOK_CONNECT_TIMEOUT`], and 10 s request
+    /// timeouts), retried by `policy`.
     pub fn new(url: reqwest::Url, policy: RetryPolicy) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
+            .connect_timeout(WEBHOOK_CONNECT_TIMEOUT)
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("sluice-object-summary/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -190,7 +212,10 @@ impl Webhook {
                 let until = if is_first && Instant::now() >= cutoff { deadline } else { cutoff };
                 match tokio::time::timeout_at(until, self.attempt(&body, &key, request_id)).await {
                     Ok(Err(e)) => {
-                        *earlier.lock().expect("webhook errors") = Some(chain(&e));
+                        let prefix = format!("webhook POST to {}: ", self.url);
+                        let text = chain(&e);
+                        *earlier.lock().expect("webhook errors") =
+                            Some(text.strip_prefix(&prefix).unwrap_or(&text).to_owned());
                         Err(e)
                     }
                     Ok(done) => done,
@@ -215,7 +240,10 @@ impl Webhook {
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|source| WebhookError::Transport { url: url.clone(), source })?;
+            .map_err(|source| match source.is_connect() && source.is_timeout() {
+                true => WebhookError::ConnectTimeout { url: url.clone(), after: WEBHOOK_CONNECT_TIMEOUT },
+                false => WebhookError::Transport { url: url.clone(), source },
+            })?;
         let status = response.status();
         if status.is_success() {
             return Ok(());

@@ -8,7 +8,9 @@
 //! - [`partner`]: the downstream API the workers' webhook posts to (latency, outage windows);
 //! - [`proxy`]: a fault proxy and request meter in front of S3, DynamoDB or the partner;
 //! - [`accounting`]: where every uploaded object ended on each path;
-//! - [`demo`]: both paths end to end on sample uploads, a poison object among them.
+//! - [`demo`]: both paths end to end on sample uploads, a poison object among them;
+//! - [`network_demo`]: both paths in Lambda's network, a VPC without NAT, or behind a NAT
+//!   gateway, with the address each invocation's webhook calls came from.
 
 /// Where every uploaded object ended, per path.
 pub mod accounting;
@@ -16,6 +18,8 @@ pub mod accounting;
 pub mod demo;
 /// The workers deployed on the local stack.
 pub mod deployment;
+/// The networking demonstration: egress addresses per invocation.
+pub mod network_demo;
 /// The partner API the workers' webhook posts to.
 pub mod partner;
 /// A fault proxy and request meter.

@@ -7,7 +7,7 @@
 //! records when each key was first applied, the moment an object's processing took effect.
 //!
 //! It can stand where a partner does on the internet, in the "internet" namespace of a local
-//! network ([`Partner::start_on`]), with an allow-list of source addresses as partners keep one:
+//! network ([`Partner::start_on`](crate::partner::Partner::start_on)), with an allow-list of source addresses as partners keep one:
 //! a POST from any other address is refused with 403 before its key is looked at. Every POST's
 //! source address is recorded with the Lambda request id the worker sends
 //! (`Lambda-Request-Id`), so a run can show which address each invocation left from.
@@ -54,6 +54,8 @@ pub struct Call {
     pub key: Option<String>,
     /// The status answered.
     pub status: u16,
+    /// When it arrived, epoch milliseconds.
+    pub received_ms: u64,
 }
 
 impl State {
@@ -167,6 +169,9 @@ impl Partner {
                         request_id: header("lambda-request-id"),
                         key: header("idempotency-key"),
                         status: status.as_u16(),
+                        received_ms: SystemTime::now()
+                            .duration_since(SystemTime::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as u64),
                     });
                     let reason = match status {
                         StatusCode::FORBIDDEN => format!("source address {} is not on the allow-list", peer.ip()),
