@@ -78,20 +78,6 @@ pub enum WebhookError {
     },
 }
 
-/// An error and its sources, `: `-separated (reqwest's own message names only the URL).
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        if !text.ends_with(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text
-}
 
 impl Classify for WebhookError {
     fn error_class(&self) -> ErrorClass {
@@ -213,7 +199,7 @@ impl Webhook {
                 match tokio::time::timeout_at(until, self.attempt(&body, &key, request_id)).await {
                     Ok(Err(e)) => {
                         let prefix = format!("webhook POST to {}: ", self.url);
-                        let text = chain(&e);
+                        let text = sluice_retry::error_chain(&e);
                         *earlier.lock().expect("webhook errors") =
                             Some(text.strip_prefix(&prefix).unwrap_or(&text).to_owned());
                         Err(e)

@@ -221,3 +221,16 @@ fn the_deployed_bootstraps_keep_panic_unwinding_for_per_record_isolation() {
         release.lines().find_map(|l| l.trim().strip_prefix("panic")).map(|v| v.trim_start_matches([' ', '=']).trim());
     assert_eq!(panic, Some("\"unwind\""), "[profile.release] must set panic = \"unwind\":{release}");
 }
+
+#[test]
+fn the_local_network_is_switched_by_the_templates_vpc_parameters() {
+    let t = template();
+    let local = serde_json::to_value(sluice_local::NetworkConfig::default()).unwrap();
+    let boolean = Yaml::Array(vec![Yaml::String("true".into()), Yaml::String("false".into())]);
+    for (parameter, setting) in [("EnableVpc", "enable_vpc"), ("StaticEgressIp", "static_egress_ip")] {
+        assert_eq!(t["Parameters"][parameter]["AllowedValues"], boolean, "{parameter}");
+        assert!(local.get(setting).is_some_and(|v| v.is_boolean()), "no local setting {setting} for {parameter}");
+    }
+    // Both functions join the VPC together, as the local network puts every function in it.
+    assert!(t["Globals"]["Function"]["VpcConfig"].as_vec().is_some_and(|v| !v.is_empty()), "VpcConfig in Globals");
+}
