@@ -78,7 +78,6 @@ pub enum WebhookError {
     },
 }
 
-
 impl Classify for WebhookError {
     fn error_class(&self) -> ErrorClass {
         match self {
