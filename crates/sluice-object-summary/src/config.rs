@@ -16,6 +16,32 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Where the webhook signing secret comes from.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WebhookSecret {
+    /// An AWS Secrets Manager secret (ARN or name), read once at init; its `VersionId` is the key id.
+    SecretsManager(String),
+    /// A secret in the environment, for local runs.
+    Plain {
+        /// The key id sent with each signature.
+        key_id: String,
+        /// The secret.
+        secret: String,
+    },
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WebhookSecret::SecretsManager(id) => f.debug_tuple("SecretsManager").field(id).finish(),
+            WebhookSecret::Plain { key_id, .. } => {
+                f.debug_struct("Plain").field("key_id", key_id).field("secret", &"<redacted>").finish()
+            }
+        }
+    }
+}
+
 /// Where receipts go in the results bucket unless `RESULTS_PREFIX` says otherwise.
 pub const DEFAULT_RESULTS_PREFIX: &str = "receipts/";
 
@@ -39,11 +65,16 @@ pub struct Config {
     /// at least 0.03): how long a claim holds without a renewal; a crashed invocation's claim
     /// frees within it.
     pub idempotency_lease: Duration,
-    /// `WEBHOOK_URL`: where each object version's summary is POSTed.
+    /// `WEBHOOK_URL`: where each object version's summary is POSTed; `https://` only, unless
+    /// `WEBHOOK_ALLOW_HTTP=true` (for a partner on this machine: the local stack and tests).
     pub webhook_url: Option<reqwest::Url>,
     /// `WEBHOOK_ALREADY_APPLIED_STATUSES` (comma-separated, default none): statuses with which
     /// the partner says "this key was applied already", treated as success.
     pub webhook_already_applied: Vec<u16>,
+    /// Where the webhook signing secret comes from: `WEBHOOK_SECRET_ARN` (AWS Secrets Manager),
+    /// or, for local runs only (with `WEBHOOK_ALLOW_HTTP=true`), `WEBHOOK_SECRET` named by
+    /// `WEBHOOK_SECRET_KEY_ID` (default `local`). None: POSTs are unsigned.
+    pub webhook_secret: Option<WebhookSecret>,
     /// `MAX_OBJECT_BYTES`: larger objects are refused as permanent failures.
     pub max_object_bytes: Option<u64>,
     /// `BATCH_CONCURRENCY` (default 10): records of an SQS batch processed at once.
@@ -87,16 +118,51 @@ impl Config {
                 .transpose()
         };
         let results_bucket = get("RESULTS_BUCKET").ok_or_else(|| err("RESULTS_BUCKET", "is required".into()))?;
+        let allow_http = match get("WEBHOOK_ALLOW_HTTP").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => return Err(err("WEBHOOK_ALLOW_HTTP", format!("must be true or false, got {other:?}"))),
+        };
         let webhook_url = get("WEBHOOK_URL")
             .map(|v| {
                 let url =
                     reqwest::Url::parse(&v).map_err(|e| err("WEBHOOK_URL", format!("{v:?} is not a URL: {e}")))?;
                 match url.scheme() {
-                    "http" | "https" => Ok(url),
-                    other => Err(err("WEBHOOK_URL", format!("scheme must be http or https, got {other:?}"))),
+                    "https" => Ok(url),
+                    "http" if allow_http => Ok(url),
+                    "http" => Err(err(
+                        "WEBHOOK_URL",
+                        format!(
+                            "{v:?} is not https://: receipts would cross networks unencrypted (for a partner on \
+                             this machine, set WEBHOOK_ALLOW_HTTP=true)"
+                        ),
+                    )),
+                    other => Err(err(
+                        "WEBHOOK_URL",
+                        format!("scheme must be https (or http with WEBHOOK_ALLOW_HTTP), got {other:?}"),
+                    )),
                 }
             })
             .transpose()?;
+        let webhook_secret = match (get("WEBHOOK_SECRET_ARN"), get("WEBHOOK_SECRET")) {
+            (Some(_), Some(_)) => {
+                return Err(err("WEBHOOK_SECRET", "set only one of WEBHOOK_SECRET_ARN and WEBHOOK_SECRET".into()));
+            }
+            (Some(arn), None) => Some(WebhookSecret::SecretsManager(arn)),
+            (None, Some(_)) if !allow_http => {
+                return Err(err(
+                    "WEBHOOK_SECRET",
+                    "a secret in the environment is for local runs only (with WEBHOOK_ALLOW_HTTP=true); \
+                     deployed, name a Secrets Manager secret in WEBHOOK_SECRET_ARN"
+                        .into(),
+                ));
+            }
+            (None, Some(secret)) => Some(WebhookSecret::Plain {
+                key_id: get("WEBHOOK_SECRET_KEY_ID").unwrap_or_else(|| "local".into()),
+                secret,
+            }),
+            (None, None) => None,
+        };
         let idempotency_table = get("IDEMPOTENCY_TABLE");
         let idempotency_redis_url = get("IDEMPOTENCY_REDIS_URL");
         if idempotency_table.is_some() && idempotency_redis_url.is_some() {
@@ -151,6 +217,7 @@ impl Config {
                 .unwrap_or(sluice::DEFAULT_LEASE),
             webhook_url,
             webhook_already_applied,
+            webhook_secret,
             max_object_bytes: number("MAX_OBJECT_BYTES", 0)?,
             batch_concurrency: number("BATCH_CONCURRENCY", 1)?.unwrap_or(10) as usize,
             dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
@@ -214,7 +281,12 @@ mod tests {
             (vec![("BATCH_CONCURRENCY", "0")], "BATCH_CONCURRENCY: must be at least 1"),
             (vec![("MAX_OBJECT_BYTES", "-1")], "MAX_OBJECT_BYTES: must be a whole number"),
             (vec![("WEBHOOK_URL", "partner")], "WEBHOOK_URL: \"partner\" is not a URL"),
-            (vec![("WEBHOOK_URL", "ftp://x/y")], "WEBHOOK_URL: scheme must be http or https"),
+            (vec![("WEBHOOK_URL", "ftp://x/y")], "WEBHOOK_URL: scheme must be https"),
+            (
+                vec![("WEBHOOK_URL", "http://partner.example/hook")],
+                "WEBHOOK_URL: \"http://partner.example/hook\" is not https://",
+            ),
+            (vec![("WEBHOOK_ALLOW_HTTP", "yes")], "WEBHOOK_ALLOW_HTTP: must be true or false"),
             (vec![("DEADLINE_MARGIN_MS", "100")], "DEADLINE_MARGIN_MS: must be at least the 500 ms"),
             (vec![("IDEMPOTENCY_LEASE_SECONDS", "0")], "IDEMPOTENCY_LEASE_SECONDS: must be a number of seconds"),
             (
@@ -232,6 +304,32 @@ mod tests {
             let e = config(&all).unwrap_err().to_string();
             assert!(e.starts_with(expected), "{e:?} should start with {expected:?}");
         }
+    }
+
+    #[test]
+    fn the_signing_secret_comes_from_secrets_manager_or_locally_from_the_environment() {
+        let deployed =
+            config(&[("RESULTS_BUCKET", "r"), ("WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s")]);
+        assert!(
+            matches!(deployed.unwrap().webhook_secret, Some(WebhookSecret::SecretsManager(a)) if a.ends_with(":s"))
+        );
+        let local = [("RESULTS_BUCKET", "r"), ("WEBHOOK_SECRET", "hunter2"), ("WEBHOOK_ALLOW_HTTP", "true")];
+        let c = config(&local).unwrap();
+        assert!(matches!(&c.webhook_secret, Some(WebhookSecret::Plain { key_id, .. }) if key_id == "local"));
+        assert!(!format!("{c:?}").contains("hunter2"), "the secret stays out of debug output");
+        let e = config(&local[..2]).unwrap_err();
+        assert_eq!(e.variable, "WEBHOOK_SECRET");
+        assert!(e.reason.contains("WEBHOOK_SECRET_ARN"), "{e}");
+    }
+
+    #[test]
+    fn plain_http_needs_the_explicit_local_opt_in() {
+        let local =
+            [("RESULTS_BUCKET", "r"), ("WEBHOOK_URL", "http://127.0.0.1:8080/hook"), ("WEBHOOK_ALLOW_HTTP", "true")];
+        assert_eq!(config(&local).unwrap().webhook_url.unwrap().scheme(), "http");
+        let e = config(&local[..2]).unwrap_err();
+        assert_eq!(e.variable, "WEBHOOK_URL");
+        assert!(e.reason.contains("WEBHOOK_ALLOW_HTTP=true"), "{e}");
     }
 
     #[test]

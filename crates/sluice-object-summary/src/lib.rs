@@ -4,7 +4,8 @@
 //! (memory does not grow with its size), computes size, SHA-256 and line count, writes a JSON
 //! [`Receipt`] per object version to `RESULTS_BUCKET` and moves the key's latest receipt
 //! forward (never back: see [`receipt`]), and, when `WEBHOOK_URL` is set, POSTs the version's
-//! facts there with an `Idempotency-Key` header derived from the version alone. A missing object, or one over `MAX_OBJECT_BYTES`, is
+//! facts there with an `Idempotency-Key` header derived from the version alone, signed with
+//! the secret `WEBHOOK_SECRET_ARN` names ([`signature`]). A missing object, or one over `MAX_OBJECT_BYTES`, is
 //! a permanent failure. The same processor serves both delivery paths: [`run`] with
 //! [`Path::Sqs`] in the `sqs-worker` binary, [`Path::Sns`] in `sns-worker`.
 //!
@@ -25,12 +26,14 @@ mod errors;
 mod http_client;
 /// The receipt documents: per version, and the latest per key.
 pub mod receipt;
+/// Signed webhooks: the `Sluice-Signature` header, signing and verifying.
+pub mod signature;
 /// The webhook client.
 mod webhook;
 /// The processor.
 mod worker;
 
-pub use config::{Config, ConfigError, DEFAULT_RESULTS_PREFIX};
+pub use config::{Config, ConfigError, DEFAULT_RESULTS_PREFIX, WebhookSecret};
 pub use digest::{ObjectDigest, Summary};
 pub use errors::classify;
 pub use http_client::DeferredTlsClient;
@@ -76,19 +79,22 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
         .load()
         .await;
     let s3 = s3_client(&aws);
+    let webhook = match config.webhook_url.clone() {
+        Some(url) => {
+            let mut webhook =
+                Webhook::new(url, retries.clone())?.already_applied(config.webhook_already_applied.clone());
+            match signing_key(&config, &aws).await? {
+                Some(key) => webhook = webhook.signed_with(key),
+                None => tracing::warn!("webhook POSTs are unsigned: name a signing secret in WEBHOOK_SECRET_ARN"),
+            }
+            Some(webhook)
+        }
+        None => None,
+    };
     let processor = ObjectSummary::new(s3, &config.results_bucket)
         .results_prefix(&config.results_prefix)
         .max_object_bytes(config.max_object_bytes)
-        .webhook(
-            config
-                .webhook_url
-                .clone()
-                .map(|url| {
-                    Webhook::new(url, retries.clone())
-                        .map(|w| w.already_applied(config.webhook_already_applied.clone()))
-                })
-                .transpose()?,
-        );
+        .webhook(webhook);
     let idempotency = idempotency(&config, &aws).await?;
     let metrics = EmfMetrics::new(METRICS_NAMESPACE, &config.function_name);
     let dead_letters =
@@ -112,6 +118,32 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
                 builder = builder.dead_letter_queue(dlq);
             }
             lambda_runtime::run_concurrent(builder.build()).await
+        }
+    }
+}
+
+/// The webhook signing key, read once per execution environment: from AWS Secrets Manager (its
+/// current value; the key id is its `VersionId`, so a rotation changes it), or the environment.
+async fn signing_key(
+    config: &Config,
+    aws: &aws_config::SdkConfig,
+) -> Result<Option<signature::SigningKey>, ConfigError> {
+    match &config.webhook_secret {
+        None => Ok(None),
+        Some(WebhookSecret::Plain { key_id, secret }) => {
+            Ok(Some(signature::SigningKey::new(key_id.clone(), secret.clone().into_bytes())))
+        }
+        Some(WebhookSecret::SecretsManager(id)) => {
+            let unreadable = |reason: String| ConfigError { variable: "WEBHOOK_SECRET_ARN", reason };
+            let value = aws_sdk_secretsmanager::Client::new(aws)
+                .get_secret_value()
+                .secret_id(id)
+                .send()
+                .await
+                .map_err(|e| unreadable(format!("cannot read {id}: {}", sluice_retry::error_chain(&e))))?;
+            let secret = value.secret_string().ok_or_else(|| unreadable(format!("{id} holds no string")))?;
+            let version = value.version_id().ok_or_else(|| unreadable(format!("{id} has no version id")))?;
+            Ok(Some(signature::SigningKey::new(version, secret.as_bytes().to_vec())))
         }
     }
 }

@@ -24,6 +24,7 @@ use sluice_retry::{Classify, ErrorClass, RetryPolicy, parse_retry_after};
 use tokio::time::Instant;
 
 use crate::VersionSummary;
+use crate::signature::SigningKey;
 
 /// How long a connection attempt to the endpoint may take.
 pub const WEBHOOK_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -116,6 +117,7 @@ pub struct Webhook {
     url: reqwest::Url,
     policy: RetryPolicy,
     already_applied: Vec<u16>,
+    signing: Option<SigningKey>,
 }
 
 /// The `Idempotency-Key` header value for the work named `identity`: a Structured Field string
@@ -144,7 +146,14 @@ impl Webhook {
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("sluice-object-summary/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Webhook { client, url, policy, already_applied: Vec::new() })
+        Ok(Webhook { client, url, policy, already_applied: Vec::new(), signing: None })
+    }
+
+    /// Signs every POST with `key` (a fresh timestamp per attempt): the `Sluice-Signature`
+    /// header of [`crate::signature`].
+    pub fn signed_with(mut self, key: SigningKey) -> Self {
+        self.signing = Some(key);
+        self
     }
 
     /// Statuses the partner answers when the key was applied already (for example `[409]` for
@@ -218,6 +227,10 @@ impl Webhook {
         let mut request = self.client.post(self.url.clone());
         if let Some(id) = request_id {
             request = request.header("Lambda-Request-Id", id);
+        }
+        if let Some(key) = &self.signing {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            request = request.header(crate::signature::SIGNATURE_HEADER, key.sign(now, body));
         }
         let response = request
             .header("Idempotency-Key", key)

@@ -217,6 +217,8 @@ pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> Serv
     if let Some(url) = &settings.webhook_url {
         common.insert("WEBHOOK_URL".into(), url.clone());
     }
+    // The local partners (loopback, or the local network's internet side) speak plain HTTP.
+    common.insert("WEBHOOK_ALLOW_HTTP".into(), "true".into());
     // As the template's LoggingConfig (LogFormat JSON, ApplicationLogLevel INFO) sets them.
     common.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
     common.insert("AWS_LAMBDA_LOG_LEVEL".into(), "INFO".into());

@@ -39,6 +39,9 @@ struct State {
     first_post: Option<Instant>,
     /// Sources allowed to POST; none: every source.
     allow_list: Option<Vec<IpAddr>>,
+    /// Signing secrets by key id: when set, a POST without a valid `Sluice-Signature` is refused.
+    signing_secrets: Option<HashMap<String, Vec<u8>>>,
+    refused_signatures: u64,
     calls: Vec<Call>,
 }
 
@@ -106,6 +109,8 @@ pub struct PartnerReport {
     pub conflicts: Vec<String>,
     /// Every POST, in order of arrival.
     pub calls: Vec<Call>,
+    /// POSTs refused (401) for a missing or invalid signature.
+    pub refused_signatures: u64,
 }
 
 impl PartnerReport {
@@ -162,7 +167,7 @@ impl Partner {
                         tokio::time::sleep(latency).await;
                     }
                     let mut state = state.lock().expect("partner state");
-                    let status = apply(&mut state, peer.ip(), &headers, &body);
+                    let (status, reason) = apply(&mut state, peer.ip(), &headers, &body);
                     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
                     state.calls.push(Call {
                         source: peer.ip(),
@@ -173,10 +178,6 @@ impl Partner {
                             .duration_since(SystemTime::UNIX_EPOCH)
                             .map_or(0, |d| d.as_millis() as u64),
                     });
-                    let reason = match status {
-                        StatusCode::FORBIDDEN => format!("source address {} is not on the allow-list", peer.ip()),
-                        _ => String::new(),
-                    };
                     (status, reason)
                 }
             }),
@@ -186,6 +187,12 @@ impl Partner {
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
         Ok(Partner { url, state })
+    }
+
+    /// From now on, refuses (401) every POST without a valid `Sluice-Signature` made with one
+    /// of `secrets` (by key id), as a partner verifying sluice's signed webhooks does.
+    pub fn require_signatures(&self, secrets: HashMap<String, Vec<u8>>) {
+        self.state.lock().expect("partner state").signing_secrets = Some(secrets);
     }
 
     /// While `down`, every POST is refused with 503 (a downstream outage).
@@ -218,14 +225,30 @@ impl Partner {
             refused_in_outage: state.refused_in_outage,
             conflicts: state.conflicts.clone(),
             calls: state.calls.clone(),
+            refused_signatures: state.refused_signatures,
         }
     }
 }
 
-fn apply(state: &mut State, source: IpAddr, headers: &HeaderMap, body: &[u8]) -> StatusCode {
+/// The answer to one POST: its status, and why when refused.
+fn apply(state: &mut State, source: IpAddr, headers: &HeaderMap, body: &[u8]) -> (StatusCode, String) {
     if state.allow_list.as_ref().is_some_and(|allowed| !allowed.contains(&source)) {
-        return StatusCode::FORBIDDEN;
+        return (StatusCode::FORBIDDEN, format!("source address {source} is not on the allow-list"));
     }
+    if let Some(secrets) = &state.signing_secrets {
+        use sluice_object_summary::signature::{DEFAULT_TOLERANCE, SIGNATURE_HEADER, verify};
+        let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if let Err(e) = verify(header, body, |id| secrets.get(id).cloned(), now, DEFAULT_TOLERANCE) {
+            state.refused_signatures += 1;
+            return (StatusCode::UNAUTHORIZED, e.to_string());
+        }
+    }
+    (accept(state, headers, body), String::new())
+}
+
+/// Applies a POST whose source and signature passed.
+fn accept(state: &mut State, headers: &HeaderMap, body: &[u8]) -> StatusCode {
     let Some(key) = headers.get("idempotency-key").and_then(|k| k.to_str().ok()) else {
         return StatusCode::BAD_REQUEST;
     };
@@ -260,7 +283,7 @@ mod tests {
     fn post(state: &mut State, key: &str) -> StatusCode {
         let mut headers = HeaderMap::new();
         headers.insert("idempotency-key", key.parse().unwrap());
-        apply(state, IpAddr::from([127, 0, 0, 1]), &headers, b"{}")
+        apply(state, IpAddr::from([127, 0, 0, 1]), &headers, b"{}").0
     }
 
     #[test]
@@ -288,14 +311,38 @@ mod tests {
     }
 
     #[test]
+    fn with_signatures_required_only_a_valid_signature_over_the_exact_body_is_applied() {
+        use sluice_object_summary::signature::{SIGNATURE_HEADER, SigningKey};
+        let mut state =
+            State { signing_secrets: Some([("k1".to_owned(), b"s3cret".to_vec())].into()), ..State::default() };
+        let source = IpAddr::from([127, 0, 0, 1]);
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        let signed = |key: &SigningKey, at: u64, body: &[u8]| {
+            let mut headers = HeaderMap::new();
+            headers.insert("idempotency-key", "\"k\"".parse().unwrap());
+            headers.insert(SIGNATURE_HEADER, key.sign(at, body).parse().unwrap());
+            headers
+        };
+        let key = SigningKey::new("k1", b"s3cret".to_vec());
+        let (status, reason) = apply(&mut state, source, &signed(&key, now, b"{}"), b"{\"x\":1}");
+        assert_eq!((status, reason.as_str()), (StatusCode::UNAUTHORIZED, "signature does not match the body"));
+        let (status, reason) = apply(&mut state, source, &signed(&key, now - 3600, b"{}"), b"{}");
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{reason}");
+        let forged = SigningKey::new("k1", b"guess".to_vec());
+        assert_eq!(apply(&mut state, source, &signed(&forged, now, b"{}"), b"{}").0, StatusCode::UNAUTHORIZED);
+        assert!(state.applied.is_empty() && state.refused_signatures == 3);
+        assert_eq!(apply(&mut state, source, &signed(&key, now, b"{}"), b"{}").0, StatusCode::CREATED);
+    }
+
+    #[test]
     fn a_source_off_the_allow_list_is_refused_before_its_key_is_looked_at() {
         let allowed: IpAddr = "192.0.2.10".parse().unwrap();
         let mut state = State { allow_list: Some(vec![allowed]), ..State::default() };
         let mut headers = HeaderMap::new();
         headers.insert("idempotency-key", "\"k\"".parse().unwrap());
-        assert_eq!(apply(&mut state, "203.0.113.200".parse().unwrap(), &headers, b"{}"), StatusCode::FORBIDDEN);
+        assert_eq!(apply(&mut state, "203.0.113.200".parse().unwrap(), &headers, b"{}").0, StatusCode::FORBIDDEN);
         assert!(state.applied.is_empty() && state.posts == 0);
-        assert_eq!(apply(&mut state, allowed, &headers, b"{}"), StatusCode::CREATED);
+        assert_eq!(apply(&mut state, allowed, &headers, b"{}").0, StatusCode::CREATED);
         assert_eq!(state.applied.len(), 1);
     }
 }

@@ -96,6 +96,11 @@ fn no_iam_statement_has_a_wildcard_action() {
     for (name, function) in resources_of(&t, "AWS::Serverless::Function") {
         for policy in function["Properties"]["Policies"].as_vec().unwrap() {
             for statement in policy["Statement"].as_vec().unwrap() {
+                // A conditional statement (!If [condition, statement, AWS::NoValue]): its statement.
+                let statement = match statement {
+                    Yaml::Array(branches) => &branches[1],
+                    plain => plain,
+                };
                 let actions: Vec<&str> = match &statement["Action"] {
                     Yaml::Array(a) => a.iter().map(|v| v.as_str().unwrap()).collect(),
                     Yaml::String(s) => vec![s.as_str()],
@@ -233,4 +238,40 @@ fn the_local_network_is_switched_by_the_templates_vpc_parameters() {
     }
     // Both functions join the VPC together, as the local network puts every function in it.
     assert!(t["Globals"]["Function"]["VpcConfig"].as_vec().is_some_and(|v| !v.is_empty()), "VpcConfig in Globals");
+}
+
+#[test]
+fn with_a_webhook_each_function_may_read_the_signing_secret_and_no_other() {
+    let t = template();
+    let secret = resource(&t, "WebhookSigningSecret");
+    assert_eq!(secret["Condition"].as_str(), Some("HasWebhook"));
+    assert!(secret["Properties"]["KmsKeyId"].as_str().is_some_and(|k| k.contains("PipelineKey")));
+    assert_eq!(
+        t["Globals"]["Function"]["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"][1].as_str(),
+        Some("WebhookSigningSecret")
+    );
+    for function in ["SqsWorker", "SnsWorker"] {
+        let statements = resource(&t, function)["Properties"]["Policies"][0]["Statement"].as_vec().unwrap();
+        let secret_reads: Vec<&Yaml> = statements
+            .iter()
+            .filter_map(|s| s.as_vec().map(|branches| &branches[1]))
+            .filter(|s| {
+                s["Action"]
+                    .as_vec()
+                    .is_some_and(|a| a.iter().any(|a| a.as_str() == Some("secretsmanager:GetSecretValue")))
+            })
+            .collect();
+        assert_eq!(secret_reads.len(), 1, "{function}");
+        assert_eq!(
+            secret_reads[0]["Resource"].as_str(),
+            Some("WebhookSigningSecret"),
+            "{function}: that one secret only"
+        );
+        assert!(
+            !statements.iter().any(|s| s["Action"]
+                .as_vec()
+                .is_some_and(|a| a.iter().any(|a| a.as_str().is_some_and(|a| a.starts_with("secretsmanager:"))))),
+            "{function}: unconditional secret access"
+        );
+    }
 }
