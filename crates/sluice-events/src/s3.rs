@@ -83,9 +83,10 @@ pub enum S3Notification {
 impl S3Notification {
     /// Decodes an S3 notification document (the SNS `Message`, or a raw-delivery SQS body).
     ///
-    /// Errors name what is wrong: invalid JSON, neither `Records` nor a test event, an empty
-    /// `Records` array, a record of another major version, or a key that is not valid
-    /// percent-encoded UTF-8.
+    /// Errors name what is wrong: invalid JSON (nested deeper than 128 levels included),
+    /// neither `Records` nor a test event, an empty `Records` array or one over
+    /// [`MAX_RECORDS`], a record of another major version, or a key that is not valid
+    /// percent-encoded UTF-8 or is over [`MAX_KEY_BYTES`].
     pub fn from_json(json: &str) -> Result<Self, DecodeError> {
         let doc: RawDocument =
             serde_json::from_str(json).map_err(|e| DecodeError::Json { what: "S3 event", source: e })?;
@@ -93,6 +94,15 @@ impl S3Notification {
             RawDocument { records: Some(records), .. } => {
                 if records.is_empty() {
                     return Err(DecodeError::invalid("S3 event", "`Records` is empty"));
+                }
+                if records.len() > MAX_RECORDS {
+                    return Err(DecodeError::invalid(
+                        "S3 event",
+                        format!(
+                            "`Records` holds {} records, more than the {MAX_RECORDS} a notification may carry (S3 sends one)",
+                            records.len()
+                        ),
+                    ));
                 }
                 records
                     .into_iter()
@@ -121,11 +131,38 @@ impl S3Notification {
 /// # Ok::<(), sluice_events::DecodeError>(())
 /// ```
 pub fn decode_key(raw: &str) -> Result<String, DecodeError> {
+    // An encoded byte takes at most 3 characters: a longer key cannot decode within the limit.
+    if raw.len() > 3 * MAX_KEY_BYTES {
+        return Err(too_long(raw.len()));
+    }
     let spaced = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
+    let key = percent_encoding::percent_decode_str(&spaced)
         .decode_utf8()
         .map(|k| k.into_owned())
-        .map_err(|_| DecodeError::invalid("S3 object key", format!("{raw:?} does not decode to UTF-8")))
+        .map_err(|_| DecodeError::invalid("S3 object key", format!("{:?} does not decode to UTF-8", clip(raw))))?;
+    if key.len() > MAX_KEY_BYTES {
+        return Err(too_long(key.len()));
+    }
+    Ok(key)
+}
+
+/// At most this many records in one notification document: S3 sends one per notification;
+/// more is not S3's, and each record costs the worker a download.
+pub const MAX_RECORDS: usize = 100;
+
+/// S3 object keys are at most 1,024 bytes of UTF-8 (Amazon S3 User Guide, "Naming objects").
+pub const MAX_KEY_BYTES: usize = 1024;
+
+fn too_long(bytes: usize) -> DecodeError {
+    DecodeError::invalid("S3 object key", format!("{bytes} bytes long, over S3's {MAX_KEY_BYTES}-byte limit"))
+}
+
+/// The start of `text`, for an error message that must stay short whatever the input.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -207,6 +244,31 @@ mod tests {
             r#"{{"Records":[{{"eventVersion":"{version}","eventName":"ObjectCreated:Put",
             "s3":{{"bucket":{{"name":"b"}},"object":{{"key":"{key}","size":1}}}},"futureField":1}}]}}"#
         )
+    }
+
+    #[test]
+    fn hostile_documents_fail_with_a_short_error_naming_the_limit() {
+        let record = r#"{"eventVersion":"2.1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}"#;
+        let many = format!(r#"{{"Records":[{}]}}"#, vec![record; 5000].join(","));
+        let e = S3Notification::from_json(&many).unwrap_err().to_string();
+        assert!(e.contains("5000 records, more than the 100"), "{e}");
+        let long_key = record.replace(r#""key":"k""#, &format!(r#""key":"{}""#, "a".repeat(5000)));
+        let e = S3Notification::from_json(&format!(r#"{{"Records":[{long_key}]}}"#)).unwrap_err().to_string();
+        assert!(e.contains("5000 bytes long, over S3's 1024-byte limit") && e.len() < 200, "{e}");
+        let encoded =
+            record.replace(r#""key":"k""#, &format!(r#""key":"{}{}""#, "%EB%B3%B4".repeat(300), "a".repeat(200)));
+        let e = S3Notification::from_json(&format!(r#"{{"Records":[{encoded}]}}"#)).unwrap_err().to_string();
+        assert!(e.contains("1100 bytes long"), "{e}");
+        let deep = format!(r#"{{"Records":[{{"deep":{}{}}}]}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        // Skipped without recursing (no stack to overflow), then the record is judged as it is.
+        let e = S3Notification::from_json(&deep).unwrap_err().to_string();
+        assert!(e.contains("record 0: missing `eventVersion`"), "{e}");
+        let deep_map = format!(r#"{{"Records":{}{}}}"#, r#"[{"s3":"#.repeat(10_000), "}]".repeat(10_000));
+        let e = S3Notification::from_json(&deep_map).unwrap_err().to_string();
+        assert!(e.len() < 200, "{e}");
+        let invalid_utf8 = format!("{}%FF", "a".repeat(2000));
+        let e = decode_key(&invalid_utf8).unwrap_err().to_string();
+        assert!(e.len() < 200, "the message quotes the start of the key only: {e}");
     }
 
     #[test]
