@@ -13,7 +13,7 @@
 //! - `v1` is lower-case hex. A partner recomputes it over the raw body it received (before any
 //!   JSON parsing), compares in constant time, and refuses a `t` older than a few minutes.
 //!
-//! [`verify`] does exactly that, for partners written in Rust and for the tests.
+//! [`verify`](crate::signature::verify) does exactly that, for partners written in Rust and for the tests.
 
 use std::time::Duration;
 
