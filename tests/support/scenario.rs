@@ -45,13 +45,20 @@ impl Scenario {
 
     /// A scenario whose deployment settings `adjust` changes, given the partner.
     pub async fn start_with(name: &str, adjust: impl FnOnce(Settings, &Partner) -> Settings) -> Scenario {
-        assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
-        let aws = aws_config::load_from_env().await;
         let partner = Partner::start().await.expect("the partner on loopback");
-        let name = format!("e2e-{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
-        let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
         let settings = adjust(Settings::default().webhook_url(partner.url.clone()), &partner);
-        let deployment = Deployment::start(&aws, &name, &workers(), &log_dir, &settings).await.expect("deployed");
+        let (aws, name, log_dir, deployment) = deploy(name, &settings).await;
+        Self::assemble(aws, name, log_dir, deployment, partner)
+    }
+
+    /// The scenario around a running `deployment`, its partner and its log directory.
+    fn assemble(
+        aws: aws_config::SdkConfig,
+        name: String,
+        log_dir: PathBuf,
+        deployment: Deployment,
+        partner: Partner,
+    ) -> Scenario {
         let accountant = Accountant::new(&aws, &deployment.topology, log_dir);
         let s3 = sluice_stack::topology::s3_client(&aws);
         Scenario { aws, deployment, accountant, partner, s3, name, uploads: Vec::new() }
@@ -68,21 +75,14 @@ impl Scenario {
         adjust: impl FnOnce(Settings) -> Settings,
     ) -> Scenario {
         use sluice_local::network::{ELASTIC_IP, PARTNER_HOST};
-        assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
-        let aws = aws_config::load_from_env().await;
-        let name = format!("e2e-{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
-        let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
         let settings = Settings::default()
             .webhook_url(format!("http://{PARTNER_HOST}/hook"))
             .network(enable_vpc, static_egress_ip);
-        let deployment =
-            Deployment::start(&aws, &name, &workers(), &log_dir, &adjust(settings)).await.expect("deployed");
+        let (aws, name, log_dir, deployment) = deploy(name, &adjust(settings)).await;
         let network = deployment.service.network().expect("a network");
         let listener = network.listen_on_internet(std::net::SocketAddrV4::new(PARTNER_HOST, 80)).expect("the partner");
         let partner = Partner::start_on(listener, Duration::ZERO, Some(vec![ELASTIC_IP.into()])).expect("the partner");
-        let accountant = Accountant::new(&aws, &deployment.topology, log_dir);
-        let s3 = sluice_stack::topology::s3_client(&aws);
-        Scenario { aws, deployment, accountant, partner, s3, name, uploads: Vec::new() }
+        Self::assemble(aws, name, log_dir, deployment, partner)
     }
 
     /// Uploads `count` small CSV objects, each of its own content.
@@ -251,6 +251,17 @@ impl Scenario {
         self.deployment.service.shutdown().await;
         let _ = &self.aws;
     }
+}
+
+/// Deploys the workers with `settings` on a topology of its own, named after `name`: the SDK
+/// configuration, the unique name, the log directory and the deployment.
+async fn deploy(name: &str, settings: &Settings) -> (aws_config::SdkConfig, String, PathBuf, Deployment) {
+    assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
+    let aws = aws_config::load_from_env().await;
+    let name = format!("e2e-{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
+    let deployment = Deployment::start(&aws, &name, &workers(), &log_dir, settings).await.expect("deployed");
+    (aws, name, log_dir, deployment)
 }
 
 /// Runs `future` to completion from inside a synchronous closure on the multi-threaded runtime.

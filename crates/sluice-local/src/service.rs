@@ -178,6 +178,13 @@ impl LocalLambda {
         for arn in &self.subscriptions {
             let _ = self.shared.sns.unsubscribe().subscription_arn(arn).send().await;
         }
+        self.halt();
+    }
+
+    /// Stops polling, kills every instance and removes the network: all of a shutdown that
+    /// needs no AWS call. Idempotent.
+    fn halt(&self) {
+        self.stop.cancel();
         for function in self.shared.functions.values() {
             function.shutdown();
         }
@@ -192,13 +199,7 @@ impl LocalLambda {
 /// need the network, are skipped.
 impl Drop for LocalLambda {
     fn drop(&mut self) {
-        self.stop.cancel();
-        for function in self.shared.functions.values() {
-            function.shutdown();
-        }
-        if let Some(network) = &self.shared.network {
-            network.remove();
-        }
+        self.halt();
     }
 }
 

@@ -174,9 +174,7 @@ impl Partner {
                         request_id: header("lambda-request-id"),
                         key: header("idempotency-key"),
                         status: status.as_u16(),
-                        received_ms: SystemTime::now()
-                            .duration_since(SystemTime::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_millis() as u64),
+                        received_ms: sluice_local::records::epoch_ms(SystemTime::now()),
                     });
                     (status, reason)
                 }
