@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sluice_compare::{Comparison, Outage, Pattern, Setup, Workload};
 use sluice_e2e::scenario::workers;
+use sluice_stack::deployment::{SNS_WORKER, SQS_WORKER};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join("sluice-compare-tests").join(format!("{name}-{}", std::process::id()));
@@ -64,7 +65,7 @@ fn the_json_figures_agree_with_the_local_services_records() {
         invocations.iter().filter(|r| r["function"] == function && r["outcome"] != "throttled").collect()
     };
     let path = |name: &str| json["paths"].as_array().unwrap().iter().find(|p| p["path"] == name).unwrap().clone();
-    for (name, function) in [("queue", "sqs-worker"), ("direct", "sns-worker")] {
+    for (name, function) in [("queue", SQS_WORKER), ("direct", SNS_WORKER)] {
         let figures = path(name);
         let mine = ran(function);
         let records_in: u64 = mine.iter().map(|r| r["batch_size"].as_u64().unwrap()).sum();
@@ -85,7 +86,7 @@ fn the_json_figures_agree_with_the_local_services_records() {
     }
     // The direct path: one event per object, each succeeded once, as the async queue recorded.
     let events: Vec<&Value> =
-        records["async_events"].as_array().unwrap().iter().filter(|e| e["function"] == "sns-worker").collect();
+        records["async_events"].as_array().unwrap().iter().filter(|e| e["function"] == SNS_WORKER).collect();
     assert_eq!(events.len(), 24);
     assert!(events.iter().all(|e| e["succeeded"] == true));
     // The queue path: every message the mapping deleted is one the worker finished.
@@ -93,7 +94,7 @@ fn the_json_figures_agree_with_the_local_services_records() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|b| b["function"] == "sqs-worker")
+        .filter(|b| b["function"] == SQS_WORKER)
         .map(|b| b["deleted"].as_u64().unwrap())
         .sum();
     assert_eq!(deleted, 24, "each queued event deleted once");
@@ -141,7 +142,7 @@ async fn through_an_outage_a_direct_path_without_a_dlq_loses_what_failed() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["function"] == "sns-worker" && e["succeeded"] == false)
+        .filter(|e| e["function"] == SNS_WORKER && e["succeeded"] == false)
         .filter(|e| e["dead_lettered"] == false && e["sent_to_destination"] == false)
         .count();
     assert_eq!(d.lost, dropped);

@@ -11,6 +11,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use sluice_e2e::scenario::{SETTLE, Scenario, futures_block_on};
 use sluice_stack::accounting::{Path, Upload};
+use sluice_stack::deployment::{SNS_WORKER, SQS_WORKER};
 use sluice_stack::proxy::{FaultProxy, Faults, Service};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,7 +32,7 @@ async fn on_managed_instances_one_process_per_worker_runs_concurrent_invocations
     // each running up to four invocations at once under lambda_runtime::run_concurrent.
     let mut scenario = Scenario::start_with("managed", |mut settings, _| {
         settings.invocations_per_instance = Some(4);
-        settings.reserved_concurrency = BTreeMap::from([("sqs-worker".into(), 4), ("sns-worker".into(), 4)]);
+        settings.reserved_concurrency = 4;
         settings
     })
     .await;
@@ -39,7 +40,7 @@ async fn on_managed_instances_one_process_per_worker_runs_concurrent_invocations
     let (accounts, partner) = scenario.finish().await;
     scenario.assert_processed_once(&accounts, &partner);
     let records = scenario.deployment.service.records().invocations();
-    for function in ["sqs-worker", "sns-worker"] {
+    for function in [SQS_WORKER, SNS_WORKER] {
         let ran: Vec<_> = records.iter().filter(|r| r.function == function && r.instance != 0).collect();
         let instances: std::collections::BTreeSet<u64> = ran.iter().map(|r| r.instance).collect();
         assert_eq!(instances.len(), 1, "{function}: one instance ran all {} invocations: {instances:?}", ran.len());
@@ -82,7 +83,7 @@ async fn poison_ends_in_the_right_dead_letter_queue_with_its_reason_and_nothing_
     let mut scenario = Scenario::start("poison").await;
     scenario.upload(5).await;
     let sns = aws_sdk_sns::Client::new(&scenario.aws);
-    let topology = scenario.deployment.topology.clone();
+    let topology = scenario.deployment.resources.clone();
     // Over MAX_OBJECT_BYTES (1 MiB in this deployment).
     let too_large = format!("incoming/{}/too-large.bin", scenario.name);
     let put = scenario
@@ -283,28 +284,28 @@ fn sns_event(message: &str) -> Vec<u8> {
 #[ignore = "needs the local stack: run scripts/test"]
 async fn bad_input_fed_straight_to_both_workers_gets_a_clear_error_or_a_per_record_failure_never_a_crash() {
     let scenario = Scenario::start("bad-input").await;
-    let bucket = scenario.deployment.topology.ingest_bucket.clone();
+    let bucket = scenario.deployment.resources.ingest_bucket.clone();
     let huge = "x".repeat(900_000);
     // (function, event, a function error expected, what the answer or the dead letter says)
     let cases: Vec<(&str, Vec<u8>, bool, &str)> = vec![
-        ("sqs-worker", br#"{"Records":[{"messageId":"m1","body":"{\"Rec"#.to_vec(), true, "EOF while parsing"),
-        ("sqs-worker", sqs_event(serde_json::json!([{"messageId": 123, "body": true}])), true, "invalid type"),
-        ("sqs-worker", sqs_event(serde_json::json!([])), false, r#"{"batchItemFailures":[]}"#),
+        (SQS_WORKER, br#"{"Records":[{"messageId":"m1","body":"{\"Rec"#.to_vec(), true, "EOF while parsing"),
+        (SQS_WORKER, sqs_event(serde_json::json!([{"messageId": 123, "body": true}])), true, "invalid type"),
+        (SQS_WORKER, sqs_event(serde_json::json!([])), false, r#"{"batchItemFailures":[]}"#),
         // SQS cannot carry an empty body to a DLQ: reported failed, left to the queue's redrive.
         (
-            "sqs-worker",
+            SQS_WORKER,
             sqs_event(serde_json::json!([{"messageId": "no-body"}])),
             false,
             r#"{"itemIdentifier":"no-body"}"#,
         ),
         (
-            "sqs-worker",
+            SQS_WORKER,
             sqs_event(serde_json::json!([sqs_record("huge".into(), huge.into())])),
             false,
             "undecodable message",
         ),
         (
-            "sqs-worker",
+            SQS_WORKER,
             sqs_event(serde_json::json!([
                 sqs_record("dup".into(), "{\"a\":".into()),
                 sqs_record("dup".into(), "[".into())
@@ -313,13 +314,13 @@ async fn bad_input_fed_straight_to_both_workers_gets_a_clear_error_or_a_per_reco
             "undecodable message",
         ),
         (
-            "sqs-worker",
+            SQS_WORKER,
             sqs_event(serde_json::json!([sqs_record("v3".into(), s3_event(&bucket, "incoming/x.csv", "3.0").into())])),
             false,
             "3.0",
         ),
         (
-            "sqs-worker",
+            SQS_WORKER,
             sqs_event(serde_json::json!([sqs_record(
                 "key".into(),
                 s3_event(&bucket, "incoming/bad%FF", "2.1").into()
@@ -327,12 +328,12 @@ async fn bad_input_fed_straight_to_both_workers_gets_a_clear_error_or_a_per_reco
             false,
             "bad%FF",
         ),
-        ("sns-worker", br#"{"Records":[{"Sns":{"Message":"#.to_vec(), true, "EOF while parsing"),
-        ("sns-worker", br#"{"Records":[{"EventSource":"aws:sns"}]}"#.to_vec(), true, "missing field"),
-        ("sns-worker", br#"{"Records":[]}"#.to_vec(), false, "null"),
-        ("sns-worker", sns_event(&s3_event(&bucket, "incoming/x.csv", "3.0")), true, "3.0"),
-        ("sns-worker", sns_event(&s3_event(&bucket, "incoming/bad%FF", "2.1")), true, "bad%FF"),
-        ("sns-worker", sns_event("not json at all"), true, "undecodable message"),
+        (SNS_WORKER, br#"{"Records":[{"Sns":{"Message":"#.to_vec(), true, "EOF while parsing"),
+        (SNS_WORKER, br#"{"Records":[{"EventSource":"aws:sns"}]}"#.to_vec(), true, "missing field"),
+        (SNS_WORKER, br#"{"Records":[]}"#.to_vec(), false, "null"),
+        (SNS_WORKER, sns_event(&s3_event(&bucket, "incoming/x.csv", "3.0")), true, "3.0"),
+        (SNS_WORKER, sns_event(&s3_event(&bucket, "incoming/bad%FF", "2.1")), true, "bad%FF"),
+        (SNS_WORKER, sns_event("not json at all"), true, "undecodable message"),
     ];
     for (function, event, error_expected, says) in &cases {
         let (failed, body) = invoke_raw(&scenario, function, event).await;

@@ -23,7 +23,10 @@ EC2, Secrets Manager, Lambda's control plane) in one process. What is added, eac
    `x-amz-sns-*` headers (S3 User Guide, notification-content-structure; SNS Developer Guide,
    sns-message-and-json-formats).
 
-6. `DeleteStack` of a VPC: moto's CloudFormation cannot delete routes, route table associations,
+6. Conditions as CloudFormation evaluates them: `Fn::Equals` compares text (parameter values are
+   strings), where moto compares its typed values, so `!Equals [!Ref SomeNumber, "0"]` held
+   for 0 is false in moto.
+7. `DeleteStack` of a VPC: moto's CloudFormation cannot delete routes, route table associations,
    route tables, NAT gateways, Elastic IPs, internet gateways and their attachments, or VPC
    endpoints, so the VPC stays behind with a DependencyViolation; each gets its delete here.
 
@@ -38,6 +41,7 @@ import itertools
 import json
 import sys
 import threading
+import time
 from urllib.parse import quote_plus
 
 import boto3
@@ -45,6 +49,7 @@ import requests
 
 from moto.awslambda import models as awslambda
 from moto.cloudformation import models as cloudformation
+from moto.cloudformation import parsing as cloudformation_parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.ec2 import models as ec2
@@ -179,6 +184,16 @@ class FunctionEventInvokeConfig(CloudFormationModel):
         self.delete_from_cloudformation_json(
             None, {"Properties": {"FunctionName": self.function_name}}, account_id, region_name
         )
+
+
+def invoke_config_response(self):
+    """The API's shape: LastModified is a timestamp in epoch seconds, not moto's ISO text."""
+    response = {"FunctionArn": self.arn, "LastModified": time.time()}
+    response.update(self.config)
+    return response
+
+
+awslambda.EventInvokeConfig.response = invoke_config_response
 
 
 # ---------------------------------------------------------------- 3. no delivery by moto
@@ -436,7 +451,26 @@ def publish_with_http_headers(self, message, message_id, subject=None, message_a
 sns.Subscription.publish = publish_with_http_headers
 
 
-# ---------------------------------------------------------------- 6. deleting a VPC
+# ---------------------------------------------------------------- 6. conditions
+_parse_condition = cloudformation_parsing.parse_condition
+
+
+def parse_condition_as_cloudformation(condition, resources_map, condition_map):
+    if isinstance(condition, dict) and list(condition) == ["Fn::Equals"]:
+        left, right = (cloudformation_parsing.clean_json(v, resources_map) for v in condition["Fn::Equals"])
+
+        def text(value):
+            return str(value).lower() if isinstance(value, bool) else str(value)
+
+        return text(left) == text(right)
+    return _parse_condition(condition, resources_map, condition_map)
+
+
+# Recursive calls look the name up in the module, so they get this one too.
+cloudformation_parsing.parse_condition = parse_condition_as_cloudformation
+
+
+# ---------------------------------------------------------------- 7. deleting a VPC
 def ec2_backend(account_id, region_name):
     return ec2.ec2_backends[account_id][region_name]
 

@@ -59,8 +59,8 @@ impl Scenario {
         deployment: Deployment,
         partner: Partner,
     ) -> Scenario {
-        let accountant = Accountant::new(&aws, &deployment.topology, log_dir);
-        let s3 = sluice_stack::topology::s3_client(&aws);
+        let accountant = Accountant::new(&aws, &deployment.resources, log_dir);
+        let s3 = sluice_stack::stack::s3_client(&aws);
         Scenario { aws, deployment, accountant, partner, s3, name, uploads: Vec::new() }
     }
 
@@ -93,7 +93,7 @@ impl Scenario {
             let put = self
                 .s3
                 .put_object()
-                .bucket(&self.deployment.topology.ingest_bucket)
+                .bucket(&self.deployment.resources.ingest_bucket)
                 .key(&key)
                 .body(ByteStream::from(body.into_bytes()))
                 .send()
@@ -149,7 +149,7 @@ impl Scenario {
             assert_eq!(account.processed, self.uploads.len(), "{} path: {account:#?}", path.name());
         }
         assert!(partner.conflicts.is_empty(), "bodies conflicting under one key: {:?}", partner.conflicts);
-        let bucket = &self.deployment.topology.ingest_bucket;
+        let bucket = &self.deployment.resources.ingest_bucket;
         for upload in &self.uploads {
             let identity = upload.identity(bucket);
             let key = sluice_object_summary::idempotency_key(&identity);
@@ -199,7 +199,7 @@ impl Scenario {
         let arn_name = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
         let attributes = sqs.get_queue_attributes().queue_url(&tap).attribute_names(arn_name.clone()).send().await;
         let arn = attributes.unwrap().attributes.unwrap()[&arn_name].clone();
-        let topic = &self.deployment.topology.topic_arn;
+        let topic = &self.deployment.resources.topic_arn;
         sns.subscribe().topic_arn(topic).protocol("sqs").endpoint(&arn).send().await.unwrap();
         tap
     }
@@ -211,7 +211,7 @@ impl Scenario {
     pub async fn deliver_again(&self, tap: &str, seed: u64, limit: Duration) -> u64 {
         let sqs = aws_sdk_sqs::Client::new(&self.aws);
         let sns = aws_sdk_sns::Client::new(&self.aws);
-        let topology = &self.deployment.topology;
+        let topology = &self.deployment.resources;
         let wanted = self.uploads.len();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let collected = sluice_local::wait::wait_for(limit, || {
@@ -253,7 +253,7 @@ impl Scenario {
     }
 }
 
-/// Deploys the workers with `settings` on a topology of its own, named after `name`: the SDK
+/// Deploys template.yaml with `settings` as a stack of its own, named after `name`: the SDK
 /// configuration, the unique name, the log directory and the deployment.
 async fn deploy(name: &str, settings: &Settings) -> (aws_config::SdkConfig, String, PathBuf, Deployment) {
     assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");

@@ -1,6 +1,6 @@
 //! Memory: the peak resident memory of a function summarising a batch of real S3 objects.
 //!
-//! The objects are uploaded to the local stack's S3 (LocalStack) and announced in one SQS batch
+//! The objects are uploaded to the local stack's S3 (moto) and announced in one SQS batch
 //! of S3-in-SNS events. The real `sqs-worker` streams each through its SHA-256, size and line
 //! count and writes a receipt; the Python side does the same with boto3 under Powertools'
 //! `BatchProcessor` (`python/boto3_summary.py`). Each sample is a fresh instance under the local
@@ -94,7 +94,7 @@ async fn sample(config: sluice_local::FunctionConfig, batch: &[u8], s: &MemorySe
 
 /// Uploads the objects of every size, then measures both sides on each, taking turns.
 pub async fn run(s: &MemorySettings) -> Result<Vec<Peak>, BenchError> {
-    let s3 = sluice_stack::topology::s3_client(&crate::aws::local(Some(&s.s3_endpoint)));
+    let s3 = sluice_stack::stack::s3_client(&crate::aws::local(Some(&s.s3_endpoint)));
     let bucket = format!("bench-memory-{}", std::process::id());
     let results = format!("{bucket}-receipts");
     for b in [&bucket, &results] {

@@ -3,7 +3,8 @@
 //! - `sluice compare`: the two S3 event paths measured side by side on the local stack;
 //! - `sluice invoke`: a synchronous invoke with client-side retries, against AWS or the local
 //!   Lambda service (it honours `AWS_ENDPOINT_URL`);
-//! - `sluice local serve`: the local Lambda service, standalone;
+//! - `sluice local up | down`: a SAM template deployed to the local stack and its functions run
+//!   as the stack configures them (`local serve`: the local Lambda service on a JSON configuration);
 //! - `sluice demo`: both paths end to end on four sample uploads, a poison one among them;
 //! - `sluice bench`: sluice against Powertools for AWS Lambda (Python) on the same batch, as ratios.
 //!

@@ -78,7 +78,7 @@ fn an_unreachable_stack_is_reported_with_how_to_start_it() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.lines().count() <= 2, "{err}");
-    assert!(err.contains(&format!("LocalStack does not answer at {endpoint}")), "{err}");
+    assert!(err.contains(&format!("the local stack (moto) does not answer at {endpoint}")), "{err}");
     assert!(err.contains("scripts/stack start"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "it took {:?}", started.elapsed());
 }

@@ -23,9 +23,8 @@ pub struct CompressedTiming {
 
 impl CompressedTiming {
     /// The timings a run at `scale` compresses.
-    pub fn at(scale: f64, workload: &Workload) -> Vec<CompressedTiming> {
+    pub fn at(scale: f64, workload: &Workload, visibility: Duration) -> Vec<CompressedTiming> {
         let [first, second] = sluice_local::config::ASYNC_RETRY_DELAYS;
-        let visibility = Duration::from_secs(sluice_stack::topology::VISIBILITY_TIMEOUT_SECONDS);
         let timings = [
             ("direct path: first retry after a failure", first),
             ("direct path: second retry", second),
@@ -64,8 +63,8 @@ pub struct Row {
 pub struct Comparison {
     /// What was uploaded and how the paths were set.
     pub workload: Workload,
-    /// The topology's name.
-    pub topology: String,
+    /// The stack's name.
+    pub stack: String,
     /// AWS waits ran this many times faster.
     pub time_scale: f64,
     /// Which AWS timings that compressed, and to what.

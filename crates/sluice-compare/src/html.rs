@@ -27,12 +27,12 @@ pub fn page(c: &Comparison, charts: &[Chart]) -> String {
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sluice compare: {}</title>\
          <style>{STYLE}</style></head><body>\n<h1>S3 &rarr; SNS &rarr; Lambda or S3 &rarr; SNS &rarr; SQS &rarr; Lambda?</h1>\n",
-        esc(&c.topology)
+        esc(&c.stack)
     );
     let _ = writeln!(out, "<p>{}</p>", esc(&workload_line(c)));
     let _ = writeln!(
         out,
-        "<p class=\"note\">Measured {} on the local stack (LocalStack, moto, sluice's local Lambda service running the \
+        "<p class=\"note\">Measured {} on the local stack (moto as CloudFormation and the AWS APIs, sluice's local Lambda service running the \
          real worker binaries), AWS waits {}&times; faster; the run took {:.0} s{}. Latencies are this machine's local \
          stack, not AWS's: published AWS figures are below, beside them.</p>",
         esc(&c.started),

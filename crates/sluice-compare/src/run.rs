@@ -12,13 +12,11 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use sluice_local::records::epoch_ms;
-use sluice_local::wait::{receive_one, wait_for};
 use sluice_local::{InvocationRecord, Trigger};
 use sluice_stack::accounting::{Accountant, Path, Upload};
-use sluice_stack::deployment::{Deployment, Settings};
+use sluice_stack::deployment::{Deployment, SNS_WORKER, SQS_WORKER, Settings};
 use sluice_stack::partner::Partner;
 use sluice_stack::proxy::{FaultProxy, Faults, Service};
-use sluice_stack::topology::Topology;
 
 use crate::comparison::{Comparison, CompressedTiming};
 use crate::figures::{Observed, PathFigures};
@@ -66,7 +64,7 @@ pub enum CompareError {
     /// The local stack does not answer.
     #[error("{service} does not answer at {endpoint} ({detail}): start the local stack with `scripts/stack start`")]
     StackUnreachable {
-        /// LocalStack or moto.
+        /// The local stack (moto) or DynamoDB.
         service: &'static str,
         /// Where it was called.
         endpoint: String,
@@ -94,9 +92,14 @@ pub enum CompareError {
     },
 }
 
+/// The worker binaries `template.yaml` names (`BuildProperties.Binary`).
+const WORKER_BINARIES: [&str; 2] = ["sqs-worker", "sns-worker"];
+/// What answers at `AWS_ENDPOINT_URL`.
+const STACK: &str = "the local stack (moto)";
+
 /// Checks that both worker bootstraps exist and the local stack answers, in seconds.
 pub async fn preflight(aws: &aws_config::SdkConfig, workers: &FsPath) -> Result<(), CompareError> {
-    for worker in ["sqs-worker", "sns-worker"] {
+    for worker in WORKER_BINARIES {
         let path = workers.join(worker);
         if !path.is_file() {
             return Err(CompareError::WorkerMissing(path));
@@ -109,22 +112,22 @@ pub async fn preflight(aws: &aws_config::SdkConfig, workers: &FsPath) -> Result<
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         return Err(CompareError::EndpointNotSet("AWS_ACCESS_KEY_ID"));
     }
-    let dynamodb = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| endpoint.clone());
     let quick = Duration::from_secs(5);
-    let s3 = sluice_stack::topology::s3_client(aws);
+    let s3 = sluice_stack::stack::s3_client(aws);
     match tokio::time::timeout(quick, s3.list_buckets().send()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
-            return Err(CompareError::StackUnreachable { service: "LocalStack", endpoint, detail: causes(&e) });
+            return Err(CompareError::StackUnreachable { service: STACK, endpoint, detail: causes(&e) });
         }
         Err(_) => {
             let detail = "no answer within 5 s".into();
-            return Err(CompareError::StackUnreachable { service: "LocalStack", endpoint, detail });
+            return Err(CompareError::StackUnreachable { service: STACK, endpoint, detail });
         }
     }
-    let client = reqwest_free_probe(&dynamodb).await;
-    if let Err(detail) = client {
-        return Err(CompareError::StackUnreachable { service: "moto (DynamoDB)", endpoint: dynamodb, detail });
+    if let Ok(dynamodb) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        && let Err(detail) = reqwest_free_probe(&dynamodb).await
+    {
+        return Err(CompareError::StackUnreachable { service: "DynamoDB", endpoint: dynamodb, detail });
     }
     Ok(())
 }
@@ -201,43 +204,26 @@ pub async fn compare(
         .account_concurrency(workload.account_concurrency)
         .batching(workload.batch_size, workload.batching_window)
         .maximum_concurrency(workload.maximum_concurrency)
+        .reserved_concurrency(workload.reserved_concurrency.unwrap_or(0))
         .direct_on_failure(workload.direct_dlq);
-    for (function, instruments) in [("sqs-worker", &queue), ("sns-worker", &direct)] {
+    for (function, instruments) in [(SQS_WORKER, &queue), (SNS_WORKER, &direct)] {
         settings = settings
             .env_for(function, "WEBHOOK_URL", instruments.partner.url.clone())
             .env_for(function, "AWS_ENDPOINT_URL_DYNAMODB", instruments.dynamodb.url.clone())
             .env_for(function, "AWS_ENDPOINT_URL_SQS", instruments.sqs.url.clone());
-        if let Some(slots) = workload.reserved_concurrency {
-            settings = settings.reserved_concurrency(function, slots);
-        }
     }
     let name = format!("compare-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let log_dir = setup.log_dir.join(&name);
-    let topology = Topology::provision(aws, &name).await.map_err(|e| CompareError::Deploy(e.to_string()))?;
-    // S3 greets a new notification configuration with an s3:TestEvent, which lands in the work
-    // queue; take it out before the workers start, so every record they see is an upload's.
-    let sqs = aws_sdk_sqs::Client::new(aws);
-    let greeted = wait_for(Duration::from_secs(10), || {
-        let (sqs, url) = (sqs.clone(), topology.work_queue_url.clone());
-        async move {
-            let m = receive_one(&sqs, &url).await?;
-            let handle = m.receipt_handle().unwrap_or_default().to_owned();
-            sqs.delete_message().queue_url(&url).receipt_handle(handle).send().await.ok()?;
-            m.body().is_some_and(|b| b.contains("s3:TestEvent")).then_some(())
-        }
-    })
-    .await;
-    if greeted.is_none() {
-        tracing::warn!("no s3:TestEvent reached the work queue within 10 s; the queue path may count one more record");
-    }
-    let deployment = Deployment::start_on(aws, topology.clone(), &setup.workers, &log_dir, &settings)
+    let deployment = Deployment::start(aws, &name, &setup.workers, &log_dir, &settings)
         .await
         .map_err(|e| CompareError::Deploy(e.to_string()))?;
+    let resources = deployment.resources.clone();
+    let visibility = work_queue_visibility(aws, &resources.work_queue_url).await?;
 
     // The work queue's depth, sampled until the run is drained.
     let samples: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
     let sampler = {
-        let (sqs, url, samples) = (aws_sdk_sqs::Client::new(aws), topology.work_queue_url.clone(), samples.clone());
+        let (sqs, url, samples) = (aws_sdk_sqs::Client::new(aws), resources.work_queue_url.clone(), samples.clone());
         tokio::spawn(async move {
             loop {
                 let asked = sqs
@@ -263,7 +249,7 @@ pub async fn compare(
     let schedule = workload.schedule();
     let sizes = workload.sizes();
     progress(Progress::Phase { name: "uploading", total: workload.objects as u64 });
-    let s3 = sluice_stack::topology::s3_client(aws);
+    let s3 = sluice_stack::stack::s3_client(aws);
     let started = tokio::time::Instant::now();
     let t0 = SystemTime::now();
     if let Some(o) = workload.outage {
@@ -276,8 +262,8 @@ pub async fn compare(
     for (i, (offset, size)) in schedule.iter().zip(&sizes).enumerate() {
         tokio::time::sleep_until(started + *offset).await;
         let permit = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
-        let (s3, bucket, seed, size) = (s3.clone(), topology.ingest_bucket.clone(), workload.seed, *size);
-        let key = format!("{}{name}/{i:05}.csv", sluice_stack::topology::NOTIFICATION_PREFIX);
+        let (s3, bucket, seed, size) = (s3.clone(), resources.ingest_bucket.clone(), workload.seed, *size);
+        let key = format!("{}{name}/{i:05}.csv", resources.upload_prefix);
         puts.push(tokio::spawn(async move {
             let put = s3.put_object().bucket(bucket).key(&key).body(ByteStream::from(body(i, size, seed))).send().await;
             drop(permit);
@@ -296,11 +282,11 @@ pub async fn compare(
     // Drained: every object processed or kept in a DLQ on the queue path, with the queue
     // empty; every event done on the direct path (succeeded or given up).
     progress(Progress::Phase { name: "waiting for both paths to finish", total: 2 * uploads.len() as u64 });
-    let accountant = Accountant::new(aws, &topology, log_dir.clone());
+    let accountant = Accountant::new(aws, &resources, log_dir.clone());
     let just_uploads: Vec<Upload> = uploads.iter().map(|(u, _)| u.clone()).collect();
     let keys: HashMap<String, &Upload> = just_uploads
         .iter()
-        .map(|u| (sluice_object_summary::idempotency_key(&u.identity(&topology.ingest_bucket)), u))
+        .map(|u| (sluice_object_summary::idempotency_key(&u.identity(&resources.ingest_bucket)), u))
         .collect();
     let drain_end = tokio::time::Instant::now() + setup.drain_limit;
     let mut queue_account = None;
@@ -309,7 +295,7 @@ pub async fn compare(
         let kept = accountant.letters(Path::Sqs).await.len();
         let waiting = samples.lock().expect("samples").last().map(|s| s.1).unwrap_or(0);
         let direct_done =
-            deployment.service.records().async_events().iter().filter(|e| e.function == "sns-worker").count();
+            deployment.service.records().async_events().iter().filter(|e| e.function == SNS_WORKER).count();
         progress(Progress::Done(((applied + kept).min(uploads.len()) + direct_done.min(uploads.len())) as u64));
         // The partner applies an effect before the worker completes its record: confirm with
         // the accounting itself (records completed, receipts written) before calling it done.
@@ -350,7 +336,7 @@ pub async fn compare(
     let t0_ms = uploads.iter().map(|(_, at)| epoch_ms(*at)).min().unwrap_or_else(|| epoch_ms(t0));
     let uploaded_at: HashMap<String, u64> = uploads
         .iter()
-        .map(|(u, at)| (sluice_object_summary::idempotency_key(&u.identity(&topology.ingest_bucket)), epoch_ms(*at)))
+        .map(|(u, at)| (sluice_object_summary::idempotency_key(&u.identity(&resources.ingest_bucket)), epoch_ms(*at)))
         .collect();
     let observe = |path: Path, instruments: &Instruments| {
         let function = path.function();
@@ -388,9 +374,9 @@ pub async fn compare(
     let scale = workload.time_scale;
     Ok(Comparison {
         workload: workload.clone(),
-        topology: name,
+        stack: name,
         time_scale: scale,
-        compressed: CompressedTiming::at(scale, workload),
+        compressed: CompressedTiming::at(scale, workload, visibility),
         started: time::OffsetDateTime::from(t0)
             .replace_nanosecond(0)
             .unwrap_or_else(|_| time::OffsetDateTime::from(t0))
@@ -403,6 +389,23 @@ pub async fn compare(
         log_dir: log_dir.display().to_string(),
         records_file: records_file.display().to_string(),
     })
+}
+
+/// The work queue's visibility timeout, as the stack set it.
+async fn work_queue_visibility(aws: &aws_config::SdkConfig, url: &str) -> Result<Duration, CompareError> {
+    let asked = aws_sdk_sqs::Client::new(aws)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .map_err(|e| CompareError::Deploy(format!("GetQueueAttributes {url}: {}", causes(&e))))?;
+    let seconds = asked
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::VisibilityTimeout))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| CompareError::Deploy(format!("the work queue {url} has no visibility timeout")))?;
+    Ok(Duration::from_secs(seconds))
 }
 
 /// The SQS action of a metered request: the `Action` of the query protocol or the

@@ -102,9 +102,11 @@ impl Default for Workload {
             processing: Duration::from_millis(50),
             account_concurrency: 20,
             reserved_concurrency: None,
-            batch_size: sluice_stack::topology::BATCH_SIZE,
-            batching_window: Duration::from_secs(sluice_stack::topology::BATCHING_WINDOW_SECONDS),
-            maximum_concurrency: Some(sluice_stack::topology::MAXIMUM_CONCURRENCY),
+            // The template's parameter defaults (BatchSize, BatchingWindowSeconds,
+            // MaximumConcurrency); the run deploys it with these values.
+            batch_size: 10,
+            batching_window: Duration::ZERO,
+            maximum_concurrency: Some(5),
             outage: Some(Outage { start: Duration::ZERO, length: Duration::from_secs(12) }),
             direct_dlq: true,
             time_scale: 60.0,
@@ -177,12 +179,6 @@ impl Workload {
             return bad(
                 "--batching-window-s",
                 "must be at least 1 when --batch-size is over 10 (services-sqs-configure)",
-            );
-        }
-        if self.batching_window > Duration::from_secs(sluice_stack::topology::MAX_BATCHING_WINDOW_SECONDS) {
-            return bad(
-                "--batching-window-s",
-                "must be at most 20, the largest the template's visibility timeout covers",
             );
         }
         // services-sqs-scaling: MaximumConcurrency is 2 to 1,000.

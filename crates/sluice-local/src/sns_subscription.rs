@@ -1,6 +1,7 @@
-//! SNS to Lambda: an HTTP subscription of the service on the topic, confirmed through the API,
-//! and each notification turned into the Lambda SNS event and invoked asynchronously (Lambda
-//! Developer Guide, with-sns).
+//! SNS to Lambda: an HTTP subscription of the service on the topic, confirmed through the API
+//! when SNS asks for a confirmation (some local SNS implementations confirm at once), and each
+//! notification turned into the Lambda SNS event and invoked asynchronously (Lambda Developer
+//! Guide, with-sns).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +15,9 @@ use serde_json::{Value, json};
 use crate::service::{LocalLambda, Shared, StartError};
 
 impl LocalLambda {
-    /// Subscribes `function` to `topic_arn` over HTTP and waits (10 s at most) for SNS's
-    /// confirmation, which the service answers with `ConfirmSubscription`.
+    /// Subscribes `function` to `topic_arn` over HTTP and, while the subscription is pending,
+    /// waits (10 s at most) for SNS's confirmation, which the service answers with
+    /// `ConfirmSubscription`.
     pub(crate) async fn subscribe(&mut self, topic_arn: &str, function: &str) -> Result<(), StartError> {
         if !self.shared.functions.contains_key(function) {
             return Err(StartError::UnknownFunction(function.to_owned()));
@@ -39,9 +41,25 @@ impl LocalLambda {
             .send()
             .await
             .map_err(|e| fail(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
-        tokio::time::timeout(Duration::from_secs(10), confirmed)
-            .await
-            .map_err(|_| fail("no SubscriptionConfirmation arrived within 10 s".into()))?;
+        let pending = match &out.subscription_arn {
+            Some(arn) if arn.starts_with("arn:") => {
+                let attributes = self
+                    .shared
+                    .sns
+                    .get_subscription_attributes()
+                    .subscription_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| fail(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
+                attributes.attributes().and_then(|a| a.get("PendingConfirmation")).is_none_or(|p| p == "true")
+            }
+            _ => true,
+        };
+        if pending {
+            tokio::time::timeout(Duration::from_secs(10), confirmed)
+                .await
+                .map_err(|_| fail("no SubscriptionConfirmation arrived within 10 s".into()))?;
+        }
         if let Some(arn) = out.subscription_arn {
             self.subscriptions.push(arn);
         }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::topology::Topology;
+use crate::resources::Resources;
 use sluice_events::s3::S3Notification;
 
 /// One uploaded object version.
@@ -57,8 +57,8 @@ impl Path {
     /// Its function.
     pub fn function(self) -> &'static str {
         match self {
-            Path::Sqs => "sqs-worker",
-            Path::Sns => "sns-worker",
+            Path::Sqs => crate::deployment::SQS_WORKER,
+            Path::Sns => crate::deployment::SNS_WORKER,
         }
     }
 }
@@ -100,19 +100,19 @@ pub struct Accountant {
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
-    topology: Topology,
+    resources: Resources,
     log_dir: PathBuf,
     letters: Mutex<BTreeMap<Path, Vec<Letter>>>,
 }
 
 impl Accountant {
-    /// An accountant of `topology`, whose functions log to `log_dir`.
-    pub fn new(aws: &aws_config::SdkConfig, topology: &Topology, log_dir: PathBuf) -> Self {
+    /// An accountant of `resources`, whose functions log to `log_dir`.
+    pub fn new(aws: &aws_config::SdkConfig, resources: &Resources, log_dir: PathBuf) -> Self {
         Accountant {
-            s3: crate::topology::s3_client(aws),
+            s3: crate::stack::s3_client(aws),
             dynamodb: aws_sdk_dynamodb::Client::new(aws),
             sqs: aws_sdk_sqs::Client::new(aws),
-            topology: topology.clone(),
+            resources: resources.clone(),
             log_dir,
             letters: Mutex::default(),
         }
@@ -139,7 +139,7 @@ impl Accountant {
             let scanned = self
                 .dynamodb
                 .scan()
-                .table_name(&self.topology.idempotency_table)
+                .table_name(&self.resources.idempotency_table)
                 .projection_expression("#id, #status")
                 .expression_attribute_names("#id", "id")
                 .expression_attribute_names("#status", "status")
@@ -165,7 +165,7 @@ impl Accountant {
     }
 
     fn identity(&self, upload: &Upload) -> String {
-        upload.identity(&self.topology.ingest_bucket)
+        upload.identity(&self.resources.ingest_bucket)
     }
 
     /// Processed: its idempotency record completed, and its version receipt is there.
@@ -174,14 +174,14 @@ impl Accountant {
             return false;
         }
         let key = Self::receipt_key(path, upload);
-        self.s3.head_object().bucket(&self.topology.results_bucket).key(key).send().await.is_ok()
+        self.s3.head_object().bucket(&self.resources.results_bucket).key(key).send().await.is_ok()
     }
 
     /// Moves what the path's dead-letter queue holds now into the accountant.
     async fn collect_letters(&self, path: Path) {
         let url = match path {
-            Path::Sqs => &self.topology.work_dlq_url,
-            Path::Sns => &self.topology.direct_failures_url,
+            Path::Sqs => &self.resources.work_dlq_url,
+            Path::Sns => &self.resources.direct_failures_url,
         };
         loop {
             let Ok(out) = self

@@ -1,4 +1,4 @@
-//! The main job on the local stack: provision the topology, run both workers on the local
+//! The main job on the local stack: deploy template.yaml, run both workers on the local
 //! Lambda service, upload sample objects (one with a Korean name, one poison), and show each
 //! object's receipts and what went to the dead-letter queues, for both paths.
 
@@ -8,7 +8,6 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::deployment::{Deployment, Settings};
-use crate::topology;
 use sluice_local::wait::{receive_one, wait_for};
 
 /// Objects over this size are poison for the demo's workers.
@@ -50,13 +49,13 @@ pub async fn run(
 ) -> Result<Report, Box<dyn std::error::Error>> {
     let name = format!("sluice-demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let settings = Settings::default().max_object_bytes(MAX_OBJECT_BYTES);
-    let Deployment { topology, service, .. } = Deployment::start(aws, &name, workers, log_dir, &settings).await?;
-    let s3 = topology::s3_client(aws);
+    let Deployment { resources, service, .. } = Deployment::start(aws, &name, workers, log_dir, &settings).await?;
+    let s3 = crate::stack::s3_client(aws);
     let sqs = aws_sdk_sqs::Client::new(aws);
     let mut report = Report::default();
     report.lines.push(format!(
-        "topology {name}: ingest s3://{}, results s3://{}",
-        topology.ingest_bucket, topology.results_bucket
+        "stack {name}: ingest s3://{}, results s3://{}",
+        resources.ingest_bucket, resources.results_bucket
     ));
     report.lines.push(format!(
         "local Lambda service at {} (function logs in {})",
@@ -67,7 +66,7 @@ pub async fn run(
     let samples = samples();
     for sample in &samples {
         s3.put_object()
-            .bucket(&topology.ingest_bucket)
+            .bucket(&resources.ingest_bucket)
             .key(sample.key)
             .body(ByteStream::from(sample.body.clone()))
             .send()
@@ -75,7 +74,7 @@ pub async fn run(
     }
     // Outside the notification prefix: never processed.
     s3.put_object()
-        .bucket(&topology.ingest_bucket)
+        .bucket(&resources.ingest_bucket)
         .key("elsewhere/ignored.txt")
         .body(ByteStream::from_static(b"x"))
         .send()
@@ -83,11 +82,11 @@ pub async fn run(
     report.lines.push(format!(
         "uploaded {} objects under {}, and one outside it",
         samples.len(),
-        topology::NOTIFICATION_PREFIX
+        resources.upload_prefix
     ));
 
     let receipt = |path: &'static str, key: &'static str| {
-        let (s3, bucket) = (s3.clone(), topology.results_bucket.clone());
+        let (s3, bucket) = (s3.clone(), resources.results_bucket.clone());
         async move {
             let out = s3.get_object().bucket(&bucket).key(format!("receipts/{path}/{key}.json")).send().await.ok()?;
             let bytes = out.body.collect().await.ok()?.into_bytes();
@@ -114,7 +113,7 @@ pub async fn run(
 
     report.lines.push(String::new());
     let poison = samples.iter().find(|s| s.poison).map(|s| s.key).unwrap_or_default();
-    match wait_for(limit, || receive_one(&sqs, &topology.work_dlq_url)).await {
+    match wait_for(limit, || receive_one(&sqs, &resources.work_dlq_url)).await {
         Some(m) => {
             let reason =
                 m.message_attributes().and_then(|a| a.get("ErrorMessage")).and_then(|v| v.string_value()).unwrap_or("");
@@ -122,7 +121,7 @@ pub async fn run(
         }
         None => report.missing.push("nothing reached the work DLQ".into()),
     }
-    match wait_for(limit, || receive_one(&sqs, &topology.direct_failures_url)).await {
+    match wait_for(limit, || receive_one(&sqs, &resources.direct_failures_url)).await {
         Some(m) => {
             let record: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
             report.lines.push(format!(
@@ -136,7 +135,7 @@ pub async fn run(
     }
 
     report.lines.push(String::new());
-    for function in ["sqs-worker", "sns-worker"] {
+    for function in [crate::deployment::SQS_WORKER, crate::deployment::SNS_WORKER] {
         let invocations: Vec<_> =
             service.records().invocations().into_iter().filter(|r| r.function == function).collect();
         let cold = invocations.iter().filter(|r| r.cold).count();

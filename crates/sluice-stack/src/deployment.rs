@@ -1,17 +1,32 @@
-//! The two workers deployed on the local stack: the topology provisioned, and both functions,
-//! the event source mapping and the SNS subscription running in the local Lambda service.
-//! The demo, the end-to-end suite and the compare command start one of these.
+//! The pipeline deployed on the local stack: `template.yaml` deployed as a stack
+//! ([`crate::stack`]), its functions run in the local Lambda service as the stack configures
+//! them, and what a run may vary. The demo, the end-to-end suite and the compare command start
+//! one of these.
+//!
+//! What a run varies is of two kinds:
+//! - **template parameters** (batch size and window, maximum concurrency, reserved concurrency,
+//!   `EnableVpc`, `StaticEgressIp`, any other by name): the stack is deployed with them, as
+//!   `sam deploy --parameter-overrides` would;
+//! - **local overrides** the template does not express, applied to what the stack defines before
+//!   the functions start: the time scale, faults, a shorter function timeout for crash tests,
+//!   a plain-HTTP webhook to a local partner (the template accepts https only), a smaller
+//!   object limit, endpoint overrides that put a fault proxy in front of a service, the account
+//!   concurrency of this machine.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use sluice_local::{
-    AsyncInvokeConfig, EventSourceMappingConfig, FaultInjection, FunctionConfig, LocalLambda, NetworkConfig,
-    ServiceConfig, ServiceOptions, SnsSubscriptionConfig,
-};
+use sluice_local::{FaultInjection, LocalLambda, NetworkConfig, ServiceConfig, ServiceOptions};
 
-use crate::topology::{self, Topology};
+use crate::artifacts::Workers;
+use crate::resources::Resources;
+use crate::stack::{Stack, StackRequest};
+
+/// The SQS worker's logical ID in `template.yaml` (its name in the local Lambda service).
+pub const SQS_WORKER: &str = "SqsWorker";
+/// The SNS worker's logical ID in `template.yaml`.
+pub const SNS_WORKER: &str = "SnsWorker";
 
 /// What a deployment may vary.
 #[derive(Debug, Clone)]
@@ -19,41 +34,46 @@ use crate::topology::{self, Topology};
 pub struct Settings {
     /// AWS waits run this many times faster (default 60: one AWS minute is one second).
     pub time_scale: f64,
-    /// The account concurrency of the local Lambda service (default: the service's).
+    /// The account concurrency of the local Lambda service (default: the reservations plus the
+    /// service's default for the rest).
     pub account_concurrency: Option<u32>,
-    /// Objects over this size are poison (default 1 MiB).
+    /// Objects over this size are poison (default 1 MiB; the template's is 256 MiB).
     pub max_object_bytes: u64,
-    /// Where both workers POST each object version's summary.
+    /// Where both workers POST each object version's summary (plain HTTP allowed).
     pub webhook_url: Option<String>,
-    /// More environment variables for both workers (they win over the defaults): endpoint
+    /// More environment variables for both workers (they win over the stack's): endpoint
     /// overrides such as `AWS_ENDPOINT_URL_S3` put a fault proxy in front of a service.
     pub environment: BTreeMap<String, String>,
     /// Faults the local Lambda service injects into both workers (the SNS worker's draws use
     /// the seed plus one).
     pub faults: Option<FaultInjection>,
-    /// The workers' timeout (default the template's, 30 s). The topology's visibility timeout
-    /// is sized for 30 s, so a shorter one keeps the ratio AWS recommends.
-    pub function_timeout: Duration,
-    /// More environment variables for one worker, by function name (they win over
-    /// `environment`): `sluice compare` gives each path its own webhook.
+    /// The workers' timeout instead of the stack's (30 s).
+    pub function_timeout: Option<Duration>,
+    /// More environment variables for one worker, by logical ID (they win over `environment`):
+    /// `sluice compare` gives each path its own webhook.
     pub function_environment: BTreeMap<String, BTreeMap<String, String>>,
-    /// Reserved concurrency by function name (default none: the account pool).
-    pub reserved_concurrency: BTreeMap<String, u32>,
+    /// Template parameter `ReservedConcurrency`, each worker's reserved concurrency (default 0:
+    /// none, both share the account's pool; the template's default, 50, is sized for AWS).
+    pub reserved_concurrency: u32,
     /// The direct path keeps failed events in its on-failure destination (default true; false
     /// plays a direct path deployed without one, where a failed event is lost).
     pub direct_on_failure: bool,
-    /// The event source mapping's batch size (default the template's, 10).
-    pub batch_size: u32,
-    /// The event source mapping's batching window, AWS time (default the template's, 0 s).
-    pub batching_window: Duration,
-    /// The event source mapping's maximum concurrency (default the template's, 5).
+    /// Template parameter `BatchSize` (default the template's, 10).
+    pub batch_size: Option<u32>,
+    /// Template parameter `BatchingWindowSeconds`, AWS time in whole seconds (default 0).
+    pub batching_window: Option<Duration>,
+    /// The event source mapping's maximum concurrency: template parameter `MaximumConcurrency`
+    /// when the template allows the value (2 to 50), else applied locally; `None` removes the
+    /// cap. Default the template's, 5.
     pub maximum_concurrency: Option<u32>,
     /// Lambda Managed Instances: invocations one instance of each worker runs at once (default
     /// none: one, as on classic Lambda).
     pub invocations_per_instance: Option<u32>,
-    /// The network both workers run in (default none: the machine's own). Its endpoints to the
-    /// local stack are filled in from the workers' endpoint settings.
-    pub network: Option<NetworkConfig>,
+    /// Template parameters `EnableVpc` and `StaticEgressIp`, and that the workers run in Lambda's
+    /// network even outside a VPC (default none: the machine's own network).
+    pub network: Option<(bool, bool)>,
+    /// Any other template parameter, by name (`IdempotencyRedisUrl`, ...).
+    pub parameters: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -65,15 +85,16 @@ impl Default for Settings {
             webhook_url: None,
             environment: BTreeMap::new(),
             faults: None,
-            function_timeout: Duration::from_secs(topology::FUNCTION_TIMEOUT_SECONDS),
+            function_timeout: None,
             function_environment: BTreeMap::new(),
-            reserved_concurrency: BTreeMap::new(),
+            reserved_concurrency: 0,
             direct_on_failure: true,
-            batch_size: topology::BATCH_SIZE,
-            batching_window: Duration::from_secs(topology::BATCHING_WINDOW_SECONDS),
-            maximum_concurrency: Some(topology::MAXIMUM_CONCURRENCY),
+            batch_size: None,
+            batching_window: None,
+            maximum_concurrency: Some(5),
             invocations_per_instance: None,
             network: None,
+            parameters: BTreeMap::new(),
         }
     }
 }
@@ -111,7 +132,7 @@ impl Settings {
 
     /// The workers' timeout.
     pub fn function_timeout(mut self, timeout: Duration) -> Self {
-        self.function_timeout = timeout;
+        self.function_timeout = Some(timeout);
         self
     }
 
@@ -121,15 +142,15 @@ impl Settings {
         self
     }
 
-    /// Sets `name` to `value` in the environment of `function` only.
+    /// Sets `name` to `value` in the environment of `function` (a logical ID) only.
     pub fn env_for(mut self, function: &str, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.function_environment.entry(function.to_owned()).or_default().insert(name.into(), value.into());
         self
     }
 
-    /// Reserves `slots` of the account's concurrency for `function`.
-    pub fn reserved_concurrency(mut self, function: &str, slots: u32) -> Self {
-        self.reserved_concurrency.insert(function.to_owned(), slots);
+    /// Reserves `slots` of the account's concurrency for each worker (0: none).
+    pub fn reserved_concurrency(mut self, slots: u32) -> Self {
+        self.reserved_concurrency = slots;
         self
     }
 
@@ -139,10 +160,10 @@ impl Settings {
         self
     }
 
-    /// The event source mapping's batch size and batching window (AWS time).
+    /// The event source mapping's batch size and batching window (AWS time, whole seconds).
     pub fn batching(mut self, batch_size: u32, window: Duration) -> Self {
-        self.batch_size = batch_size;
-        self.batching_window = window;
+        self.batch_size = Some(batch_size);
+        self.batching_window = Some(window);
         self
     }
 
@@ -150,7 +171,7 @@ impl Settings {
     /// describe: in Lambda's network (`enable_vpc` false), in a VPC's private subnet without NAT,
     /// or behind a NAT gateway with an Elastic IP. Needs root (network namespaces).
     pub fn network(mut self, enable_vpc: bool, static_egress_ip: bool) -> Self {
-        self.network = Some(NetworkConfig { enable_vpc, static_egress_ip, aws_endpoints: Vec::new() });
+        self.network = Some((enable_vpc, static_egress_ip));
         self
     }
 
@@ -159,18 +180,101 @@ impl Settings {
         self.maximum_concurrency = cap;
         self
     }
+
+    /// Template parameter `name` set to `value`.
+    pub fn parameter(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.parameters.insert(name.into(), value.into());
+        self
+    }
+
+    /// The template parameters these settings deploy with.
+    pub fn template_parameters(&self) -> BTreeMap<String, String> {
+        let mut parameters = BTreeMap::new();
+        parameters.insert("ReservedConcurrency".to_owned(), self.reserved_concurrency.to_string());
+        if let Some(size) = self.batch_size {
+            parameters.insert("BatchSize".to_owned(), size.to_string());
+        }
+        if let Some(window) = self.batching_window {
+            parameters.insert("BatchingWindowSeconds".to_owned(), window.as_secs().to_string());
+        }
+        if let Some(cap) = self.maximum_concurrency.filter(|cap| (2..=50).contains(cap)) {
+            parameters.insert("MaximumConcurrency".to_owned(), cap.to_string());
+        }
+        if let Some((enable_vpc, static_egress_ip)) = self.network {
+            parameters.insert("EnableVpc".to_owned(), enable_vpc.to_string());
+            parameters.insert("StaticEgressIp".to_owned(), static_egress_ip.to_string());
+        }
+        parameters.extend(self.parameters.clone());
+        parameters
+    }
+
+    /// `config`, read from the stack, with the local overrides applied.
+    pub fn apply(&self, mut config: ServiceConfig) -> ServiceConfig {
+        config.time_scale = Some(self.time_scale);
+        let reserved: u32 = config.functions.iter().filter_map(|f| f.reserved_concurrency).sum();
+        config.account_concurrency =
+            Some(self.account_concurrency.unwrap_or(reserved + sluice_local::concurrency::DEFAULT_ACCOUNT_CONCURRENCY));
+        for (i, function) in config.functions.iter_mut().enumerate() {
+            let env = &mut function.environment;
+            env.insert("MAX_OBJECT_BYTES".into(), self.max_object_bytes.to_string());
+            if let Some(url) = &self.webhook_url {
+                env.insert("WEBHOOK_URL".into(), url.clone());
+            }
+            // The local partners (loopback, or the local network's internet side) speak plain HTTP.
+            env.insert("WEBHOOK_ALLOW_HTTP".into(), "true".into());
+            // The workers' claim lease is AWS time too: on a scaled clock it must still free a
+            // crashed claim before Lambda's first async retry, as the 30 s lease does before the
+            // 1 minute one.
+            if self.time_scale > 1.0 {
+                let lease = sluice::DEFAULT_LEASE.div_f64(self.time_scale).max(Duration::from_millis(30));
+                env.insert("IDEMPOTENCY_LEASE_SECONDS".into(), format!("{:.3}", lease.as_secs_f64()));
+            }
+            env.extend(self.environment.clone());
+            env.extend(self.function_environment.get(&function.name).cloned().unwrap_or_default());
+            if let Some(timeout) = self.function_timeout {
+                function.timeout = timeout;
+            }
+            function.per_execution_environment_max_concurrency = self.invocations_per_instance;
+            function.faults = self.faults.map(|f| FaultInjection { seed: f.seed + i as u64, ..f });
+            if !self.direct_on_failure {
+                function.async_invoke.on_failure_queue_url = None;
+            }
+        }
+        for mapping in &mut config.event_source_mappings {
+            if !self.maximum_concurrency.is_some_and(|cap| (2..=50).contains(&cap)) {
+                mapping.maximum_concurrency = self.maximum_concurrency;
+            }
+        }
+        if self.network.is_some() && config.network.is_none() {
+            // Outside a VPC: Lambda's own network.
+            config.network = Some(NetworkConfig::default());
+        }
+        // The local stack's endpoints the workers use, reachable from their network without NAT.
+        if let Some(network) = &mut config.network {
+            let urls =
+                config.functions.iter().flat_map(|f| &f.environment).filter(|(k, _)| k.starts_with("AWS_ENDPOINT_URL"));
+            let mut addresses: Vec<_> = urls.filter_map(|(_, url)| loopback_address(url)).collect();
+            addresses.sort();
+            addresses.dedup();
+            network.aws_endpoints = addresses;
+        }
+        config
+    }
 }
 
 /// A running deployment.
 pub struct Deployment {
-    /// The provisioned resources.
-    pub topology: Topology,
-    /// The local Lambda service running the workers.
+    /// The deployed stack.
+    pub stack: Stack,
+    /// The pipeline's resources in it.
+    pub resources: Resources,
+    /// The local Lambda service running the stack's functions.
     pub service: LocalLambda,
 }
 
 impl Deployment {
-    /// Provisions topology `name` and starts the workers found in `workers` with `settings`.
+    /// Deploys `template.yaml` as stack `name` with `settings`' parameters, and starts its
+    /// functions (their binaries found in `workers`) with `settings`' overrides.
     pub async fn start(
         aws: &aws_config::SdkConfig,
         name: &str,
@@ -178,126 +282,19 @@ impl Deployment {
         log_dir: &Path,
         settings: &Settings,
     ) -> Result<Self, Box<dyn std::error::Error>> {
-        let topology = Topology::provision(aws, name).await?;
-        Self::start_on(aws, topology, workers, log_dir, settings).await
-    }
-
-    /// Starts the workers found in `workers` with `settings` on a topology provisioned already.
-    pub async fn start_on(
-        aws: &aws_config::SdkConfig,
-        topology: Topology,
-        workers: &Path,
-        log_dir: &Path,
-        settings: &Settings,
-    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut request =
+            StackRequest::new(name, crate::stack::repository_template(), Workers::Built(workers.to_owned()));
+        request.parameters = settings.template_parameters();
+        let stack = Stack::deploy(aws, &request).await?;
+        let resources = Resources::of(aws, &stack).await?;
+        let config = settings.apply(stack.service_config(aws).await?);
         let options = ServiceOptions { port: 0, log_dir: log_dir.to_owned(), aws: aws.clone() };
-        let service = LocalLambda::start(service_config(&topology, workers, settings), options).await?;
-        Ok(Deployment { topology, service })
+        let service = LocalLambda::start(config, options).await?;
+        Ok(Deployment { stack, resources, service })
     }
 }
 
-/// The local Lambda service's configuration of the two workers on topology `t`.
-pub fn service_config(t: &Topology, workers: &Path, settings: &Settings) -> ServiceConfig {
-    let mut common = BTreeMap::new();
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "RUST_LOG",
-    ] {
-        if let Ok(value) = std::env::var(var) {
-            common.insert(var.to_owned(), value);
-        }
-    }
-    common.insert("RESULTS_BUCKET".into(), t.results_bucket.clone());
-    common.insert("IDEMPOTENCY_TABLE".into(), t.idempotency_table.clone());
-    common.insert("MAX_OBJECT_BYTES".into(), settings.max_object_bytes.to_string());
-    if let Some(url) = &settings.webhook_url {
-        common.insert("WEBHOOK_URL".into(), url.clone());
-    }
-    // The local partners (loopback, or the local network's internet side) speak plain HTTP.
-    common.insert("WEBHOOK_ALLOW_HTTP".into(), "true".into());
-    // As the template's LoggingConfig (LogFormat JSON, ApplicationLogLevel INFO) sets them.
-    common.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
-    common.insert("AWS_LAMBDA_LOG_LEVEL".into(), "INFO".into());
-    // The workers' claim lease is AWS time too: on a scaled clock it must still free a crashed
-    // claim before Lambda's first async retry, as the 30 s lease does before the 1 minute one.
-    if settings.time_scale > 1.0 {
-        let lease = sluice::DEFAULT_LEASE.div_f64(settings.time_scale).max(Duration::from_millis(30));
-        common.insert("IDEMPOTENCY_LEASE_SECONDS".into(), format!("{:.3}", lease.as_secs_f64()));
-    }
-    common.extend(settings.environment.clone());
-    let mut sqs_env = common.clone();
-    sqs_env.insert("RESULTS_PREFIX".into(), "receipts/sqs/".into());
-    sqs_env.insert("DEAD_LETTER_QUEUE_URL".into(), t.work_dlq_url.clone());
-    let mut sns_env = common;
-    sns_env.insert("RESULTS_PREFIX".into(), "receipts/sns/".into());
-    for (function, env) in [("sqs-worker", &mut sqs_env), ("sns-worker", &mut sns_env)] {
-        env.extend(settings.function_environment.get(function).cloned().unwrap_or_default());
-    }
-    // The local stack's endpoints the workers use, reachable from their network without NAT.
-    let network = settings.network.clone().map(|mut network| {
-        let endpoints = sqs_env.iter().chain(&sns_env).filter(|(name, _)| name.starts_with("AWS_ENDPOINT_URL"));
-        let mut addresses: Vec<_> = endpoints.filter_map(|(_, url)| loopback_address(url)).collect();
-        addresses.sort();
-        addresses.dedup();
-        network.aws_endpoints = addresses;
-        network
-    });
-    let reserved = |function: &str| settings.reserved_concurrency.get(function).copied();
-    let timeout = settings.function_timeout;
-    let sns_faults = settings.faults.map(|f| FaultInjection { seed: f.seed + 1, ..f });
-    ServiceConfig {
-        time_scale: Some(settings.time_scale),
-        account_concurrency: settings.account_concurrency,
-        functions: vec![
-            FunctionConfig {
-                name: "sqs-worker".into(),
-                bootstrap: workers.join("sqs-worker"),
-                environment: sqs_env,
-                timeout,
-                memory_mb: topology::MEMORY_MB,
-                reserved_concurrency: reserved("sqs-worker"),
-                runtime: "provided.al2023".into(),
-                async_invoke: AsyncInvokeConfig::default(),
-                per_execution_environment_max_concurrency: settings.invocations_per_instance,
-                faults: settings.faults,
-            },
-            FunctionConfig {
-                name: "sns-worker".into(),
-                bootstrap: workers.join("sns-worker"),
-                environment: sns_env,
-                timeout,
-                memory_mb: topology::MEMORY_MB,
-                reserved_concurrency: reserved("sns-worker"),
-                runtime: "provided.al2023".into(),
-                async_invoke: AsyncInvokeConfig {
-                    on_failure_queue_url: settings.direct_on_failure.then(|| t.direct_failures_url.clone()),
-                    ..AsyncInvokeConfig::default()
-                },
-                per_execution_environment_max_concurrency: settings.invocations_per_instance,
-                faults: sns_faults,
-            },
-        ],
-        event_source_mappings: vec![EventSourceMappingConfig {
-            function: "sqs-worker".into(),
-            queue_url: t.work_queue_url.clone(),
-            batch_size: settings.batch_size,
-            batching_window: settings.batching_window,
-            maximum_concurrency: settings.maximum_concurrency,
-            report_batch_item_failures: true,
-        }],
-        sns_subscriptions: vec![SnsSubscriptionConfig {
-            topic_arn: t.topic_arn.clone(),
-            function: "sns-worker".into(),
-        }],
-        network,
-    }
-}
-
-/// The loopback address and port of an endpoint URL such as `http://127.0.0.1:4566`.
+/// The loopback address and port of an endpoint URL such as `http://127.0.0.1:4567`.
 fn loopback_address(url: &str) -> Option<std::net::SocketAddr> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split('/').next()?;

@@ -107,21 +107,21 @@ async fn demonstrate(
     let network = deployment.service.network().ok_or("the deployment has no network")?;
     let listener = network.listen_on_internet(SocketAddrV4::new(PARTNER_HOST, 80))?;
     let partner = Partner::start_on(listener, Duration::ZERO, Some(vec![ELASTIC_IP.into()]))?;
-    let topology = &deployment.topology;
-    let s3 = crate::topology::s3_client(aws);
+    let resources = &deployment.resources;
+    let s3 = crate::stack::s3_client(aws);
     let mut uploads = Vec::new();
     for i in 0..objects {
         let key = format!("incoming/{name}/{i:02}.csv");
         let put = s3
             .put_object()
-            .bucket(&topology.ingest_bucket)
+            .bucket(&resources.ingest_bucket)
             .key(&key)
             .body(ByteStream::from(format!("object,{i}\n").into_bytes()))
             .send()
             .await?;
         uploads.push(Upload { key, version_id: put.version_id.ok_or("the ingest bucket is not versioned")? });
     }
-    let accountant = Accountant::new(aws, topology, log_dir.to_owned());
+    let accountant = Accountant::new(aws, resources, log_dir.to_owned());
     let settled = accountant.settle(&uploads, limit).await;
     let seen = partner.report();
     let mut invocations: Vec<_> = deployment.service.records().invocations();
