@@ -21,12 +21,16 @@ EC2, Secrets Manager, Lambda's control plane) in one process. What is added, eac
 5. Deliveries as AWS makes them: S3 event records carry `versionId` and `sequencer` and are
    published with the subject "Amazon S3 Notification"; HTTP subscribers get the
    `x-amz-sns-*` headers (S3 User Guide, notification-content-structure; SNS Developer Guide,
-   sns-message-and-json-formats).
+   sns-message-and-json-formats). SQS takes messages up to 1 MiB, its quota since August 2025
+   (moto's model says so, its SendMessage handler still refuses over 256 KiB).
 
 6. Conditions as CloudFormation evaluates them: `Fn::Equals` compares text (parameter values are
    strings), where moto compares its typed values, so `!Equals [!Ref SomeNumber, "0"]` held
    for 0 is false in moto.
-7. `DeleteStack` of a VPC: moto's CloudFormation cannot delete routes, route table associations,
+7. Elastic IPs from 192.0.2.0/24 (RFC 5737, documentation), where moto draws any address: the
+   local Lambda service's NAT gateway leaves from the stack's `StaticEgressIp` output, and no
+   real address is ever used.
+8. `DeleteStack` of a VPC: moto's CloudFormation cannot delete routes, route table associations,
    route tables, NAT gateways, Elastic IPs, internet gateways and their attachments, or VPC
    endpoints, so the VPC stays behind with a DependencyViolation; each gets its delete here.
 
@@ -66,6 +70,7 @@ from moto.secretsmanager import models as secretsmanager
 from moto.server import main as moto_server
 from moto.sns import models as sns
 from moto.sqs import models as sqs
+from moto.sqs import responses as sqs_responses
 from samtranslator.model.exceptions import InvalidDocumentException
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
@@ -449,6 +454,7 @@ def publish_with_http_headers(self, message, message_id, subject=None, message_a
 
 
 sns.Subscription.publish = publish_with_http_headers
+sqs_responses.MAXIMUM_MESSAGE_LENGTH = sqs.MAXIMUM_MESSAGE_LENGTH
 
 
 # ---------------------------------------------------------------- 6. conditions
@@ -470,7 +476,21 @@ def parse_condition_as_cloudformation(condition, resources_map, condition_map):
 cloudformation_parsing.parse_condition = parse_condition_as_cloudformation
 
 
-# ---------------------------------------------------------------- 7. deleting a VPC
+# ---------------------------------------------------------------- 7. Elastic IPs
+_addresses = itertools.cycle(range(10, 255))
+_addresses_lock = threading.Lock()
+
+
+def documentation_address():
+    """The next of 192.0.2.10 to 192.0.2.254, round (.1 is the NAT link's internet side)."""
+    with _addresses_lock:
+        return f"192.0.2.{next(_addresses)}"
+
+
+ec2_addresses.random_ip = documentation_address
+
+
+# ---------------------------------------------------------------- 8. deleting a VPC
 def ec2_backend(account_id, region_name):
     return ec2.ec2_backends[account_id][region_name]
 

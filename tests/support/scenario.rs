@@ -66,7 +66,8 @@ impl Scenario {
 
     /// A scenario whose workers run in the network the template's `EnableVpc` and
     /// `StaticEgressIp` describe, with the partner on the internet side at
-    /// [`PARTNER_HOST`](sluice_local::network::PARTNER_HOST), allow-listing only the Elastic IP.
+    /// [`PARTNER_HOST`](sluice_local::network::PARTNER_HOST), allow-listing only the stack's
+    /// `StaticEgressIp` output (nobody when the stack has none).
     /// `adjust` changes the rest of the settings.
     pub async fn start_in_network(
         name: &str,
@@ -74,14 +75,16 @@ impl Scenario {
         static_egress_ip: bool,
         adjust: impl FnOnce(Settings) -> Settings,
     ) -> Scenario {
-        use sluice_local::network::{ELASTIC_IP, PARTNER_HOST};
+        use sluice_local::network::PARTNER_HOST;
         let settings = Settings::default()
             .webhook_url(format!("http://{PARTNER_HOST}/hook"))
             .network(enable_vpc, static_egress_ip);
         let (aws, name, log_dir, deployment) = deploy(name, &adjust(settings)).await;
         let network = deployment.service.network().expect("a network");
         let listener = network.listen_on_internet(std::net::SocketAddrV4::new(PARTNER_HOST, 80)).expect("the partner");
-        let partner = Partner::start_on(listener, Duration::ZERO, Some(vec![ELASTIC_IP.into()])).expect("the partner");
+        let allowed = deployment.stack.outputs.get("StaticEgressIp").map(|ip| ip.parse().expect("an address"));
+        let partner =
+            Partner::start_on(listener, Duration::ZERO, Some(allowed.into_iter().collect())).expect("the partner");
         Self::assemble(aws, name, log_dir, deployment, partner)
     }
 
@@ -166,7 +169,12 @@ impl Scenario {
         seed: u64,
         adjust: impl FnOnce(Settings) -> Settings,
     ) -> (Scenario, Proxies) {
-        let upstream = |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start the stack"));
+        // A service's own endpoint variable, else the stack's one endpoint.
+        let upstream = |var: &str| {
+            std::env::var(var)
+                .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+                .unwrap_or_else(|_| panic!("{var} is not set: start the stack"))
+        };
         let s3 = FaultProxy::start(&upstream("AWS_ENDPOINT_URL"), Service::S3, faults, seed)
             .await
             .expect("a proxy on loopback");

@@ -209,8 +209,46 @@ fn the_network_demo_shows_each_invocations_calls_leaving_from_the_elastic_ip() {
     let (stdout, err) = (String::from_utf8_lossy(&out.stdout).into_owned(), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{err}");
     assert!(stdout.contains("(EnableVpc=true, StaticEgressIp=true)"), "{stdout}");
-    assert!(stdout.contains("the partner saw 192.0.2.10 x 6 (3 of 3 objects applied)"), "{stdout}");
+    // The NAT leaves from the stack's Elastic IP (an RFC 5737 address the engine allocated), the
+    // one address the partner allow-lists.
+    let line = stdout.lines().find(|l| l.starts_with("egress address: ")).expect("the egress line");
+    let eip = line["egress address: ".len()..].split(';').next().unwrap().to_owned();
+    assert!(eip.starts_with("192.0.2."), "{line}");
+    assert!(line.ends_with(&format!("allow-lists only the stack's StaticEgressIp: {eip}")), "{line}");
+    assert!(stdout.contains(&format!("the partner saw {eip} x 6 (3 of 3 objects applied)")), "{stdout}");
     // Each call on its invocation's line: one accepted call per object and path, none other.
-    assert_eq!(stdout.matches("192.0.2.10: 201").count(), 6, "{stdout}");
+    assert_eq!(stdout.matches(&format!("{eip}: 201")).count(), 6, "{stdout}");
     assert_eq!(stdout.matches(": 201").count() + stdout.matches(": 403").count(), 6, "{stdout}");
+}
+
+#[test]
+fn local_up_refuses_a_function_it_cannot_run_before_deploying_anything() {
+    let dir = scratch("up-python");
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Handler:\n    Type: AWS::Serverless::Function\n    \
+         Properties:\n      Runtime: python3.12\n      Handler: app.handler\n      CodeUri: .\n",
+    )
+    .unwrap();
+    // Nothing answers at the endpoint: a refusal that reached for the stack would say so instead.
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let out = sluice(&["local", "up", "--template", template.to_str().unwrap()], &[("AWS_ENDPOINT_URL", &endpoint)]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("sluice: up: function Handler: runtime \"python3.12\" is not supported"), "{err}");
+    let out = sluice(
+        &[
+            "local",
+            "up",
+            "--template",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"),
+            "--parameter-overrides",
+            "EnableVpc=maybe",
+        ],
+        &[("AWS_ENDPOINT_URL", &endpoint)],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("parameter EnableVpc: \"maybe\" is not one of true, false"), "{err}");
 }

@@ -193,6 +193,18 @@ pub struct NetworkConfig {
     /// endpoints are from Lambda's network).
     #[serde(default)]
     pub aws_endpoints: Vec<std::net::SocketAddr>,
+    /// The NAT gateway's Elastic IP (with `static_egress_ip`): the deployed stack's, else
+    /// [`ELASTIC_IP`](crate::network::ELASTIC_IP). An address of 192.0.2.0/24 (RFC 5737) other
+    /// than .0, .1 (the internet side of the NAT link) and .255.
+    #[serde(default)]
+    pub elastic_ip: Option<std::net::Ipv4Addr>,
+}
+
+impl NetworkConfig {
+    /// The Elastic IP the NAT gateway uses.
+    pub fn elastic_ip(&self) -> std::net::Ipv4Addr {
+        self.elastic_ip.unwrap_or(crate::network::ELASTIC_IP)
+    }
 }
 
 fn default_timeout() -> Duration {
@@ -258,6 +270,10 @@ impl ServiceConfig {
                             the template's StaticEgress condition is EnableVpc and StaticEgressIp)"
                         .into(),
                 );
+            }
+            let eip = network.elastic_ip();
+            if eip.octets()[..3] != [192, 0, 2] || [0, 1, 255].contains(&eip.octets()[3]) {
+                return Err(format!("network: elastic_ip {eip} is not one of 192.0.2.2 to 192.0.2.254 (RFC 5737)"));
             }
             if let Some(a) = network.aws_endpoints.iter().find(|a| !a.ip().is_loopback()) {
                 return Err(format!("network: aws_endpoints {a} is not a loopback address (the local stack's)"));

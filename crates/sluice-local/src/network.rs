@@ -45,7 +45,8 @@ use crate::netns::{Namespace, NetworkError};
 pub const PARTNER_HOST: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 /// The address functions outside a VPC leave from: one of AWS's, which nobody can allow-list.
 pub const LAMBDA_PUBLIC_ADDRESS: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 200);
-/// The NAT gateway's Elastic IP: every call from the VPC leaves from it.
+/// The NAT gateway's Elastic IP when the configuration names none: every call from the VPC
+/// leaves from it.
 pub const ELASTIC_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// The functions' address in the private subnet (their Hyperplane ENI, shared by all instances).
 pub const PRIVATE_SUBNET_ADDRESS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
@@ -62,7 +63,7 @@ static NEXT_NETWORK: AtomicU64 = AtomicU64::new(1);
 /// ```no_run
 /// use sluice_local::config::NetworkConfig;
 /// # async fn f() -> Result<(), sluice_local::netns::NetworkError> {
-/// let config = NetworkConfig { enable_vpc: true, static_egress_ip: true, aws_endpoints: vec![] };
+/// let config = NetworkConfig { enable_vpc: true, static_egress_ip: true, ..NetworkConfig::default() };
 /// let network = sluice_local::network::Network::create(&config)?;
 /// assert_eq!(network.egress_address(), Some(sluice_local::network::ELASTIC_IP));
 /// network.remove();
@@ -98,7 +99,7 @@ impl Network {
             link((&subnet, "eni0", PRIVATE_SUBNET_ADDRESS, 24), (&router, "subnet0", VPC_ROUTER, 24))?;
             subnet.ip(["route", "add", "default", "via", &VPC_ROUTER.to_string()])?;
             if config.static_egress_ip {
-                link((&router, "eip0", ELASTIC_IP, 24), (&internet, "nat0", INTERNET_NAT_SIDE, 24))?;
+                link((&router, "eip0", config.elastic_ip(), 24), (&internet, "nat0", INTERNET_NAT_SIDE, 24))?;
                 router.ip(["route", "add", "default", "via", &INTERNET_NAT_SIDE.to_string()])?;
                 router.forward()?;
                 router.exec("iptables", ["-t", "nat", "-A", "POSTROUTING", "-o", "eip0", "-j", "MASQUERADE"])?;
@@ -143,7 +144,7 @@ impl Network {
     pub fn egress_address(&self) -> Option<Ipv4Addr> {
         match (self.config.enable_vpc, self.config.static_egress_ip) {
             (false, _) => Some(LAMBDA_PUBLIC_ADDRESS),
-            (true, true) => Some(ELASTIC_IP),
+            (true, true) => Some(self.config.elastic_ip()),
             (true, false) => None,
         }
     }

@@ -81,7 +81,8 @@ async fn each_network_gives_the_functions_its_own_egress_and_reaches_the_aws_end
         endpoint.set_nonblocking(true).unwrap();
         let endpoint_address = endpoint.local_addr().unwrap();
         let endpoint_peers = record_peers(endpoint);
-        let network = NetworkConfig { enable_vpc, static_egress_ip, aws_endpoints: vec![endpoint_address] };
+        let network =
+            NetworkConfig { enable_vpc, static_egress_ip, aws_endpoints: vec![endpoint_address], elastic_ip: None };
         let service = LocalLambda::start(config(network), options(aws().await)).await.unwrap();
         let built = service.network().expect("a network");
         assert_eq!(built.egress_address(), egress, "{mode}");
@@ -133,13 +134,15 @@ async fn each_network_gives_the_functions_its_own_egress_and_reaches_the_aws_end
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn a_network_the_template_could_not_express_is_refused_with_the_setting_named() {
-    let nat_without_vpc = NetworkConfig { enable_vpc: false, static_egress_ip: true, aws_endpoints: vec![] };
+    let nat_without_vpc =
+        NetworkConfig { enable_vpc: false, static_egress_ip: true, aws_endpoints: vec![], elastic_ip: None };
     let error = LocalLambda::start(config(nat_without_vpc), options(aws().await)).await.err().unwrap();
     assert!(matches!(&error, StartError::Invalid(m) if m.contains("static_egress_ip needs enable_vpc")), "{error}");
     let remote = NetworkConfig {
         enable_vpc: true,
         static_egress_ip: false,
         aws_endpoints: vec!["192.0.2.1:443".parse().unwrap()],
+        elastic_ip: None,
     };
     let error = LocalLambda::start(config(remote), options(aws().await)).await.err().unwrap();
     assert!(
@@ -159,7 +162,8 @@ fn a_test_that_fails_with_its_network_up_still_removes_it() {
     let failed = std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async move {
-            let network = NetworkConfig { enable_vpc: true, static_egress_ip: true, aws_endpoints: vec![] };
+            let network =
+                NetworkConfig { enable_vpc: true, static_egress_ip: true, aws_endpoints: vec![], elastic_ip: None };
             let service = LocalLambda::start(config(network), options(aws().await)).await.unwrap();
             let answer = connect(&service, "127.0.0.1:9".parse().unwrap()).await;
             assert!(answer["netns"].is_string(), "an instance ran in the network");

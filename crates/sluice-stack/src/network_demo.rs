@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use sluice_local::network::{ELASTIC_IP, PARTNER_HOST};
+use sluice_local::network::PARTNER_HOST;
 
 use crate::accounting::{Accountant, Path as DeliveryPath, Upload};
 use crate::deployment::{Deployment, Settings};
@@ -56,6 +56,8 @@ pub struct NetworkReport {
     pub static_egress_ip: bool,
     /// The address the network gives the functions' outbound calls, if any leave.
     pub egress_address: Option<IpAddr>,
+    /// The stack's `StaticEgressIp` output, the one address the partner allow-lists.
+    pub allowed: Option<IpAddr>,
     /// Every invocation, in the order they started.
     pub invocations: Vec<InvocationRow>,
     /// Calls the partner saw, by source address.
@@ -106,7 +108,9 @@ async fn demonstrate(
 ) -> Result<NetworkReport, Box<dyn std::error::Error>> {
     let network = deployment.service.network().ok_or("the deployment has no network")?;
     let listener = network.listen_on_internet(SocketAddrV4::new(PARTNER_HOST, 80))?;
-    let partner = Partner::start_on(listener, Duration::ZERO, Some(vec![ELASTIC_IP.into()]))?;
+    // As a partner is told to: allow-list the stack's StaticEgressIp output, nothing else.
+    let allowed = deployment.stack.outputs.get("StaticEgressIp").and_then(|ip| ip.parse::<IpAddr>().ok());
+    let partner = Partner::start_on(listener, Duration::ZERO, Some(allowed.into_iter().collect()))?;
     let resources = &deployment.resources;
     let s3 = crate::stack::s3_client(aws);
     let mut uploads = Vec::new();
@@ -156,6 +160,7 @@ async fn demonstrate(
         enable_vpc: config.enable_vpc,
         static_egress_ip: config.static_egress_ip,
         egress_address: network.egress_address().map(IpAddr::V4),
+        allowed,
         invocations: rows,
         sources: seen.sources(),
         applied: seen.applied.len(),
@@ -178,8 +183,9 @@ impl NetworkReport {
         let mut lines = vec![
             format!("network: {network} (EnableVpc={}, StaticEgressIp={})", self.enable_vpc, self.static_egress_ip),
             format!(
-                "egress address: {}; the partner at {PARTNER_HOST} allow-lists only the Elastic IP {ELASTIC_IP}",
-                self.egress_address.map_or("none (no route out)".to_owned(), |a| a.to_string())
+                "egress address: {}; the partner at {PARTNER_HOST} allow-lists only the stack's StaticEgressIp: {}",
+                self.egress_address.map_or("none (no route out)".to_owned(), |a| a.to_string()),
+                self.allowed.map_or("none (no NAT gateway in the stack)".to_owned(), |a| a.to_string())
             ),
             String::new(),
             format!(

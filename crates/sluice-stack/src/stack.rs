@@ -238,6 +238,16 @@ impl Stack {
         Ok(Stack { name: name.to_owned(), outputs, resources, bootstraps })
     }
 
+    /// Whether stack `name` exists (created and not deleted).
+    pub async fn exists(aws: &aws_config::SdkConfig, name: &str) -> Result<bool, StackError> {
+        let cloudformation = aws_sdk_cloudformation::Client::new(aws);
+        match cloudformation.describe_stacks().stack_name(name).send().await {
+            Ok(out) => Ok(out.stacks().iter().any(|s| s.stack_status() != Some(&StackStatus::DeleteComplete))),
+            Err(e) if aws_sdk_s3::error::DisplayErrorContext(&e).to_string().contains("does not exist") => Ok(false),
+            Err(e) => Err(call(format!("DescribeStacks {name}"))(e)),
+        }
+    }
+
     /// The resources of `resource_type`.
     pub fn resources_of<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a StackResource> + 'a {
         self.resources.iter().filter(move |r| r.resource_type == resource_type)
@@ -380,11 +390,15 @@ impl Stack {
             }
         }
         if in_vpc {
+            // Routes are not evaluated: a NAT gateway in the stack is the functions' way out,
+            // through the stack's first Elastic IP (the engine allocates them in 192.0.2.0/24).
+            let nat = self.resources_of("AWS::EC2::NatGateway").next().is_some();
+            let elastic_ip = self.resources_of("AWS::EC2::EIP").find_map(|r| r.physical_id.parse().ok());
             config.network = Some(NetworkConfig {
                 enable_vpc: true,
-                // Routes are not evaluated: a NAT gateway in the stack is the functions' way out.
-                static_egress_ip: self.resources_of("AWS::EC2::NatGateway").next().is_some(),
+                static_egress_ip: nat,
                 aws_endpoints: Vec::new(),
+                elastic_ip: elastic_ip.filter(|_| nat),
             });
         }
         Ok(config)

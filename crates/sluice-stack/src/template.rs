@@ -331,15 +331,15 @@ Resources:
 
     #[test]
     fn parameters_are_checked_against_the_declaration() {
-        let (_dir, template) = template(&format!(
+        let (_dir, switches) = template(&format!(
             "{RUST}Parameters:\n  EnableVpc:\n    Type: String\n    AllowedValues: [\"true\", \"false\"]\n"
         ));
         let ok = BTreeMap::from([("EnableVpc".to_owned(), "true".to_owned())]);
-        template.check_parameters(&ok).unwrap();
+        switches.check_parameters(&ok).unwrap();
         let bad = BTreeMap::from([("EnableVpc".to_owned(), "yes".to_owned())]);
-        let error = template.check_parameters(&bad).unwrap_err().to_string();
+        let error = switches.check_parameters(&bad).unwrap_err().to_string();
         assert_eq!(error, "parameter EnableVpc: \"yes\" is not one of true, false");
-        let (_dir, numbers) = template(&format!(
+        let (_dir2, numbers) = template(&format!(
             "{RUST}Parameters:\n  BatchSize:\n    Type: Number\n    MinValue: 1\n    MaxValue: 10\n"
         ));
         let big = BTreeMap::from([("BatchSize".to_owned(), "20".to_owned())]);
@@ -348,7 +348,7 @@ Resources:
             "parameter BatchSize: 20 is above its MaxValue, 10"
         );
         let unknown = BTreeMap::from([("Nope".to_owned(), "1".to_owned())]);
-        let error = template.check_parameters(&unknown).unwrap_err().to_string();
+        let error = switches.check_parameters(&unknown).unwrap_err().to_string();
         assert!(error.contains("not declared by the template (it has EnableVpc)"), "{error}");
     }
 

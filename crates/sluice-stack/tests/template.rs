@@ -256,3 +256,93 @@ fn with_a_webhook_each_function_may_read_the_signing_secret_and_no_other() {
         );
     }
 }
+
+/// The AWS SDK calls the workers' code makes, found in the sources of the crates both worker
+/// binaries link, and the IAM actions each needs (Service Authorization Reference). A call added
+/// to the code without its action in the template, or an action left in the template that no
+/// code calls, fails here: the local stack does not enforce IAM, so nothing else would notice.
+const CALLS: [(&str, &[&str]); 7] = [
+    // GetObject with a versionId is authorised as s3:GetObjectVersion.
+    (".get_object()", &["s3:GetObject", "s3:GetObjectVersion"]),
+    (".put_object()", &["s3:PutObject"]),
+    (".put_item()", &["dynamodb:PutItem"]),
+    (".update_item()", &["dynamodb:UpdateItem"]),
+    (".delete_item()", &["dynamodb:DeleteItem"]),
+    (".send_message()", &["sqs:SendMessage"]),
+    (".get_secret_value()", &["secretsmanager:GetSecretValue"]),
+];
+
+fn sources(dir: &std::path::Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            // Only code: a call named in a comment or doc is not made.
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                if !line.trim_start().starts_with("//") {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn each_functions_role_allows_exactly_the_calls_its_code_makes() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let mut code = String::new();
+    for krate in ["sluice-object-summary", "sluice-idempotency", "sluice", "sqs-worker", "sns-worker"] {
+        sources(&root.join("crates").join(krate).join("src"), &mut code);
+    }
+    let mut needed: std::collections::BTreeSet<&str> =
+        CALLS.iter().filter(|(call, _)| code.contains(call)).flat_map(|(_, actions)| actions.iter().copied()).collect();
+    assert!(needed.len() >= 7, "only {needed:?} found: the scan reads the wrong place");
+    // The queues, the table and the secret are encrypted with the pipeline's key: SendMessage
+    // needs GenerateDataKey, reads need Decrypt (KMS Developer Guide, services-sqs, services-dynamodb).
+    needed.extend(["kms:Decrypt", "kms:GenerateDataKey"]);
+    let t = template();
+    let prefix = resource(&t, "IngestBucket")["Properties"]["NotificationConfiguration"]["TopicConfigurations"][0]
+        ["Filter"]["S3Key"]["Rules"][0]["Value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (name, function) in resources_of(&t, "AWS::Serverless::Function") {
+        let mut allowed = std::collections::BTreeSet::new();
+        let mut resources: Vec<(String, String)> = Vec::new();
+        for policy in function["Properties"]["Policies"].as_vec().unwrap() {
+            for statement in policy["Statement"].as_vec().unwrap() {
+                let statement = match statement {
+                    Yaml::Array(branches) => &branches[1],
+                    plain => plain,
+                };
+                let actions: Vec<&str> = match &statement["Action"] {
+                    Yaml::Array(a) => a.iter().map(|v| v.as_str().unwrap()).collect(),
+                    Yaml::String(s) => vec![s.as_str()],
+                    other => panic!("{name}: action {other:?}"),
+                };
+                let resource = statement["Resource"].as_str().unwrap_or_default().to_owned();
+                for action in actions {
+                    allowed.insert(action);
+                    resources.push((action.to_owned(), resource.clone()));
+                }
+            }
+        }
+        let needed: std::collections::BTreeSet<&str> = needed.iter().copied().collect();
+        assert_eq!(allowed, needed, "{name}: the role's actions against the calls the code makes");
+        // Where: reads under the notified prefix, receipts under the function's own prefix.
+        let results_prefix = function["Properties"]["Environment"]["Variables"]["RESULTS_PREFIX"].as_str().unwrap();
+        for (action, resource) in &resources {
+            match action.as_str() {
+                "s3:GetObject" | "s3:GetObjectVersion" => {
+                    assert!(resource.ends_with(&format!("/{prefix}*")), "{name}: {action} on {resource}")
+                }
+                "s3:PutObject" => {
+                    assert!(resource.ends_with(&format!("/{results_prefix}*")), "{name}: {action} on {resource}")
+                }
+                _ => {}
+            }
+        }
+    }
+}
