@@ -1,7 +1,7 @@
 //! A SAM template deployed as a CloudFormation stack, and the local Lambda service's
 //! configuration read back from it.
 //!
-//! [`Stack::deploy`] does what `sam build && sam deploy` does, against whatever CloudFormation
+//! [`Stack::deploy`](crate::stack::Stack::deploy) does what `sam build && sam deploy` does, against whatever CloudFormation
 //! the SDK's endpoint names (the local stack's engine, see `deploy/local/cloudformation.py`):
 //! 1. each function's bootstrap is located or built ([`crate::artifacts`]);
 //! 2. each function's code package is uploaded and `CodeUri` rewritten to it, as `sam package`
@@ -10,7 +10,7 @@
 //! 3. `CreateStack` with the parameters; the engine runs the SAM transform and creates every
 //!    resource, resolving every reference.
 //!
-//! [`Stack::service_config`] then reads what the local Lambda service needs from the deployed
+//! [`Stack::service_config`](crate::stack::Stack::service_config) then reads what the local Lambda service needs from the deployed
 //! stack, through the Lambda, SNS and SQS APIs, as Lambda itself holds it: each function's
 //! environment (references resolved), timeout, memory, reserved concurrency, VPC subnets and
 //! logging format; its event source mappings; the SNS subscriptions that target it; its event
