@@ -218,16 +218,29 @@ awslambda.LambdaBackend.send_sns_message = lambda self, *args, **kwargs: None
 
 
 # ---------------------------------------------------------------- 4. properties moto skips
-class TopicSubscription(CloudFormationModel):
-    """AWS::SNS::Subscription: moto's Subscribe, then the attributes the resource sets."""
-
-    __module__ = "moto.sns.subscription_resource"
-    ATTRIBUTES = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy")
+class NamedByArn:
+    """A resource whose physical ID (what `Ref` gives) is its ARN. A mixin: moto finds resource
+    types among CloudFormationModel's direct subclasses only."""
 
     def __init__(self, arn, account_id, region_name):
         self.arn = arn
         self.account_id = account_id
         self.region_name = region_name
+
+    @property
+    def physical_resource_id(self):
+        return self.arn
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        pass
+
+
+class TopicSubscription(NamedByArn, CloudFormationModel):
+    """AWS::SNS::Subscription: moto's Subscribe, then the attributes the resource sets."""
+
+    __module__ = "moto.sns.subscription_resource"
+    ATTRIBUTES = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy")
 
     @staticmethod
     def cloudformation_type():
@@ -236,10 +249,6 @@ class TopicSubscription(CloudFormationModel):
     @staticmethod
     def cloudformation_name_type():
         return ""
-
-    @property
-    def physical_resource_id(self):
-        return self.arn
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
@@ -257,23 +266,14 @@ class TopicSubscription(CloudFormationModel):
                 backend.set_subscription_attributes(subscription.arn, name, str(value))
         return cls(subscription.arn, account_id, region_name)
 
-    @classmethod
-    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
-        pass
-
     def delete(self, account_id, region_name):
         sns.sns_backends[account_id][region_name].unsubscribe(self.arn)
 
 
-class GeneratedSecret(CloudFormationModel):
+class GeneratedSecret(NamedByArn, CloudFormationModel):
     """AWS::SecretsManager::Secret: a SecretString, or one made by GenerateSecretString."""
 
     __module__ = "moto.secretsmanager.secret_resource"
-
-    def __init__(self, arn, account_id, region_name):
-        self.arn = arn
-        self.account_id = account_id
-        self.region_name = region_name
 
     @staticmethod
     def cloudformation_type():
@@ -282,10 +282,6 @@ class GeneratedSecret(CloudFormationModel):
     @staticmethod
     def cloudformation_name_type():
         return "Name"
-
-    @property
-    def physical_resource_id(self):
-        return self.arn
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
@@ -317,10 +313,6 @@ class GeneratedSecret(CloudFormationModel):
             force_overwrite=False,
         )
         return cls(json.loads(created)["ARN"], account_id, region_name)
-
-    @classmethod
-    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
-        pass
 
     def delete(self, account_id, region_name):
         secretsmanager.secretsmanager_backends[account_id][region_name].delete_secret(

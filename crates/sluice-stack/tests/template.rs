@@ -86,6 +86,27 @@ fn every_subscription_and_source_queue_that_could_drop_an_event_has_a_dlq() {
     }
 }
 
+/// A function's policy statements with their actions; a conditional statement
+/// (`!If [condition, statement, AWS::NoValue]`) counts as its statement.
+fn statements<'a>(name: &str, function: &'a Yaml) -> Vec<(Vec<&'a str>, &'a Yaml)> {
+    let mut out = Vec::new();
+    for policy in function["Properties"]["Policies"].as_vec().unwrap() {
+        for statement in policy["Statement"].as_vec().unwrap() {
+            let statement = match statement {
+                Yaml::Array(branches) => &branches[1],
+                plain => plain,
+            };
+            let actions: Vec<&str> = match &statement["Action"] {
+                Yaml::Array(a) => a.iter().map(|v| v.as_str().unwrap()).collect(),
+                Yaml::String(s) => vec![s.as_str()],
+                other => panic!("{name}: action {other:?}"),
+            };
+            out.push((actions, statement));
+        }
+    }
+    out
+}
+
 /// Every Allow statement of an IAM policy (the functions' policies) names its actions and
 /// resources; no wildcard action, no `Resource: "*"`.
 #[test]
@@ -93,24 +114,12 @@ fn no_iam_statement_has_a_wildcard_action() {
     let t = template();
     let mut checked = 0;
     for (name, function) in resources_of(&t, "AWS::Serverless::Function") {
-        for policy in function["Properties"]["Policies"].as_vec().unwrap() {
-            for statement in policy["Statement"].as_vec().unwrap() {
-                // A conditional statement (!If [condition, statement, AWS::NoValue]): its statement.
-                let statement = match statement {
-                    Yaml::Array(branches) => &branches[1],
-                    plain => plain,
-                };
-                let actions: Vec<&str> = match &statement["Action"] {
-                    Yaml::Array(a) => a.iter().map(|v| v.as_str().unwrap()).collect(),
-                    Yaml::String(s) => vec![s.as_str()],
-                    other => panic!("{name}: action {other:?}"),
-                };
-                for action in actions {
-                    assert!(!action.contains('*'), "{name}: wildcard action {action}");
-                    checked += 1;
-                }
-                assert_ne!(statement["Resource"].as_str(), Some("*"), "{name}: statement on every resource");
+        for (actions, statement) in statements(name, function) {
+            for action in actions {
+                assert!(!action.contains('*'), "{name}: wildcard action {action}");
+                checked += 1;
             }
+            assert_ne!(statement["Resource"].as_str(), Some("*"), "{name}: statement on every resource");
         }
     }
     assert!(checked >= 10, "only {checked} actions found: the test reads the wrong place");
@@ -311,22 +320,11 @@ fn each_functions_role_allows_exactly_the_calls_its_code_makes() {
     for (name, function) in resources_of(&t, "AWS::Serverless::Function") {
         let mut allowed = std::collections::BTreeSet::new();
         let mut resources: Vec<(String, String)> = Vec::new();
-        for policy in function["Properties"]["Policies"].as_vec().unwrap() {
-            for statement in policy["Statement"].as_vec().unwrap() {
-                let statement = match statement {
-                    Yaml::Array(branches) => &branches[1],
-                    plain => plain,
-                };
-                let actions: Vec<&str> = match &statement["Action"] {
-                    Yaml::Array(a) => a.iter().map(|v| v.as_str().unwrap()).collect(),
-                    Yaml::String(s) => vec![s.as_str()],
-                    other => panic!("{name}: action {other:?}"),
-                };
-                let resource = statement["Resource"].as_str().unwrap_or_default().to_owned();
-                for action in actions {
-                    allowed.insert(action);
-                    resources.push((action.to_owned(), resource.clone()));
-                }
+        for (actions, statement) in statements(name, function) {
+            let resource = statement["Resource"].as_str().unwrap_or_default().to_owned();
+            for action in actions {
+                allowed.insert(action);
+                resources.push((action.to_owned(), resource.clone()));
             }
         }
         let needed: std::collections::BTreeSet<&str> = needed.iter().copied().collect();
