@@ -115,7 +115,7 @@ async fn every_listener_of_the_local_stack_and_the_lambda_service_is_on_loopback
     let mut servers = 0;
     let mut listening = 0;
     let sockets = bound_sockets();
-    for name in ["moto", "redis"] {
+    for name in ["moto", "dynamodb", "redis"] {
         let pid_file = stack_dir().join(format!("{name}.pid"));
         let pid: u32 = std::fs::read_to_string(&pid_file)
             .unwrap_or_else(|_| panic!("{} is missing: start the stack (scripts/stack start)", pid_file.display()))
@@ -141,7 +141,7 @@ async fn every_listener_of_the_local_stack_and_the_lambda_service_is_on_loopback
     let serving = sockets.iter().filter(|s| own.contains(&s.inode) && s.protocol == "tcp").count();
     assert!(serving >= 4, "the Invoke API, the partner and two warm instances' Runtime APIs listen: {serving}");
     scenario.stop().await;
-    assert_eq!(servers, 2);
-    assert!(listening >= 2, "each server listens on something");
+    assert_eq!(servers, 3);
+    assert!(listening >= 3, "each server listens on something");
     assert!(problems.is_empty(), "listening beyond loopback:\n{}", problems.join("\n"));
 }
