@@ -111,7 +111,9 @@ pub async fn run(command: Command) -> Result<(), Failure> {
             let mut request = StackRequest::new(&name, &template, workers);
             request.parameters = parameters;
             let aws = aws_config::load_from_env().await;
-            let stack = Stack::deploy(&aws, &request).await.map_err(|e| Failure::unusable(format!("up: {e}")))?;
+            let stack = Stack::deploy(&aws, &request)
+                .await
+                .map_err(|e| Failure::unusable(unreachable_hint(format!("up: {e}"))))?;
             let mut service_config =
                 stack.service_config(&aws).await.map_err(|e| Failure::unusable(format!("up: {e}")))?;
             service_config.time_scale = Some(time_scale);
@@ -128,7 +130,9 @@ pub async fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Down { stack_name } => {
             let aws = aws_config::load_from_env().await;
-            Stack::delete(&aws, &stack_name).await.map_err(|e| Failure::failed(format!("down: {e}")))?;
+            Stack::delete(&aws, &stack_name)
+                .await
+                .map_err(|e| Failure::failed(unreachable_hint(format!("down: {e}"))))?;
             println!("stack {stack_name}: deleted");
             Ok(())
         }
@@ -139,6 +143,18 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                 serde_json::from_slice(&bytes).map_err(|e| Failure::unusable(format!("{}: {e}", config.display())))?;
             serve(parsed, port, log_dir, aws_config::load_from_env().await).await
         }
+    }
+}
+
+/// `message`, with how to start the local stack when nothing answered.
+fn unreachable_hint(message: String) -> String {
+    if message.contains("dispatch failure") {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "AWS_ENDPOINT_URL (not set)".into());
+        format!(
+            "{message}\n  does the local stack answer at {endpoint}? start it with `scripts/stack start` and `eval \"$(scripts/stack env)\"`"
+        )
+    } else {
+        message
     }
 }
 

@@ -252,3 +252,26 @@ fn local_up_refuses_a_function_it_cannot_run_before_deploying_anything() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("parameter EnableVpc: \"maybe\" is not one of true, false"), "{err}");
 }
+
+#[test]
+fn local_up_without_a_stack_says_where_it_looked_and_how_to_start_one() {
+    let workers = scratch("up-no-stack");
+    for worker in ["sqs-worker", "sns-worker"] {
+        std::fs::write(workers.join(worker), b"").unwrap();
+    }
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+    let out = sluice(
+        &["local", "up", "--template", template, "--workers", workers.to_str().unwrap()],
+        &[("AWS_ENDPOINT_URL", &endpoint)],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.starts_with("sluice: up: CreateBucket sluice-local-artifacts: dispatch failure"), "{err}");
+    assert!(
+        err.contains(&format!("does the local stack answer at {endpoint}? start it with `scripts/stack start`")),
+        "{err}"
+    );
+    assert!(!err.contains("DispatchFailure {"), "a debug dump:\n{err}");
+}

@@ -86,7 +86,7 @@ pub enum StackError {
 
 fn call<E: std::error::Error>(name: impl Into<String>) -> impl FnOnce(E) -> StackError {
     let call = name.into();
-    move |e| StackError::Call { call, message: aws_sdk_s3::error::DisplayErrorContext(&e).to_string() }
+    move |e| StackError::Call { call, message: sluice_retry::error_chain(&e) }
 }
 
 /// What to deploy.
@@ -243,7 +243,7 @@ impl Stack {
         let cloudformation = aws_sdk_cloudformation::Client::new(aws);
         match cloudformation.describe_stacks().stack_name(name).send().await {
             Ok(out) => Ok(out.stacks().iter().any(|s| s.stack_status() != Some(&StackStatus::DeleteComplete))),
-            Err(e) if aws_sdk_s3::error::DisplayErrorContext(&e).to_string().contains("does not exist") => Ok(false),
+            Err(e) if sluice_retry::error_chain(&e).contains("does not exist") => Ok(false),
             Err(e) => Err(call(format!("DescribeStacks {name}"))(e)),
         }
     }
