@@ -314,6 +314,7 @@ impl Function {
             peak_rss_kb.map(|kb| kb.div_ceil(1024)),
             init.map(|d| d.as_secs_f64() * 1000.0),
         );
+        instance.log.settle().await;
         instance.log.write(format!("END RequestId: {}\n{report}", request.request_id).as_bytes());
         result.log_tail = instance.log.since(mark, crate::logs::TAIL_RETURNED);
         if instance.is_alive() && result.outcome != Outcome::Timeout {

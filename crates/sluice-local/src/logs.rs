@@ -7,7 +7,10 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -16,10 +19,20 @@ pub const TAIL_KEPT: usize = 64 * 1024;
 /// The Invoke API returns the last 4 KB of the log (Lambda API `Invoke`, `LogType`).
 pub const TAIL_RETURNED: usize = 4 * 1024;
 
+/// The longest [`InstanceLog::settle`] waits for output still in the pipes.
+const SETTLE_LIMIT: Duration = Duration::from_millis(50);
+
+// FIONREAD: the bytes waiting in a pipe.
+nix::ioctl_read_bad!(bytes_waiting, nix::libc::FIONREAD, nix::libc::c_int);
+
 /// One instance's log: appended to the function's file, its tail kept in memory.
 pub(crate) struct InstanceLog {
     file: Arc<Mutex<std::fs::File>>,
     tail: Mutex<Tail>,
+    /// The read ends of the process's stdout and stderr pipes still being copied.
+    pipes: Mutex<Vec<RawFd>>,
+    /// Reads taken from a pipe and not yet in the log.
+    copying: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -30,7 +43,7 @@ struct Tail {
 
 impl InstanceLog {
     pub fn new(file: Arc<Mutex<std::fs::File>>) -> Self {
-        InstanceLog { file, tail: Mutex::default() }
+        InstanceLog { file, tail: Mutex::default(), pipes: Mutex::default(), copying: AtomicUsize::new(0) }
     }
 
     /// Appends `data`.
@@ -57,17 +70,69 @@ impl InstanceLog {
     }
 
     /// Copies everything `reader` (the process's stdout or stderr) yields into the log.
-    pub fn pump(self: &Arc<Self>, mut reader: impl AsyncRead + Unpin + Send + 'static) {
+    pub fn pump(self: &Arc<Self>, mut reader: impl AsyncRead + AsRawFd + Unpin + Send + 'static) {
         let log = self.clone();
+        let fd = reader.as_raw_fd();
+        self.pipes.lock().expect("log poisoned").push(fd);
         tokio::spawn(async move {
             let mut buffer = vec![0u8; 8192];
-            while let Ok(n) = reader.read(&mut buffer).await {
-                if n == 0 {
+            loop {
+                let read = reader.read(&mut buffer).await;
+                log.copying.fetch_add(1, Ordering::SeqCst);
+                let copied = match read {
+                    Ok(n) if n > 0 => {
+                        log.write(&buffer[..n]);
+                        true
+                    }
+                    _ => false,
+                };
+                log.copying.fetch_sub(1, Ordering::SeqCst);
+                if !copied {
                     break;
                 }
-                log.write(&buffer[..n]);
             }
+            // Forgotten before the pipe closes, so its number, free again, is never asked about.
+            log.pipes.lock().expect("log poisoned").retain(|p| *p != fd);
+            drop(reader);
         });
+    }
+
+    /// Waits until what the process has written to its pipes is in the log (at most
+    /// [`SETTLE_LIMIT`]): a runtime prints, then posts its response, and Lambda's log has the
+    /// printed lines before the invocation's `END`. The copy runs on its own task, so without
+    /// this the `END` line could overtake them.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
+        let idle = || self.copying.load(Ordering::SeqCst) == 0 && self.waiting() == 0;
+        loop {
+            if idle() {
+                // Again after a turn of the scheduler: a read that just left the pipe is counted.
+                tokio::task::yield_now().await;
+                if idle() {
+                    return;
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Bytes waiting in the pipes.
+    fn waiting(&self) -> i64 {
+        let pipes = self.pipes.lock().expect("log poisoned");
+        pipes
+            .iter()
+            .map(|fd| {
+                let mut n: nix::libc::c_int = 0;
+                // SAFETY: FIONREAD writes one c_int; the fd is a pipe this log still reads.
+                match unsafe { bytes_waiting(*fd, &mut n) } {
+                    Ok(_) => i64::from(n),
+                    Err(_) => 0,
+                }
+            })
+            .sum()
     }
 }
 
