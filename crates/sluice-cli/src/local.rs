@@ -117,9 +117,8 @@ pub async fn run(command: Command) -> Result<(), Failure> {
             let mut service_config =
                 stack.service_config(&aws).await.map_err(|e| Failure::unusable(format!("up: {e}")))?;
             service_config.time_scale = Some(time_scale);
-            let reserved: u32 = service_config.functions.iter().filter_map(|f| f.reserved_concurrency).sum();
             service_config.account_concurrency =
-                Some(account_concurrency.unwrap_or(reserved + sluice_local::concurrency::DEFAULT_ACCOUNT_CONCURRENCY));
+                Some(account_concurrency.unwrap_or_else(|| Stack::account_concurrency(&service_config)));
             println!("stack {name}: deployed from {}", template.display());
             for (key, value) in &stack.outputs {
                 println!("  {key} = {value}");

@@ -211,9 +211,8 @@ impl Settings {
     /// `config`, read from the stack, with the local overrides applied.
     pub fn apply(&self, mut config: ServiceConfig) -> ServiceConfig {
         config.time_scale = Some(self.time_scale);
-        let reserved: u32 = config.functions.iter().filter_map(|f| f.reserved_concurrency).sum();
         config.account_concurrency =
-            Some(self.account_concurrency.unwrap_or(reserved + sluice_local::concurrency::DEFAULT_ACCOUNT_CONCURRENCY));
+            Some(self.account_concurrency.unwrap_or_else(|| Stack::account_concurrency(&config)));
         for (i, function) in config.functions.iter_mut().enumerate() {
             let env = &mut function.environment;
             env.insert("MAX_OBJECT_BYTES".into(), self.max_object_bytes.to_string());

@@ -183,7 +183,7 @@ impl Stack {
             .send()
             .await
             .map_err(call(format!("CreateStack {}", request.name)))?;
-        let status = wait_for(&cloudformation, &request.name, |s| !s.as_str().ends_with("_IN_PROGRESS")).await?;
+        let status = settled(&cloudformation, &request.name).await?;
         if status.0 != StackStatus::CreateComplete {
             return Err(StackError::Status {
                 stack: request.name.clone(),
@@ -246,6 +246,13 @@ impl Stack {
             Err(e) if sluice_retry::error_chain(&e).contains("does not exist") => Ok(false),
             Err(e) => Err(call(format!("DescribeStacks {name}"))(e)),
         }
+    }
+
+    /// The local Lambda service's account concurrency for `config` unless one is asked for: its
+    /// reservations plus the service's default for the rest (AWS keeps at least 100 unreserved).
+    pub fn account_concurrency(config: &ServiceConfig) -> u32 {
+        let reserved: u32 = config.functions.iter().filter_map(|f| f.reserved_concurrency).sum();
+        reserved + sluice_local::concurrency::DEFAULT_ACCOUNT_CONCURRENCY
     }
 
     /// The resources of `resource_type`.
@@ -414,7 +421,7 @@ impl Stack {
         }
         let cloudformation = aws_sdk_cloudformation::Client::new(aws);
         cloudformation.delete_stack().stack_name(name).send().await.map_err(call(format!("DeleteStack {name}")))?;
-        match wait_for(&cloudformation, name, |s| !s.as_str().ends_with("_IN_PROGRESS")).await {
+        match settled(&cloudformation, name).await {
             Err(StackError::Call { message, .. }) if message.contains("does not exist") => {}
             Err(e) => return Err(e),
             Ok((StackStatus::DeleteComplete, _)) => {}
@@ -435,11 +442,10 @@ impl Stack {
     }
 }
 
-/// Waits (bounded) until stack `name`'s status satisfies `done`; its status and reason.
-async fn wait_for(
+/// Waits (bounded) until stack `name` is no longer in progress; its status and reason.
+async fn settled(
     cloudformation: &aws_sdk_cloudformation::Client,
     name: &str,
-    done: impl Fn(&StackStatus) -> bool,
 ) -> Result<(StackStatus, Option<String>), StackError> {
     let deadline = tokio::time::Instant::now() + STACK_DEADLINE;
     loop {
@@ -456,7 +462,7 @@ async fn wait_for(
             });
         };
         let status = stack.stack_status().cloned().unwrap_or(StackStatus::CreateFailed);
-        if done(&status) {
+        if !status.as_str().ends_with("_IN_PROGRESS") {
             return Ok((status, stack.stack_status_reason().map(str::to_owned)));
         }
         if tokio::time::Instant::now() >= deadline {
