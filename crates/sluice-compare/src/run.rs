@@ -142,11 +142,10 @@ async fn reqwest_free_probe(endpoint: &str) -> Result<(), String> {
     }
 }
 
-/// An error and its causes on one line, each said once (no debug dump of a raw response).
-/// The error and its causes, cut to one readable line.
+/// An error and its causes on one line, each said once (no debug dump of a raw response), cut
+/// to a readable length.
 fn causes(e: &dyn std::error::Error) -> String {
-    let line = sluice_retry::error_chain(e);
-    if line.len() > 240 { format!("{}...", &line[..line.floor_char_boundary(240)]) } else { line }
+    sluice_excerpt::clip(&sluice_retry::error_chain(e), 240).into_owned()
 }
 
 /// The meters and partner of one path.

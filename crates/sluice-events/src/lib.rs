@@ -30,18 +30,34 @@ pub mod sns;
 
 pub use message::{Decoded, Json, Opened, Payload, decode_body, open};
 
-/// Why a message could not be decoded. Every variant names what was wrong.
+pub use sluice_excerpt::Excerpt;
+
+/// At most this many bytes of a JSON parser's message are kept in [`DecodeError::Json`], before
+/// its line and column. The parser quotes the offending value (`invalid type: string "…",
+/// expected u64`), and the value is the sender's.
+pub const MAX_PARSER_MESSAGE_BYTES: usize = 80;
+
+/// Why a message could not be decoded. Every variant names what was wrong, and quotes the input
+/// only as a short [`Excerpt`]: a message of any size gives an error of a few hundred bytes.
+///
+/// ```
+/// let hostile = format!(r#"{{"Event":"s3:{}"}}"#, "E".repeat(1 << 20));
+/// let error = sluice_events::s3::S3Notification::from_json(&hostile).unwrap_err();
+/// assert!(error.to_string().len() < 200);
+/// assert!(error.to_string().contains("(1,048,579 bytes)"), "{error}");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
     /// The text is not the JSON the decoder expected.
-    #[error("{what} is not valid JSON: {source}")]
+    #[error("{what} is not valid JSON: {detail}")]
     Json {
         /// What was being decoded.
         what: &'static str,
-        /// The parser's error, with line and column.
-        #[source]
-        source: serde_json::Error,
+        /// The parser's message, cut to [`MAX_PARSER_MESSAGE_BYTES`], with its line and column.
+        detail: String,
+        /// Whether the text was cut short, wrong JSON, or JSON of the wrong shape.
+        category: serde_json::error::Category,
     },
     /// The JSON has the wrong shape.
     #[error("invalid {what}: {reason}")]
@@ -52,10 +68,10 @@ pub enum DecodeError {
         reason: String,
     },
     /// An S3 event of a major version this decoder does not understand.
-    #[error("unsupported S3 eventVersion {found:?}: only {supported}.x is understood")]
+    #[error("unsupported S3 eventVersion {found}: only {supported}.x is understood")]
     UnsupportedVersion {
         /// The `eventVersion` found.
-        found: String,
+        found: Excerpt,
         /// The major version supported.
         supported: u32,
     },
@@ -64,5 +80,18 @@ pub enum DecodeError {
 impl DecodeError {
     pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
         DecodeError::Invalid { what, reason: reason.into() }
+    }
+
+    /// The parser's error on `what`, its message bounded.
+    pub(crate) fn json(what: &'static str, error: serde_json::Error) -> Self {
+        // serde_json's text is "<message> at line L column C": the position is kept whole.
+        let text = error.to_string();
+        let position = match error.line() {
+            0 => String::new(),
+            line => format!(" at line {line} column {}", error.column()),
+        };
+        let message = text.strip_suffix(&position).unwrap_or(&text);
+        let detail = format!("{}{position}", sluice_excerpt::clip(message, MAX_PARSER_MESSAGE_BYTES));
+        DecodeError::Json { what, detail, category: error.classify() }
     }
 }

@@ -59,7 +59,7 @@ impl<T: DeserializeOwned> Payload for Json<T> {
     fn decode(payload: &str) -> Result<Decoded<Self>, DecodeError> {
         serde_json::from_str(payload)
             .map(|t| Decoded::Items(vec![Json(t)]))
-            .map_err(|e| DecodeError::Json { what: std::any::type_name::<T>(), source: e })
+            .map_err(|e| DecodeError::json(std::any::type_name::<T>(), e))
     }
 }
 

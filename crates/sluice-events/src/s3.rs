@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use crate::DecodeError;
+use crate::{DecodeError, Excerpt};
 
 /// The only major `eventVersion` this decoder understands (S3 User Guide: "check the major
 /// version, and ignore unknown fields").
@@ -88,8 +88,7 @@ impl S3Notification {
     /// [`MAX_RECORDS`], a record of another major version, or a key that is not valid
     /// percent-encoded UTF-8 or is over [`MAX_KEY_BYTES`].
     pub fn from_json(json: &str) -> Result<Self, DecodeError> {
-        let doc: RawDocument =
-            serde_json::from_str(json).map_err(|e| DecodeError::Json { what: "S3 event", source: e })?;
+        let doc: RawDocument = serde_json::from_str(json).map_err(|e| DecodeError::json("S3 event", e))?;
         match doc {
             RawDocument { records: Some(records), .. } => {
                 if records.is_empty() {
@@ -116,7 +115,7 @@ impl S3Notification {
             }
             RawDocument { event: Some(event), .. } => Err(DecodeError::invalid(
                 "S3 event",
-                format!("unknown `Event` {event:?} (only s3:TestEvent has no `Records`)"),
+                format!("unknown `Event` {} (only s3:TestEvent has no `Records`)", Excerpt::of(&event)),
             )),
             _ => Err(DecodeError::invalid("S3 event", "the document has neither `Records` nor `Event: s3:TestEvent`")),
         }
@@ -139,7 +138,7 @@ pub fn decode_key(raw: &str) -> Result<String, DecodeError> {
     let key = percent_encoding::percent_decode_str(&spaced)
         .decode_utf8()
         .map(|k| k.into_owned())
-        .map_err(|_| DecodeError::invalid("S3 object key", format!("{:?} does not decode to UTF-8", clip(raw))))?;
+        .map_err(|_| DecodeError::invalid("S3 object key", format!("{} does not decode to UTF-8", Excerpt::of(raw))))?;
     if key.len() > MAX_KEY_BYTES {
         return Err(too_long(key.len()));
     }
@@ -155,14 +154,6 @@ pub const MAX_KEY_BYTES: usize = 1024;
 
 fn too_long(bytes: usize) -> DecodeError {
     DecodeError::invalid("S3 object key", format!("{bytes} bytes long, over S3's {MAX_KEY_BYTES}-byte limit"))
-}
-
-/// The start of `text`, for an error message that must stay short whatever the input.
-fn clip(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((end, _)) => format!("{}...", &text[..end]),
-        None => text.to_owned(),
-    }
 }
 
 #[derive(Deserialize)]
@@ -213,7 +204,10 @@ impl RawRecord {
         let version = self.event_version.ok_or_else(|| at("missing `eventVersion`"))?;
         let major = version.split('.').next().and_then(|m| m.parse::<u32>().ok());
         if major != Some(SUPPORTED_EVENT_VERSION_MAJOR) {
-            return Err(DecodeError::UnsupportedVersion { found: version, supported: SUPPORTED_EVENT_VERSION_MAJOR });
+            return Err(DecodeError::UnsupportedVersion {
+                found: Excerpt::of(&version),
+                supported: SUPPORTED_EVENT_VERSION_MAJOR,
+            });
         }
         let event_name = self.event_name.ok_or_else(|| at("missing `eventName`"))?;
         let s3 = self.s3.ok_or_else(|| at("missing `s3`"))?;

@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use lru::LruCache;
 
-use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
+use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError, lock};
 
 /// Default number of completed records kept (Powertools keeps 256).
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
@@ -60,7 +60,7 @@ impl<S: IdempotencyStore> CachedStore<S> {
 
     /// Records held in memory, expired ones included until a lookup meets them.
     pub fn len(&self) -> usize {
-        self.cache.as_ref().map_or(0, |c| c.lock().expect("cache poisoned").len())
+        self.cache.as_ref().map_or(0, |c| lock(c).len())
     }
 
     /// True when no record is held in memory.
@@ -70,12 +70,12 @@ impl<S: IdempotencyStore> CachedStore<S> {
 
     fn remember(&self, key: &str, entry: Entry) {
         if let Some(cache) = &self.cache {
-            cache.lock().expect("cache poisoned").put(key.to_owned(), entry);
+            lock(cache).put(key.to_owned(), entry);
         }
     }
 
     fn lookup(&self, key: &str, now: SystemTime) -> Option<Entry> {
-        let mut cache = self.cache.as_ref()?.lock().expect("cache poisoned");
+        let mut cache = lock(self.cache.as_ref()?);
         match cache.get(key) {
             Some(e) if e.expires_at > now => Some(e.clone()),
             Some(_) => {
@@ -110,10 +110,7 @@ impl<S: IdempotencyStore> IdempotencyStore for CachedStore<S> {
             ),
             Claim::Acquired(lease) => {
                 // The store keeps the claim's fingerprint; so does the cached record once complete.
-                self.claimed
-                    .lock()
-                    .expect("cache poisoned")
-                    .insert(lease.token().to_owned(), request.fingerprint.map(str::to_owned));
+                lock(&self.claimed).insert(lease.token().to_owned(), request.fingerprint.map(str::to_owned));
             }
             _ => {}
         }
@@ -125,14 +122,14 @@ impl<S: IdempotencyStore> IdempotencyStore for CachedStore<S> {
     }
 
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {
-        let fingerprint = self.claimed.lock().expect("cache poisoned").remove(lease.token()).flatten();
+        let fingerprint = lock(&self.claimed).remove(lease.token()).flatten();
         self.store.complete(lease, output, expires_at).await?;
         self.remember(lease.key(), Entry { output: output.to_owned(), expires_at, fingerprint });
         Ok(())
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
-        self.claimed.lock().expect("cache poisoned").remove(lease.token());
+        lock(&self.claimed).remove(lease.token());
         self.store.release(lease).await
     }
 }
@@ -155,6 +152,23 @@ mod tests {
             panic!("{key} not acquired")
         };
         store.complete(&lease, "\"out\"", expires_at).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_a_lock_is_held_does_not_break_the_cache() {
+        let store = std::sync::Arc::new(CachedStore::new(MemoryStore::new(), 2));
+        let poisoner = store.clone();
+        let panicked = std::thread::spawn(move || {
+            let _cache = poisoner.cache.as_ref().unwrap().lock().unwrap();
+            let _claimed = poisoner.claimed.lock().unwrap();
+            panic!("a processor panicked while the cache was locked");
+        })
+        .join();
+        assert!(panicked.is_err() && store.claimed.is_poisoned());
+        complete(&store, "k", Some("f"), later(60)).await;
+        assert_eq!(store.len(), 1);
+        let again = store.claim(ClaimRequest::new("k", later(60))).await.unwrap();
+        assert!(matches!(again, Claim::Completed { .. }), "{again:?}");
     }
 
     #[tokio::test]

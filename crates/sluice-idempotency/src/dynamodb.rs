@@ -24,18 +24,32 @@
 //!
 //! DynamoDB's TTL deletion can lag by up to 48 hours (DynamoDB Developer Guide, "Time to
 //! Live"), and moto never deletes: every read checks `expiration` and `in_progress_expiration`.
+//!
+//! **Long keys.** A partition key value holds at most 2,048 bytes and a sort key value 1,024
+//! (DynamoDB Developer Guide, "Quotas in Amazon DynamoDB", "Partition key length" and "Sort key
+//! length"). A key that would not fit, namespace included, is stored as its SHA-256 instead
+//! (`<namespace>sha256:<hex>`), so an item whose key is built from a long S3 key is still
+//! protected rather than refused. A request DynamoDB refuses as invalid (`ValidationException`)
+//! is [`StoreError::Rejected`], which is permanent: sending it again cannot succeed.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
+
+/// DynamoDB's longest partition key value, in bytes.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// DynamoDB's longest sort key value, in bytes.
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+/// An SDK error's text is cut to this many bytes in a [`StoreError`].
+const MAX_SDK_ERROR_BYTES: usize = 240;
 
 const IN_PROGRESS: &str = "INPROGRESS";
 const COMPLETED: &str = "COMPLETED";
@@ -181,8 +195,21 @@ impl DynamoDbStore {
         &self.table
     }
 
+    /// The key attribute value stored for `key`: the namespace and the key, or the namespace
+    /// and the key's SHA-256 when that would exceed DynamoDB's key length.
+    fn stored_key(&self, key: &str) -> String {
+        let limit = if self.sort_key.is_some() { MAX_SORT_KEY_BYTES } else { MAX_PARTITION_KEY_BYTES };
+        if self.key_prefix.len() + key.len() <= limit {
+            return format!("{}{key}", self.key_prefix);
+        }
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}sha256:{hex}", self.key_prefix)
+    }
+
     fn key(&self, key: &str) -> HashMap<String, AttributeValue> {
-        let stored = format!("{}{key}", self.key_prefix);
+        let stored = self.stored_key(key);
         match &self.sort_key {
             None => HashMap::from([(self.names.key.clone(), AttributeValue::S(stored))]),
             Some((sort_attr, partition)) => HashMap::from([
@@ -197,12 +224,29 @@ impl DynamoDbStore {
         self.sort_key.as_ref().map_or(&self.names.key, |(sort, _)| sort)
     }
 
-    fn unavailable<E>(operation: &'static str, key: &str, e: SdkError<E>) -> StoreError
+    /// The error of a request DynamoDB did not carry out: [`StoreError::Rejected`] for a
+    /// `ValidationException`, [`StoreError::Unavailable`] for anything else (throttling, a
+    /// network error, a 5xx), which a later attempt may get past.
+    fn failed<E>(operation: &'static str, key: &str, e: SdkError<E>) -> StoreError
     where
-        E: std::error::Error + Send + Sync + 'static,
+        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
         SdkError<E>: std::error::Error,
     {
-        StoreError::Unavailable { operation, key: key.to_owned(), source: DisplayErrorContext(&e).to_string().into() }
+        let service = e.as_service_error();
+        let rejected = service.and_then(ProvideErrorMetadata::code) == Some("ValidationException");
+        // The service's own code and message when it answered, else the SDK's whole account;
+        // either can quote the request, so it is bounded like any quoted input.
+        let text = match service.map(|s| (s.code(), s.message())) {
+            Some((Some(code), Some(message))) => format!("{code}: {message}"),
+            _ => DisplayErrorContext(&e).to_string(),
+        };
+        let source = sluice_excerpt::clip(&text, MAX_SDK_ERROR_BYTES).into_owned().into();
+        let key = key.to_owned();
+        if rejected {
+            StoreError::Rejected { operation, key, source }
+        } else {
+            StoreError::Unavailable { operation, key, source }
+        }
     }
 
     fn decode(
@@ -264,7 +308,7 @@ impl DynamoDbStore {
             Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
                 Err(StoreError::Fenced { key: lease.key().to_owned() })
             }
-            Err(e) => Err(Self::unavailable(operation, lease.key(), e)),
+            Err(e) => Err(Self::failed(operation, lease.key(), e)),
         }
     }
 }
@@ -325,7 +369,7 @@ impl IdempotencyStore for DynamoDbStore {
                         reason: "condition failed but no old item was returned".into(),
                     }),
                 },
-                _ => Err(Self::unavailable("claim", request.key, e)),
+                _ => Err(Self::failed("claim", request.key, e)),
             },
         }
     }
@@ -379,7 +423,7 @@ impl IdempotencyStore for DynamoDbStore {
             Err(e) if matches!(e.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => {
                 Err(StoreError::Fenced { key: lease.key().to_owned() })
             }
-            Err(e) => Err(Self::unavailable("release", lease.key(), e)),
+            Err(e) => Err(Self::failed("release", lease.key(), e)),
         }
     }
 }

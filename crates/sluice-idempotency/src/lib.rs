@@ -51,6 +51,7 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use sluice_excerpt::Excerpt;
 
 /// A bounded cache of completed records in front of a store.
 pub mod cache;
@@ -75,6 +76,16 @@ pub use redis::RedisStore;
 
 /// A boxed error from a backend's client.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Locks `mutex`, recovering it if a thread panicked while holding it.
+///
+/// A store lives as long as the warm instance, and a processor may panic (sluice catches the
+/// panic and fails that one item). Were the lock poisoned for good, every later record on the
+/// instance would fail on it. Each critical section here is a single map operation that
+/// leaves the map consistent at every step, so the data behind a poisoned lock is sound.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// What a caller asks for when it claims an item.
 #[derive(Debug, Clone, Copy)]
@@ -178,19 +189,24 @@ pub enum Claim {
 }
 
 /// Why a store operation failed.
+///
+/// Keys are quoted as an [`Excerpt`](sluice_excerpt::Excerpt): they come from the events.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The lease no longer owns the record: its claim expired and another invocation took the
     /// item over (or the record is gone). Nothing was written.
-    #[error("idempotency record {key:?} is no longer owned by this invocation (claim expired and taken over)")]
+    #[error(
+        "idempotency record {} is no longer owned by this invocation (claim expired and taken over)",
+        Excerpt::of(.key)
+    )]
     Fenced {
         /// The key of the lost record.
         key: String,
     },
     /// The backend refused or could not be reached (throttling, network, service error). The
     /// item must be retried later, never processed without a claim.
-    #[error("idempotency store unavailable during {operation} of {key:?}: {source}")]
+    #[error("idempotency store unavailable during {operation} of {}: {source}", Excerpt::of(.key))]
     Unavailable {
         /// `claim`, `complete` or `release`.
         operation: &'static str,
@@ -200,14 +216,44 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The backend refused the request itself as invalid (DynamoDB's `ValidationException`: an
+    /// item over 400 KB, say). Sending it again gets the same answer, so the item fails
+    /// permanently instead of being retried until the queue gives up on it.
+    #[error("idempotency store rejected the {operation} of {} as invalid: {source}", Excerpt::of(.key))]
+    Rejected {
+        /// `claim`, `renew`, `complete` or `release`.
+        operation: &'static str,
+        /// The key concerned.
+        key: String,
+        /// The backend's error.
+        #[source]
+        source: BoxError,
+    },
     /// The backend answered with a record this library cannot read.
-    #[error("idempotency record {key:?} is corrupt: {reason}")]
+    #[error("idempotency record {} is corrupt: {reason}", Excerpt::of(.key))]
     Corrupt {
         /// The key concerned.
         key: String,
         /// What was wrong.
         reason: String,
     },
+}
+
+impl StoreError {
+    /// True when the same operation may succeed later ([`StoreError::Unavailable`]); a rejected
+    /// request, a fenced lease or a corrupt record will not.
+    ///
+    /// ```
+    /// use sluice_idempotency::StoreError;
+    ///
+    /// let down = StoreError::Unavailable { operation: "claim", key: "k".into(), source: "timeout".into() };
+    /// let invalid = StoreError::Rejected { operation: "claim", key: "k".into(), source: "too large".into() };
+    /// assert!(down.is_retryable());
+    /// assert!(!invalid.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
 }
 
 /// A persistence backend for idempotency records.

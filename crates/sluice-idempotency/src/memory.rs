@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
+use crate::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError, lock};
 
 /// Records beyond which expired ones are swept on the next claim. After a sweep the threshold
 /// becomes twice the records left, so sweeping costs amortised O(1) per claim even when most
@@ -90,7 +90,7 @@ impl MemoryStore {
 
     /// Number of records held, expired or not.
     pub fn len(&self) -> usize {
-        self.records.lock().expect("memory store poisoned").map.len()
+        lock(&self.records).map.len()
     }
 
     /// True when no record is held.
@@ -109,7 +109,7 @@ impl MemoryStore {
 impl IdempotencyStore for MemoryStore {
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
         let now = (self.clock)();
-        let mut records = self.records.lock().expect("memory store poisoned");
+        let mut records = lock(&self.records);
         if records.map.len() >= records.sweep_at {
             records.map.retain(|_, r| !r.expired(now));
             records.sweep_at = (records.map.len() * 2).max(SWEEP_THRESHOLD);
@@ -150,7 +150,7 @@ impl IdempotencyStore for MemoryStore {
     }
 
     async fn renew(&self, lease: &Lease, until: SystemTime) -> Result<(), StoreError> {
-        let mut records = self.records.lock().expect("memory store poisoned");
+        let mut records = lock(&self.records);
         match &mut Self::owned(&mut records.map, lease)?.state {
             State::InProgress { until: held } => {
                 *held = until;
@@ -161,14 +161,14 @@ impl IdempotencyStore for MemoryStore {
     }
 
     async fn complete(&self, lease: &Lease, output: &str, expires_at: SystemTime) -> Result<(), StoreError> {
-        let mut records = self.records.lock().expect("memory store poisoned");
+        let mut records = lock(&self.records);
         let record = Self::owned(&mut records.map, lease)?;
         record.state = State::Completed { output: output.to_owned(), expires_at };
         Ok(())
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
-        let mut records = self.records.lock().expect("memory store poisoned");
+        let mut records = lock(&self.records);
         Self::owned(&mut records.map, lease)?;
         records.map.remove(lease.key());
         Ok(())
@@ -194,6 +194,24 @@ mod tests {
             Claim::Acquired(lease) => lease,
             other => panic!("expected a lease, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_the_lock_is_held_does_not_break_the_store() {
+        let store = MemoryStore::new();
+        let lease = acquire(&store, "before", later(60)).await;
+        let records = store.records.clone();
+        let panicked = std::thread::spawn(move || {
+            let _held = records.lock().unwrap();
+            panic!("a processor panicked while the store was locked");
+        })
+        .join();
+        assert!(panicked.is_err() && store.records.is_poisoned());
+        store.complete(&lease, "{}", later(60)).await.unwrap();
+        assert!(matches!(store.claim(ClaimRequest::new("before", later(60))).await.unwrap(), Claim::Completed { .. }));
+        let after = acquire(&store, "after", later(60)).await;
+        store.release(&after).await.unwrap();
+        assert_eq!(store.len(), 1);
     }
 
     #[tokio::test]

@@ -159,6 +159,21 @@ async fn a_completed_record_cannot_be_renewed(store: Arc<dyn IdempotencyStore>) 
     assert!(matches!(store.claim(ClaimRequest::new(&key, later(60))).await.unwrap(), Claim::Completed { .. }));
 }
 
+/// Keys are built from events, and an S3 key alone may be 1,024 bytes: a key beyond a backend's
+/// key length (DynamoDB's 2,048-byte partition key) is still one item, apart from its neighbours.
+async fn a_key_of_any_length_is_one_item(store: Arc<dyn IdempotencyStore>) {
+    let stem = unique("long");
+    let long = format!("{stem}/{}", "k".repeat(5000));
+    let neighbour = format!("{long}2");
+    let lease = acquire(&*store, &long, later(60)).await;
+    store.renew(&lease, later(60)).await.unwrap();
+    store.complete(&lease, "\"long\"", later(600)).await.unwrap();
+    let duplicate = store.claim(ClaimRequest::new(&long, later(60))).await.unwrap();
+    assert!(matches!(&duplicate, Claim::Completed { output, .. } if output == "\"long\""), "{duplicate:?}");
+    let other = acquire(&*store, &neighbour, later(60)).await;
+    store.release(&other).await.unwrap();
+}
+
 async fn a_duplicate_reports_the_stored_fingerprint(store: Arc<dyn IdempotencyStore>) {
     let key = unique("stored-fp");
     let Claim::Acquired(lease) =
@@ -188,6 +203,7 @@ macro_rules! conformance {
             conformance!(@test $make, $(#[$attr])? a_lapsed_claim_taken_over_cannot_be_renewed);
             conformance!(@test $make, $(#[$attr])? a_completed_record_cannot_be_renewed);
             conformance!(@test $make, $(#[$attr])? a_duplicate_reports_the_stored_fingerprint);
+            conformance!(@test $make, $(#[$attr])? a_key_of_any_length_is_one_item);
         }
     };
     (@test $make:expr, $(#[$attr:meta])? $check:ident) => {
@@ -264,6 +280,20 @@ async fn dynamodb_errors_are_unavailable() {
     let err = store.claim(ClaimRequest::new("k", later(60))).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { operation: "claim", .. }), "{err}");
     assert!(err.to_string().contains("ResourceNotFound"), "{err}");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_request_dynamodb_refuses_as_invalid_is_rejected_not_unavailable() {
+    // An output over DynamoDB's 400 KB item size: ValidationException, whatever the retries.
+    let client = dynamodb_client(true).await;
+    let store = DynamoDbStore::new(client.clone(), dynamodb_table(&client, None).await);
+    let lease = acquire(&store, &unique("big"), later(60)).await;
+    let output = format!("\"{}\"", "o".repeat(500 * 1024));
+    let err = store.complete(&lease, &output, later(600)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Rejected { operation: "complete", .. }), "{err}");
+    assert!(!err.is_retryable() && err.to_string().contains("ValidationException"), "{err}");
+    assert!(err.to_string().len() <= 512, "{err}");
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use sluice_excerpt::Excerpt;
 
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "Sluice-Signature";
@@ -84,8 +85,8 @@ pub enum SignatureError {
     #[error("malformed {SIGNATURE_HEADER} header: {0}")]
     Malformed(String),
     /// The key id names no secret the partner holds.
-    #[error("unknown signing key {0:?}")]
-    UnknownKey(String),
+    #[error("unknown signing key {0}")]
+    UnknownKey(Excerpt),
     /// The timestamp is outside the tolerance: a replay, or a clock far off.
     #[error("signature timestamp {age_seconds} s away from now, more than the {tolerance_seconds} s allowed")]
     Stale {
@@ -112,16 +113,18 @@ pub fn verify(
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", v)) => {
-                timestamp = Some(v.parse::<u64>().map_err(|_| SignatureError::Malformed(format!("t={v}")))?)
+                timestamp =
+                    Some(v.parse::<u64>().map_err(|_| SignatureError::Malformed(format!("t={}", Excerpt::of(v))))?)
             }
             Some(("k", v)) => key_id = Some(v),
             Some(("v1", v)) => {
-                signature = Some(hex::decode(v).map_err(|_| SignatureError::Malformed(format!("v1={v}")))?)
+                signature =
+                    Some(hex::decode(v).map_err(|_| SignatureError::Malformed(format!("v1={}", Excerpt::of(v))))?)
             }
             _ => {} // other schemes, for the future
         }
     }
-    let missing = |what: &str| SignatureError::Malformed(format!("no {what}= in {header:?}"));
+    let missing = |what: &str| SignatureError::Malformed(format!("no {what}= in {}", Excerpt::of(header)));
     let timestamp = timestamp.ok_or_else(|| missing("t"))?;
     let key_id = key_id.ok_or_else(|| missing("k"))?;
     let signature = signature.ok_or_else(|| missing("v1"))?;
@@ -129,7 +132,7 @@ pub fn verify(
     if age_seconds > tolerance.as_secs() {
         return Err(SignatureError::Stale { age_seconds, tolerance_seconds: tolerance.as_secs() });
     }
-    let secret = secret_for(key_id).ok_or_else(|| SignatureError::UnknownKey(key_id.to_owned()))?;
+    let secret = secret_for(key_id).ok_or_else(|| SignatureError::UnknownKey(Excerpt::of(key_id)))?;
     mac(&secret, timestamp, body).verify_slice(&signature).map_err(|_| SignatureError::Mismatch)
 }
 
@@ -170,7 +173,7 @@ mod tests {
         let unknown = SigningKey::new("gone", b"x".to_vec()).sign(NOW, b"{}");
         assert_eq!(
             verify(&unknown, b"{}", secrets, NOW, DEFAULT_TOLERANCE),
-            Err(SignatureError::UnknownKey("gone".into()))
+            Err(SignatureError::UnknownKey(Excerpt::of("gone")))
         );
         for bad in ["", "t=now,k=old,v1=00", "t=1,k=old", "t=1,k=old,v1=zz"] {
             assert!(

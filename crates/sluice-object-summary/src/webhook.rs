@@ -20,6 +20,7 @@
 
 use std::time::Duration;
 
+use sluice_excerpt::Excerpt;
 use sluice_retry::{Classify, ErrorClass, RetryPolicy, parse_retry_after};
 use tokio::time::Instant;
 
@@ -44,8 +45,8 @@ pub enum WebhookError {
         url: String,
         /// HTTP status.
         status: u16,
-        /// The start of the response body.
-        body: String,
+        /// The start of the response body: the partner's text, quoted as an excerpt.
+        body: Excerpt,
         /// The `Retry-After` it sent.
         retry_after: Option<Duration>,
     },
@@ -255,7 +256,25 @@ impl Webhook {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let body: String = response.text().await.unwrap_or_default().chars().take(256).collect();
+        let body = body_excerpt(response).await;
         Err(WebhookError::Status { url, status: status.as_u16(), body, retry_after })
     }
+}
+
+/// At most this much of an error response's body is read: enough for its excerpt.
+const MAX_ERROR_BODY_READ: usize = 1024;
+
+/// The excerpt of an error response's body, read no further than [`MAX_ERROR_BODY_READ`]: a
+/// partner's error page can be of any size, and only its start is quoted. The length stated is
+/// the `Content-Length`, else what was read.
+async fn body_excerpt(mut response: reqwest::Response) -> Excerpt {
+    let declared = response.content_length().and_then(|n| usize::try_from(n).ok());
+    let mut head = Vec::new();
+    let mut read = 0;
+    while head.len() < MAX_ERROR_BODY_READ {
+        let Ok(Some(chunk)) = response.chunk().await else { break };
+        read += chunk.len();
+        head.extend_from_slice(&chunk[..chunk.len().min(MAX_ERROR_BODY_READ - head.len())]);
+    }
+    Excerpt::of_start(&head, declared.unwrap_or(read))
 }

@@ -74,6 +74,22 @@ async fn a_400_is_one_request_and_a_permanent_error() {
 }
 
 #[tokio::test]
+async fn a_partners_long_error_page_is_quoted_as_a_short_excerpt() {
+    // A 400 whose body is 8 MiB: the error quotes its start and states its length.
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async { (StatusCode::BAD_REQUEST, "<html>".to_owned() + &"x".repeat(8 << 20)) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap()).parse().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let err = Webhook::new(url, quick()).unwrap().post(&receipt(), "k", far()).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.len() < 200, "{message}");
+    assert!(message.contains("\"<html>xxx") && message.ends_with("…\" (8,388,614 bytes)"), "{message}");
+}
+
+#[tokio::test]
 async fn a_429_with_retry_after_is_retried() {
     let (url, keys) = server(vec![(429, Some("0")), (408, None)]).await;
     Webhook::new(url, quick()).unwrap().post(&receipt(), "k", far()).await.unwrap();

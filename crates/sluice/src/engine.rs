@@ -72,7 +72,13 @@ pub(crate) struct Invocation {
     pub wrap_up_cutoff: Instant,
 }
 
-/// Why a message failed.
+/// A failure reason is cut to this many bytes (then `… (N bytes)`): it goes into log lines, dead
+/// letters and the error an asynchronous invocation returns, and a processor's error may quote
+/// anything. With the ending, a reason stays within 512 bytes.
+pub const MAX_REASON_BYTES: usize = 480;
+
+/// Why a message failed. The reason is bounded ([`MAX_REASON_BYTES`]): build it only through
+/// the constructors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Failure {
     pub retryable: bool,
@@ -80,12 +86,21 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
+    pub fn new(retryable: bool, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let reason = match sluice_excerpt::clip(&reason, MAX_REASON_BYTES) {
+            std::borrow::Cow::Borrowed(_) => reason,
+            std::borrow::Cow::Owned(clipped) => clipped,
+        };
+        Failure { retryable, reason }
+    }
+
     pub fn retryable(reason: impl Into<String>) -> Self {
-        Failure { retryable: true, reason: reason.into() }
+        Failure::new(true, reason)
     }
 
     pub fn permanent(reason: impl Into<String>) -> Self {
-        Failure { retryable: false, reason: reason.into() }
+        Failure::new(false, reason)
     }
 
     pub fn kind(&self) -> &'static str {
@@ -97,7 +112,7 @@ impl Failure {
         match (self.retryable, other.retryable) {
             (true, false) => self,
             (false, true) => other,
-            _ => Failure { retryable: self.retryable, reason: format!("{}; {}", self.reason, other.reason) },
+            _ => Failure::new(self.retryable, format!("{}; {}", self.reason, other.reason)),
         }
     }
 }
@@ -214,7 +229,7 @@ impl<T: Item> Engine<T> {
         let call = self.stack.clone().oneshot(ItemRequest { item, ctx });
         match AssertUnwindSafe(call).catch_unwind().await {
             Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(e)) => Err(Failure { retryable: e.is_retryable(), reason: e.chain() }),
+            Ok(Err(e)) => Err(Failure::new(e.is_retryable(), e.chain())),
             Err(panic) => Err(Failure::retryable(format!("an item layer panicked: {}", panic_message(&*panic)))),
         }
     }

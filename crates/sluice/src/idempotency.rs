@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
+use sluice_excerpt::Excerpt;
 use sluice_idempotency::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
 use tokio::time::Instant;
 
@@ -223,7 +224,10 @@ impl Idempotency {
             Err(_) => {
                 return Admission::Refused {
                     retryable: true,
-                    reason: format!("idempotency store did not answer the claim of {stored:?} before the cutoff"),
+                    reason: format!(
+                        "idempotency store did not answer the claim of {} before the cutoff",
+                        Excerpt::of(&stored)
+                    ),
                 };
             }
         };
@@ -233,17 +237,22 @@ impl Idempotency {
             Ok(Claim::InProgress { until }) => Admission::Refused {
                 retryable: true,
                 reason: format!(
-                    "item {stored:?} is being processed by another invocation (claim held for {} ms more)",
+                    "item {} is being processed by another invocation (claim held for {} ms more)",
+                    Excerpt::of(&stored),
                     until.duration_since(SystemTime::now()).unwrap_or_default().as_millis()
                 ),
             },
             Ok(Claim::PayloadMismatch { stored: was, given }) => Admission::Refused {
                 retryable: false,
                 reason: format!(
-                    "idempotency key {stored:?} was seen with a different payload (stored {was:?}, now {given:?})"
+                    "idempotency key {} was seen with a different payload (stored {}, now {})",
+                    Excerpt::of(&stored),
+                    Excerpt::of(&was),
+                    Excerpt::of(&given)
                 ),
             },
-            Err(e) => Admission::Refused { retryable: true, reason: e.to_string() },
+            // A store that refuses the request as invalid will refuse it again: permanent.
+            Err(e) => Admission::Refused { retryable: e.is_retryable(), reason: e.to_string() },
         }
     }
 

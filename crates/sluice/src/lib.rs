@@ -87,12 +87,13 @@ pub mod telemetry;
 pub use builder::HandlerBuilder;
 pub use dead_letter::{DeadLetter, DeadLetterSink};
 pub use deadline::Deadline;
-pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE};
+pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE, MAX_REASON_BYTES};
 pub use idempotency::{DEFAULT_LEASE, DEFAULT_TTL, Idempotency};
 pub use idempotent::IdempotentError;
 pub use item::{Item, MessageMeta};
 pub use processor::{BoxError, ItemContext, Path, ProcessError, Processor, ProcessorFn, processor_fn};
 pub use report::{EmfMetrics, InvocationReport};
+pub use sluice_excerpt::Excerpt;
 pub use sns::{SnsHandler, SnsHandlerError};
 pub use sqs::{SqsBatchError, SqsBatchHandler};
 #[cfg(feature = "sqs-dead-letter")]

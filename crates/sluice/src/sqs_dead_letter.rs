@@ -7,7 +7,8 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use crate::BoxError;
 use crate::dead_letter::{DeadLetter, DeadLetterSink};
 
-/// SQS message attributes are limited in size; reasons are cut to this many bytes.
+/// SQS message attributes are limited in size; reasons are cut to this many bytes (they are
+/// shorter already: [`crate::MAX_REASON_BYTES`]).
 const MAX_REASON_BYTES: usize = 4096;
 
 /// An SQS dead-letter queue.
@@ -63,7 +64,10 @@ impl DeadLetterSink for SqsDeadLetterQueue {
             .queue_url(&self.queue_url)
             .message_body(&letter.body)
             .message_attributes("ErrorKind", string_attribute(&letter.error_kind)?)
-            .message_attributes("ErrorMessage", string_attribute(truncate(&letter.reason, MAX_REASON_BYTES))?)
+            .message_attributes(
+                "ErrorMessage",
+                string_attribute(&sluice_excerpt::clip(&letter.reason, MAX_REASON_BYTES))?,
+            )
             .message_attributes("SourceMessageId", string_attribute(&letter.source_message_id)?)
             .message_attributes("RequestId", string_attribute(&letter.request_id)?);
         if let Some(arn) = &letter.source_arn {
@@ -82,28 +86,5 @@ impl DeadLetterSink for SqsDeadLetterQueue {
         }
         request.send().await?;
         Ok(())
-    }
-}
-
-/// `text` cut to at most `max` bytes, on a character boundary.
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::truncate;
-
-    #[test]
-    fn truncation_keeps_utf8_boundaries() {
-        assert_eq!(truncate("보고서", 4), "보");
-        assert_eq!(truncate("abc", 10), "abc");
     }
 }

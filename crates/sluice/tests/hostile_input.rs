@@ -1,18 +1,20 @@
 //! Hostile messages in a batch of good ones: an S3 event with thousands of records, a key
-//! thousands of characters long, deeply nested JSON, bodies at SQS's 1 MB limit. Each fails
-//! alone, with a short reason naming the limit, and the rest of the batch is processed well
-//! within the invocation (the handler answers, nothing is abandoned).
+//! thousands of characters long, deeply nested JSON, bodies at SQS's 1 MB limit, mebibyte values
+//! in decoded fields and processors whose errors quote a mebibyte. Each fails alone, with a
+//! reason of at most 512 bytes, and the rest of the batch is processed well within the
+//! invocation (the handler answers, nothing is abandoned). A store that rejects a request as
+//! invalid fails the item permanently instead of leaving it to loop until `maxReceiveCount`.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use common::{FakeDeadLetters, context, failed_ids, sqs_event};
+use common::{FakeDeadLetters, context, failed_ids, sns_event, sqs_event};
 use serde_json::json;
-use sluice::{Idempotency, ItemContext, ProcessError, Processor, SqsBatchHandler};
+use sluice::{Idempotency, ItemContext, ProcessError, Processor, SnsHandler, SqsBatchHandler};
 use sluice_events::s3::S3ObjectEvent;
-use sluice_idempotency::MemoryStore;
+use sluice_idempotency::{Claim, ClaimRequest, IdempotencyStore, Lease, MemoryStore, StoreError};
 
 /// SQS's largest message: 1 MB (SQS and event source mappings, since January 2026).
 const SQS_MESSAGE_LIMIT: usize = 1024 * 1024;
@@ -77,4 +79,117 @@ async fn each_hostile_message_fails_alone_with_its_limit_named_and_the_batch_goe
     assert!(reason("deep").contains("S3 event"), "{}", reason("deep"));
     assert!(reason("garbage").contains("not valid JSON"), "{}", reason("garbage"));
     assert_eq!(letters.len(), 4, "{letters:#?}");
+}
+
+/// A processor whose failures quote a mebibyte, as a careless `format!("{record:?}")` would:
+/// `quote-permanent`, `quote-retryable` and `quote-panic` in the key say how it fails.
+#[derive(Clone, Default)]
+struct Quoting(Keys);
+
+impl Processor<S3ObjectEvent> for Quoting {
+    type Output = ();
+
+    async fn process(&self, record: S3ObjectEvent, ctx: ItemContext) -> Result<(), ProcessError> {
+        let mib = "q".repeat(1 << 20);
+        match record.key.rsplit('/').next() {
+            Some("quote-permanent") => Err(ProcessError::permanent(format!("refused {mib}"))),
+            Some("quote-retryable") => Err(ProcessError::retryable(format!("timed out on {mib}"))),
+            Some("quote-panic") => panic!("unexpected {mib}"),
+            _ => self.0.process(record, ctx).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_failure_reason_is_short_whatever_the_value() {
+    let mib = "E".repeat(1 << 20);
+    let event = |key: &str| json!({ "Records": [record(key)] }).to_string();
+    let unknown_event = json!({ "Event": format!("s3:{mib}") }).to_string();
+    let mut wrong_type = record("incoming/typed.csv");
+    wrong_type["s3"]["object"]["size"] = json!(mib);
+    let wrong_type = json!({ "Records": [wrong_type] }).to_string();
+    let mut version = record("incoming/version.csv");
+    version["eventVersion"] = json!(format!("3.{mib}"));
+    let version = json!({ "Records": [version] }).to_string();
+    let long_key = event(&format!("incoming/{mib}"));
+    let (good, permanent, retryable, panics) = (
+        event("incoming/good.csv"),
+        event("incoming/quote-permanent"),
+        event("incoming/quote-retryable"),
+        event("incoming/quote-panic"),
+    );
+    let messages = [
+        ("good", good.as_str()),
+        ("unknown-event", &unknown_event),
+        ("wrong-type", &wrong_type),
+        ("version", &version),
+        ("long-key", &long_key),
+        ("permanent", &permanent),
+        ("retryable", &retryable),
+        ("panics", &panics),
+    ];
+    let processor = Quoting::default();
+    let dlq = FakeDeadLetters::default();
+    let handler = SqsBatchHandler::builder(processor.clone(), Idempotency::new(MemoryStore::new()))
+        .dead_letter_queue(dlq.clone())
+        .build();
+    let response = handler.handle(sqs_event(&messages), &context(Duration::from_secs(10))).await.unwrap();
+    // The batch answers: the retryable failures are reported, the rest went to the DLQ alone.
+    assert_eq!(failed_ids(&response), ["retryable", "panics"]);
+    assert_eq!(*processor.0.0.lock().unwrap(), ["incoming/good.csv"]);
+    let letters = dlq.sent();
+    let mut lettered: Vec<&str> = letters.iter().map(|l| l.source_message_id.as_str()).collect();
+    lettered.sort();
+    assert_eq!(lettered, ["long-key", "permanent", "unknown-event", "version", "wrong-type"]);
+    for letter in &letters {
+        assert!(letter.reason.len() <= 512, "{}: {} bytes", letter.source_message_id, letter.reason.len());
+    }
+    let reason = |id: &str| letters.iter().find(|l| l.source_message_id == id).unwrap().reason.clone();
+    assert!(reason("unknown-event").contains("(1,048,579 bytes)"), "{}", reason("unknown-event"));
+    assert!(reason("permanent").contains("refused qqq") && reason("permanent").ends_with("bytes)"));
+
+    // On the direct path, the error the function returns (Lambda's errorMessage, the DLQ's
+    // reason) is as short.
+    let sns = SnsHandler::builder(processor, Idempotency::new(MemoryStore::new())).build();
+    for message in [&unknown_event, &permanent, &retryable, &panics] {
+        let error = sns.handle(sns_event("m-1", message), &context(Duration::from_secs(10))).await.unwrap_err();
+        assert!(error.to_string().len() <= 512 + 64, "{} bytes", error.to_string().len());
+    }
+}
+
+/// A store that refuses every claim as invalid, as DynamoDB refuses a request it cannot carry.
+#[derive(Clone, Default)]
+struct Rejecting;
+
+#[async_trait::async_trait]
+impl IdempotencyStore for Rejecting {
+    async fn claim(&self, request: ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        Err(StoreError::Rejected {
+            operation: "claim",
+            key: request.key.to_owned(),
+            source: "ValidationException".into(),
+        })
+    }
+    async fn renew(&self, _: &Lease, _: SystemTime) -> Result<(), StoreError> {
+        unreachable!("never claimed")
+    }
+    async fn complete(&self, _: &Lease, _: &str, _: SystemTime) -> Result<(), StoreError> {
+        unreachable!("never claimed")
+    }
+    async fn release(&self, _: &Lease) -> Result<(), StoreError> {
+        unreachable!("never claimed")
+    }
+}
+
+#[tokio::test]
+async fn a_claim_the_store_rejects_as_invalid_fails_permanently_instead_of_looping() {
+    let body = json!({ "Records": [record("incoming/any.csv")] }).to_string();
+    let dlq = FakeDeadLetters::default();
+    let handler =
+        SqsBatchHandler::builder(Keys::default(), Idempotency::new(Rejecting)).dead_letter_queue(dlq.clone()).build();
+    let response = handler.handle(sqs_event(&[("m", &body)]), &context(Duration::from_secs(10))).await.unwrap();
+    assert!(failed_ids(&response).is_empty(), "not left to the queue's redrive");
+    let letters = dlq.sent();
+    assert_eq!(letters.len(), 1);
+    assert!(letters[0].reason.contains("rejected the claim"), "{}", letters[0].reason);
 }
