@@ -43,7 +43,7 @@ async fn a_partner_holding_another_secret_refuses_every_post_and_the_objects_kee
     .await
     .expect("both objects in the queue path's DLQ");
     for letter in &letters {
-        assert!(letter.reason.contains("answered 401: signature does not match the body"), "{letter:#?}");
+        assert!(letter.reason.contains(r#"answered 401: "signature does not match the body""#), "{letter:#?}");
     }
     let partner = scenario.partner.report();
     assert!(partner.applied.is_empty() && partner.refused_signatures >= 2, "{partner:?}");

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
+use sluice_excerpt::Excerpt;
 
 /// Why a template cannot be run locally.
 #[derive(Debug, thiserror::Error)]
@@ -148,23 +149,27 @@ impl SamTemplate {
             let runtime = property("Runtime").as_str().unwrap_or_default().to_owned();
             if !RUNTIMES.contains(&runtime.as_str()) {
                 return Err(unsupported(format!(
-                    "runtime {:?} is not supported: the local Lambda service runs custom-runtime bootstraps ({}); \
+                    "runtime {} is not supported: the local Lambda service runs custom-runtime bootstraps ({}); \
                      build the function as a Rust crate (Metadata: BuildMethod: rust-cargolambda) or put a prebuilt \
                      bootstrap in its CodeUri",
-                    if runtime.is_empty() { "(none)" } else { &runtime },
+                    if runtime.is_empty() { "(none)".to_owned() } else { Excerpt::of(&runtime).to_string() },
                     RUNTIMES[..2].join(", ")
                 )));
             }
             let code_uri = match property("CodeUri") {
                 Value::String(uri) if uri.starts_with("s3://") => {
                     return Err(unsupported(format!(
-                        "CodeUri {uri} is already packaged: point it at the source directory"
+                        "CodeUri {} is already packaged: point it at the source directory",
+                        Excerpt::of(&uri)
                     )));
                 }
                 Value::String(uri) => self.dir().join(uri),
                 Value::Null => self.dir(),
                 other => {
-                    return Err(unsupported(format!("CodeUri {other} is not a local directory")));
+                    return Err(unsupported(format!(
+                        "CodeUri {} is not a local directory",
+                        Excerpt::of(&other.to_string())
+                    )));
                 }
             };
             let metadata = &resource["Metadata"];
@@ -175,8 +180,9 @@ impl SamTemplate {
                 },
                 Some(other) => {
                     return Err(unsupported(format!(
-                        "BuildMethod {other} is not supported locally: use rust-cargolambda, or no build method and a \
-                         prebuilt bootstrap in CodeUri"
+                        "BuildMethod {} is not supported locally: use rust-cargolambda, or no build method and a \
+                         prebuilt bootstrap in CodeUri",
+                        Excerpt::of(other)
                     )));
                 }
                 None => {
@@ -215,11 +221,12 @@ impl SamTemplate {
                 let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
                 if !allowed.iter().any(|a| text(a) == *value) {
                     let allowed: Vec<String> = allowed.iter().map(text).collect();
-                    return Err(parameter(format!("{value:?} is not one of {}", allowed.join(", "))));
+                    return Err(parameter(format!("{} is not one of {}", Excerpt::of(value), allowed.join(", "))));
                 }
             }
             if spec["Type"].as_str() == Some("Number") {
-                let number: f64 = value.parse().map_err(|_| parameter(format!("{value:?} is not a number")))?;
+                let number: f64 =
+                    value.parse().map_err(|_| parameter(format!("{} is not a number", Excerpt::of(value))))?;
                 if let Some(min) = spec["MinValue"].as_f64().filter(|min| number < *min) {
                     return Err(parameter(format!("{value} is below its MinValue, {min}")));
                 }
