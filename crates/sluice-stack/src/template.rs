@@ -327,7 +327,7 @@ Resources:
         for (from, to, expected) in [
             ("Runtime: provided.al2023", "Runtime: python3.12", "runtime \"python3.12\" is not supported"),
             ("Handler: bootstrap", "PackageType: Image", "container images"),
-            ("BuildMethod: rust-cargolambda", "BuildMethod: makefile", "BuildMethod makefile is not supported"),
+            ("BuildMethod: rust-cargolambda", "BuildMethod: makefile", "BuildMethod \"makefile\" is not supported"),
             ("CodeUri: .", "CodeUri: s3://bucket/code.zip", "already packaged"),
         ] {
             let (_dir, template) = template(&RUST.replace(from, to));
