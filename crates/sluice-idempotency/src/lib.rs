@@ -190,7 +190,7 @@ pub enum Claim {
 
 /// Why a store operation failed.
 ///
-/// Keys are quoted as an [`Excerpt`](sluice_excerpt::Excerpt): they come from the events.
+/// Keys are quoted as an [`Excerpt`]: they come from the events.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
