@@ -218,8 +218,13 @@ async fn a_running_invocation_renews_its_claim_so_duplicates_wait() {
     while p.calls().is_empty() {
         tokio::task::yield_now().await;
     }
-    // Well past one lease into the work: without renewals the claim would have lapsed.
-    tokio::time::sleep(lease * 2).await;
+    // More than one lease into the work (renewals come every third of a lease): without them
+    // the claim would have lapsed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.renewals() < 4 {
+        assert!(Instant::now() < deadline, "no renewals within 10 s: {}", store.renewals());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let duplicate =
         handler.handle(sqs_event(&[("m2", &job("a", "ok"))]), &context(Duration::from_secs(60))).await.unwrap();
     assert_eq!(failed_ids(&duplicate), ["m2"], "still in progress: the duplicate is redelivered later");

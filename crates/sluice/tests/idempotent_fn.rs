@@ -14,14 +14,16 @@ struct Charge {
     cents: u64,
 }
 
-/// A payment provider that counts its charges.
+/// A payment provider that counts the charges it started and finished.
 #[derive(Default, Clone)]
 struct Provider {
+    started: Arc<AtomicUsize>,
     charges: Arc<AtomicUsize>,
 }
 
 impl Provider {
     async fn charge(&self, order: &str, cents: u64, hold: Duration) -> Result<Charge, String> {
+        self.started.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(hold).await;
         let n = self.charges.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(Charge { id: format!("ch_{order}_{n}"), cents })
@@ -29,6 +31,15 @@ impl Provider {
 
     fn charges(&self) -> usize {
         self.charges.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most 10 s) until more than `count` charges have started.
+    async fn started_more_than(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.started.load(Ordering::SeqCst) <= count {
+            assert!(tokio::time::Instant::now() < deadline, "no charge started within 10 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -68,10 +79,12 @@ async fn runs_once_per_key(store: Arc<dyn IdempotencyStore>) {
     // Two calls at once: one charges, the other is told to come back, and nothing runs twice,
     // although the charge outlasts several leases (the heartbeat keeps the claim).
     let within = deadline();
+    let started = provider.started.load(Ordering::SeqCst);
     let (a, b) = tokio::join!(
         payments.call("order-9", None, &within, || provider.charge("order-9", 5, Duration::from_millis(900))),
         async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Once the first charge runs, its call holds the claim.
+            provider.started_more_than(started).await;
             payments.call("order-9", None, &within, || provider.charge("order-9", 5, Duration::ZERO)).await
         }
     );
