@@ -85,8 +85,9 @@ impl S3Notification {
     ///
     /// Errors name what is wrong: invalid JSON (nested deeper than 128 levels included),
     /// neither `Records` nor a test event, an empty `Records` array or one over
-    /// [`MAX_RECORDS`], a record of another major version, or a key that is not valid
-    /// percent-encoded UTF-8 or is over [`MAX_KEY_BYTES`].
+    /// [`MAX_RECORDS`], a record of another major version, a bucket name over
+    /// [`MAX_BUCKET_BYTES`], another text field over [`MAX_FIELD_BYTES`], or a key that is not
+    /// valid percent-encoded UTF-8 or is over [`MAX_KEY_BYTES`].
     pub fn from_json(json: &str) -> Result<Self, DecodeError> {
         let doc: RawDocument = serde_json::from_str(json).map_err(|e| DecodeError::json("S3 event", e))?;
         match doc {
@@ -152,6 +153,15 @@ pub const MAX_RECORDS: usize = 100;
 /// S3 object keys are at most 1,024 bytes of UTF-8 (Amazon S3 User Guide, "Naming objects").
 pub const MAX_KEY_BYTES: usize = 1024;
 
+/// S3 bucket names are 3 to 63 characters (Amazon S3 User Guide, "General purpose bucket naming
+/// rules"; directory bucket names keep the same limit).
+pub const MAX_BUCKET_BYTES: usize = 63;
+
+/// Every other text field of a record (`eventName`, `eventTime`, `awsRegion`, `eTag`,
+/// `versionId`, `sequencer`) is at most this long: S3's are tens of bytes (a version id is up
+/// to 1,024), and each one reaches the worker's labels, idempotency keys and log lines.
+pub const MAX_FIELD_BYTES: usize = 1024;
+
 fn too_long(bytes: usize) -> DecodeError {
     DecodeError::invalid("S3 object key", format!("{bytes} bytes long, over S3's {MAX_KEY_BYTES}-byte limit"))
 }
@@ -211,6 +221,22 @@ impl RawRecord {
         }
         let event_name = self.event_name.ok_or_else(|| at("missing `eventName`"))?;
         let s3 = self.s3.ok_or_else(|| at("missing `s3`"))?;
+        let bounded = |field: &str, value: Option<&String>, limit: usize| match value {
+            Some(v) if v.len() > limit => Err(at(&format!(
+                "`{field}` is {} bytes long, over the {limit} bytes it may hold: {}",
+                v.len(),
+                Excerpt::of(v)
+            ))),
+            _ => Ok(()),
+        };
+        bounded("bucket.name", Some(&s3.bucket.name), MAX_BUCKET_BYTES)?;
+        bounded("eventVersion", Some(&version), MAX_FIELD_BYTES)?;
+        bounded("eventName", Some(&event_name), MAX_FIELD_BYTES)?;
+        bounded("eventTime", self.event_time.as_ref(), MAX_FIELD_BYTES)?;
+        bounded("awsRegion", self.aws_region.as_ref(), MAX_FIELD_BYTES)?;
+        bounded("eTag", s3.object.e_tag.as_ref(), MAX_FIELD_BYTES)?;
+        bounded("versionId", s3.object.version_id.as_ref(), MAX_FIELD_BYTES)?;
+        bounded("sequencer", s3.object.sequencer.as_ref(), MAX_FIELD_BYTES)?;
         let key = decode_key(&s3.object.key)?;
         Ok(S3ObjectEvent {
             event_version: version,

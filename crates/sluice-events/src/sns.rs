@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// The longest `MessageId` or `TopicArn` an envelope may carry: SNS's are a 36-character UUID
+/// and an ARN of a few dozen; both end up in idempotency keys and log lines.
+pub const MAX_ID_BYTES: usize = 1024;
+
 /// The parts of an SNS notification envelope a worker uses.
 ///
 /// ```
@@ -62,14 +66,17 @@ impl SnsEnvelope {
     /// Returns the envelope if `body` is an SNS `Notification` envelope, `None` otherwise.
     ///
     /// A body counts as an envelope only if it is a JSON object with `Type: "Notification"`, a
-    /// `TopicArn`, a `MessageId` and a string `Message`; anything else (a raw S3 event, a user
-    /// document) is left to the payload decoder.
+    /// `TopicArn` and a `MessageId` of at most [`MAX_ID_BYTES`] each, and a string `Message`;
+    /// anything else (a raw S3 event, a user document) is left to the payload decoder.
     pub fn detect(body: &str) -> Option<SnsEnvelope> {
         // Cheap pre-check so raw-delivery bodies are not parsed twice.
         if !body.contains("\"TopicArn\"") {
             return None;
         }
-        serde_json::from_str::<SnsEnvelope>(body).ok().filter(|e| e.kind == "Notification")
+        // An id or ARN longer than any SNS writes is not SNS's envelope: the body goes to the
+        // payload decoder, which says what is wrong with it.
+        let fits = |e: &SnsEnvelope| e.message_id.len() <= MAX_ID_BYTES && e.topic_arn.len() <= MAX_ID_BYTES;
+        serde_json::from_str::<SnsEnvelope>(body).ok().filter(|e| e.kind == "Notification" && fits(e))
     }
 }
 
@@ -81,6 +88,15 @@ mod tests {
     fn subscription_confirmations_are_not_notifications() {
         let body = r#"{"Type":"SubscriptionConfirmation","MessageId":"m","TopicArn":"t","Message":"x","Token":"y"}"#;
         assert!(SnsEnvelope::detect(body).is_none());
+    }
+
+    #[test]
+    fn an_envelope_with_an_id_longer_than_sns_writes_is_not_one() {
+        let long = "m".repeat(MAX_ID_BYTES + 1);
+        let body = format!(r#"{{"Type":"Notification","MessageId":"{long}","TopicArn":"t","Message":"x"}}"#);
+        assert!(SnsEnvelope::detect(&body).is_none());
+        let fits = body.replace(&long, &long[1..]);
+        assert!(SnsEnvelope::detect(&fits).is_some());
     }
 
     #[test]

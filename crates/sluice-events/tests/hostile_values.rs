@@ -68,6 +68,43 @@ fn every_s3_notification_error_is_short_whatever_the_value() {
         ("another major version", doc(vec![record(&format!("3.{hostile}"), "n", "k")]), "unsupported S3 eventVersion"),
         ("a key over 1,024 bytes", doc(vec![record("2.1", "n", &hostile)]), "over S3's 1024-byte limit"),
         (
+            "a long bucket name",
+            doc(vec![serde_json::json!({"eventVersion": "2.1", "eventName": "n",
+            "s3": {"bucket": {"name": hostile}, "object": {"key": "k"}}})]),
+            "`bucket.name` is 1048576 bytes long",
+        ),
+        ("a long eventName", doc(vec![record("2.1", &hostile, "k")]), "`eventName` is 1048576 bytes long"),
+        (
+            "a long versionId",
+            doc(vec![serde_json::json!({"eventVersion": "2.1", "eventName": "n", "eventTime": "t",
+            "s3": {"bucket": {"name": "b"}, "object": {"key": "k", "versionId": hostile}}})]),
+            "`versionId` is",
+        ),
+        (
+            "a long eventTime",
+            doc(vec![serde_json::json!({"eventVersion": "2.1", "eventName": "n", "eventTime": hostile,
+            "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}})]),
+            "`eventTime` is",
+        ),
+        (
+            "a long awsRegion",
+            doc(vec![serde_json::json!({"eventVersion": "2.1", "eventName": "n", "awsRegion": hostile,
+            "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}})]),
+            "`awsRegion` is",
+        ),
+        (
+            "a long eTag",
+            doc(vec![serde_json::json!({"eventVersion": "2.1", "eventName": "n",
+            "s3": {"bucket": {"name": "b"}, "object": {"key": "k", "eTag": hostile}}})]),
+            "`eTag` is",
+        ),
+        (
+            "a long sequencer",
+            doc(vec![serde_json::json!({"eventVersion": "2.1", "eventName": "n",
+            "s3": {"bucket": {"name": "b"}, "object": {"key": "k", "sequencer": hostile}}})]),
+            "`sequencer` is",
+        ),
+        (
             "a key that decodes to over 1,024 bytes",
             doc(vec![record("2.1", "n", &"%41".repeat(1025))]),
             "over S3's 1024-byte limit",
