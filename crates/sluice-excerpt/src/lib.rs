@@ -76,12 +76,7 @@ impl Excerpt {
     /// assert_eq!(e.len(), 3);
     /// ```
     pub fn of_bytes(bytes: &[u8]) -> Excerpt {
-        // Four bytes per shown character at most: the rest cannot be shown anyway.
-        let head = &bytes[..bytes.len().min(4 * MAX_EXCERPT_BYTES)];
-        let mut excerpt = Excerpt::of(&String::from_utf8_lossy(head));
-        excerpt.cut |= head.len() < bytes.len();
-        excerpt.len = bytes.len();
-        excerpt
+        Excerpt::of_start(bytes, bytes.len())
     }
 
     /// The excerpt of a text of `len` bytes of which only the start, `head`, was read (an HTTP
@@ -92,9 +87,11 @@ impl Excerpt {
     /// assert_eq!(e.to_string(), "\"<html>…\" (1,048,576 bytes)");
     /// ```
     pub fn of_start(head: &[u8], len: usize) -> Excerpt {
-        let mut excerpt = Excerpt::of_bytes(head);
-        excerpt.cut |= head.len() < len;
+        // Four bytes per shown character at most: the rest cannot be shown anyway.
+        let shown = &head[..head.len().min(4 * MAX_EXCERPT_BYTES)];
+        let mut excerpt = Excerpt::of(&String::from_utf8_lossy(shown));
         excerpt.len = len.max(head.len());
+        excerpt.cut |= shown.len() < excerpt.len;
         excerpt
     }
 

@@ -203,9 +203,7 @@ impl DynamoDbStore {
             return format!("{}{key}", self.key_prefix);
         }
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(key.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}sha256:{hex}", self.key_prefix)
+        format!("{}sha256:{}", self.key_prefix, hex::encode(sha2::Sha256::digest(key.as_bytes())))
     }
 
     fn key(&self, key: &str) -> HashMap<String, AttributeValue> {

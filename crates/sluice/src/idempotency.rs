@@ -297,7 +297,7 @@ impl Idempotency {
             .with_jitter();
         let retried = attempt
             .retry(backoff)
-            .when(|e: &StoreError| matches!(e, StoreError::Unavailable { .. }))
+            .when(StoreError::is_retryable)
             .notify(|e: &StoreError, delay: Duration| {
                 tracing::warn!(error = %e, delay_ms = delay.as_millis() as u64, "output not stored; retrying")
             });

@@ -7,10 +7,6 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use crate::BoxError;
 use crate::dead_letter::{DeadLetter, DeadLetterSink};
 
-/// SQS message attributes are limited in size; reasons are cut to this many bytes (they are
-/// shorter already: [`crate::MAX_REASON_BYTES`]).
-const MAX_REASON_BYTES: usize = 4096;
-
 /// An SQS dead-letter queue.
 ///
 /// The body is sent unchanged, so the DLQ can be redriven to its source queue. The reason
@@ -64,10 +60,8 @@ impl DeadLetterSink for SqsDeadLetterQueue {
             .queue_url(&self.queue_url)
             .message_body(&letter.body)
             .message_attributes("ErrorKind", string_attribute(&letter.error_kind)?)
-            .message_attributes(
-                "ErrorMessage",
-                string_attribute(&sluice_excerpt::clip(&letter.reason, MAX_REASON_BYTES))?,
-            )
+            // Within SQS's attribute size: a reason is at most `crate::MAX_REASON_BYTES` long.
+            .message_attributes("ErrorMessage", string_attribute(&letter.reason)?)
             .message_attributes("SourceMessageId", string_attribute(&letter.source_message_id)?)
             .message_attributes("RequestId", string_attribute(&letter.request_id)?);
         if let Some(arn) = &letter.source_arn {
