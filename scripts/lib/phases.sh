@@ -29,7 +29,7 @@ phase_start() {
     (
         start=$SECONDS rc=0
         "$@" || rc=$?
-        echo "$((SECONDS - start)) $rc" >"$phase_dir/${#phase_rows[@]}-$BASHPID"
+        echo "$((SECONDS - start))" >"$phase_dir/$BASHPID"
         exit $rc
     ) &
     phase_pids[$name]=$!
@@ -38,7 +38,7 @@ phase_start() {
 phase_join() {
     local name=$1 pid=${phase_pids[$1]} rc=0 seconds
     wait "$pid" || rc=$?
-    seconds=$(cut -d' ' -f1 "$phase_dir"/*-"$pid" 2>/dev/null || echo 0)
+    seconds=$(cat "$phase_dir/$pid" 2>/dev/null || echo 0)
     phase_row "$name" "$seconds" $rc
     return $rc
 }
