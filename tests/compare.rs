@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sluice_compare::{Comparison, Outage, Pattern, Setup, Workload};
 use sluice_e2e::scenario::workers;
-use sluice_stack::deployment::{SNS_WORKER, SQS_WORKER};
+use sluice_harness::deployment::{SNS_WORKER, SQS_WORKER};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join("sluice-compare-tests").join(format!("{name}-{}", std::process::id()));

@@ -10,12 +10,14 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
+use sluice::aws::s3_client;
 use sluice_e2e::scenario::workers;
+use sluice_harness::deployment::repository_template;
+use sluice_harness::deployment::{SNS_WORKER, SQS_WORKER};
 use sluice_local::wait::wait_for;
 use sluice_local::{LocalLambda, ServiceOptions};
-use sluice_stack::artifacts::Workers;
-use sluice_stack::deployment::{SNS_WORKER, SQS_WORKER};
-use sluice_stack::stack::{Stack, StackRequest, repository_template, s3_client};
+use sluice_sam::artifacts::Workers;
+use sluice_sam::stack::{Stack, StackRequest};
 
 /// A queue URL's last segment, its name: `GetQueueUrl` answers with the endpoint's host, the
 /// stack's outputs with AWS's, both naming the same queue.

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use sluice_e2e::scenario::{SETTLE, Scenario, futures_block_on};
-use sluice_stack::accounting::{Path, Upload};
-use sluice_stack::deployment::{SNS_WORKER, SQS_WORKER};
-use sluice_stack::proxy::{FaultProxy, Faults, Service};
+use sluice_harness::accounting::{Path, Upload};
+use sluice_harness::deployment::{SNS_WORKER, SQS_WORKER};
+use sluice_harness::proxy::{FaultProxy, Faults, Service};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local stack: run scripts/test"]

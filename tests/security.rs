@@ -38,7 +38,7 @@ async fn a_partner_holding_another_secret_refuses_every_post_and_the_objects_kee
     scenario.upload(2).await;
     let letters = sluice_local::wait::wait_for(sluice_e2e::scenario::SETTLE, || {
         let accountant = &scenario.accountant;
-        async move { Some(accountant.letters(sluice_stack::accounting::Path::Sqs).await).filter(|l| l.len() >= 2) }
+        async move { Some(accountant.letters(sluice_harness::accounting::Path::Sqs).await).filter(|l| l.len() >= 2) }
     })
     .await
     .expect("both objects in the queue path's DLQ");

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use sluice_e2e::scenario::Scenario;
-use sluice_stack::accounting::Path;
-use sluice_stack::proxy::Faults;
+use sluice_harness::accounting::Path;
+use sluice_harness::proxy::Faults;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use sluice_e2e::scenario::{SETTLE, Scenario};
+use sluice_harness::accounting::{Letter, Path};
 use sluice_local::network::LAMBDA_PUBLIC_ADDRESS;
-use sluice_stack::accounting::{Letter, Path};
 
 /// Whether this machine can run the scenarios; says why not when it cannot.
 fn runnable(test: &str) -> bool {

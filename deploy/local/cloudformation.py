@@ -41,7 +41,7 @@ EC2, Secrets Manager, Lambda's control plane) in one process. What is added, eac
 
 Resource policies, alarms and log groups are accepted and not created (moto has no such resource
 types); moto does not enforce IAM, so what a role allows is checked statically
-(crates/sluice-stack/tests/policies.rs).
+(app/sluice-harness/tests/template.rs).
 
 Usage: python cloudformation.py -H 127.0.0.1 -p 4567   (the arguments of moto_server)
 """

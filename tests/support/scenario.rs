@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use sluice_stack::deployment::{Deployment, Settings};
+use sluice_harness::deployment::{Deployment, Settings};
 
-use sluice_stack::accounting::{Accountant, Path, PathAccount, Upload};
-use sluice_stack::partner::{Partner, PartnerReport};
-use sluice_stack::proxy::{FaultProxy, Faults, Service};
+use sluice_harness::accounting::{Accountant, Path, PathAccount, Upload};
+use sluice_harness::partner::{Partner, PartnerReport};
+use sluice_harness::proxy::{FaultProxy, Faults, Service};
 
 /// The longest a scenario may take to drain.
 pub const SETTLE: Duration = Duration::from_secs(120);
@@ -60,7 +60,7 @@ impl Scenario {
         partner: Partner,
     ) -> Scenario {
         let accountant = Accountant::new(&aws, &deployment.resources, log_dir);
-        let s3 = sluice_stack::stack::s3_client(&aws);
+        let s3 = sluice::aws::s3_client(&aws);
         Scenario { aws, deployment, accountant, partner, s3, name, uploads: Vec::new() }
     }
 

@@ -35,6 +35,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sluice_clock::{epoch_millis, epoch_secs, from_epoch_millis};
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -275,10 +277,9 @@ impl DynamoDbStore {
                 fingerprint: text(&self.names.validation),
             }),
             IN_PROGRESS => Ok(Claim::InProgress {
-                until: UNIX_EPOCH
-                    + Duration::from_millis(
-                        number(&self.names.in_progress_expiration).ok_or_else(|| corrupt("no in-progress expiry"))?,
-                    ),
+                until: from_epoch_millis(
+                    number(&self.names.in_progress_expiration).ok_or_else(|| corrupt("no in-progress expiry"))?,
+                ),
             }),
             other => Err(corrupt(&format!("unknown status {other:?}"))),
         }
@@ -309,14 +310,6 @@ impl DynamoDbStore {
             Err(e) => Err(Self::failed(operation, lease.key(), e)),
         }
     }
-}
-
-fn epoch_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
-}
-
-fn epoch_millis(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
 fn n(value: u64) -> AttributeValue {

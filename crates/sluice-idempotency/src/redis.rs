@@ -15,7 +15,9 @@
 //! - `renew`, `complete` and `release`: scripts that write or delete only if `owner` still
 //!   matches (and, for `renew`, the record is still in progress).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use sluice_clock::{epoch_millis, from_epoch_millis};
 
 use async_trait::async_trait;
 use redis::Script;
@@ -82,10 +84,6 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-fn epoch_millis(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
-}
-
 impl RedisStore {
     /// Connects to `url` (`redis://` or `rediss://` for TLS). The connection reconnects by
     /// itself after a failure.
@@ -150,7 +148,7 @@ impl IdempotencyStore for RedisStore {
         {
             return Ok(Claim::PayloadMismatch { stored: stored_fingerprint, given: given.to_owned() });
         }
-        let at = UNIX_EPOCH + Duration::from_millis(expires_ms);
+        let at = from_epoch_millis(expires_ms);
         match status.as_str() {
             "COMPLETED" => Ok(Claim::Completed {
                 output: data.unwrap_or_else(|| "null".into()),

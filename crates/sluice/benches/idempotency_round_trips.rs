@@ -1,11 +1,11 @@
 //! Idempotency requests and sequential round trips per 10-record SQS batch.
 //!
-//! `cargo bench -p sluice --bench idempotency_round_trips`. Each store request costs a fixed
+//! `cargo bench -p sluice-lambda --bench idempotency_round_trips`. Each store request costs a fixed
 //! 10 ms (an `InstrumentedStore` over the in-memory store) on tokio's paused clock, so elapsed
 //! time / 10 ms is exactly the number of round trips the batch waited for in sequence.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use lambda_runtime::Context;
 use serde_json::json;
@@ -34,11 +34,7 @@ fn batch(fifo_groups: Option<usize>) -> aws_lambda_events::sqs::SqsEvent {
 }
 
 fn context() -> Context {
-    let mut ctx = Context::default();
-    ctx.deadline =
-        (SystemTime::now() + Duration::from_secs(60)).duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis()
-            as u64;
-    ctx
+    sluice::testing::context(Duration::from_secs(60))
 }
 
 async fn row(name: &str, cached: bool, fifo_groups: Option<usize>) {

@@ -1,7 +1,7 @@
 //! Framework overhead of the SQS batch handler: a 10-record batch of S3 events inside SNS
 //! envelopes inside SQS records, a no-op processor and the in-memory idempotency store.
 //!
-//! `cargo bench -p sluice --bench sqs_batch`; per-record overhead = time per batch / 10.
+//! `cargo bench -p sluice-lambda --bench sqs_batch`; per-record overhead = time per batch / 10.
 //! - `first_run`: every record is new (claim, process, complete).
 //! - `duplicate`: every record was completed before (one claim each, no processing).
 //!
@@ -9,7 +9,7 @@
 //! include formatting the per-record and per-invocation log lines.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -25,11 +25,7 @@ fn s3_in_sns_in_sqs(round: u64) -> SqsEvent {
 }
 
 fn context() -> Context {
-    let mut ctx = Context::default();
-    ctx.request_id = "bench".into();
-    let deadline = SystemTime::now() + Duration::from_secs(3600);
-    ctx.deadline = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
-    ctx
+    sluice::testing::context_for("bench", Duration::from_secs(3600))
 }
 
 fn bench(c: &mut Criterion) {

@@ -77,7 +77,7 @@ pub(crate) async fn divert(
         }
         Err(e) => {
             tracing::error!(
-                message_id = %meta.message_id, error = %crate::processor::error_chain(e.as_ref()),
+                message_id = %meta.message_id, error = %sluice_retry::error_chain(e.as_ref()),
                 "dead-letter send failed; the message stays failed"
             );
             (failure, false)

@@ -140,9 +140,7 @@ impl<T: Item> Engine<T> {
     pub fn invocation(&self, ctx: &lambda_runtime::Context, path: Path) -> Invocation {
         let deadline = Deadline::from_context(ctx);
         if deadline.remaining().is_zero() {
-            let now_ms =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis()
-                    as u64;
+            let now_ms = sluice_clock::now_millis();
             tracing::error!(
                 deadline_ms = ctx.deadline,
                 now_ms,

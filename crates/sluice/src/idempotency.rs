@@ -35,9 +35,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use backon::{ExponentialBuilder, Retryable};
 use sluice_excerpt::Excerpt;
 use sluice_idempotency::{Claim, ClaimRequest, IdempotencyStore, Lease, StoreError};
+use sluice_retry::{Classify, ErrorClass, RetryPolicy};
 use tokio::time::Instant;
 
 use crate::Deadline;
@@ -55,7 +55,23 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// Attempts to store an output before it is counted unrecorded.
-const COMPLETE_ATTEMPTS: usize = 3;
+const COMPLETE_ATTEMPTS: u32 = 3;
+
+/// A store error as `sluice-retry` classifies it: retryable when the store says so.
+#[derive(Debug)]
+struct Unstored(StoreError);
+
+impl std::fmt::Display for Unstored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "output not stored: {}", self.0)
+    }
+}
+
+impl Classify for Unstored {
+    fn error_class(&self) -> ErrorClass {
+        if self.0.is_retryable() { ErrorClass::Server } else { ErrorClass::Other }
+    }
+}
 
 /// Idempotency settings of a handler.
 ///
@@ -289,18 +305,14 @@ impl Idempotency {
     pub(crate) async fn complete(&self, lease: &Lease, output: &str, cutoff: Instant) -> Completion {
         let Some(config) = &self.config else { return Completion::Recorded };
         let expires_at = SystemTime::now() + config.ttl;
-        let attempt = || config.store.complete(lease, output, expires_at);
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(20))
-            .with_max_delay(Duration::from_millis(200))
-            .with_max_times(COMPLETE_ATTEMPTS - 1)
-            .with_jitter();
-        let retried = attempt
-            .retry(backoff)
-            .when(StoreError::is_retryable)
-            .notify(|e: &StoreError, delay: Duration| {
-                tracing::warn!(error = %e, delay_ms = delay.as_millis() as u64, "output not stored; retrying")
-            });
+        let attempt = || async { config.store.complete(lease, output, expires_at).await.map_err(Unstored) };
+        // AWS's full jitter between 20 and 200 ms, as every sluice retry (sluice-retry).
+        let policy = RetryPolicy::default()
+            .base(Duration::from_millis(20))
+            .cap(Duration::from_millis(200))
+            .max_attempts(COMPLETE_ATTEMPTS)
+            .deadline(cutoff, Duration::ZERO);
+        let retried = async { policy.run_if(attempt, |e: &Unstored| e.0.is_retryable()).await.map_err(|e| e.0) };
         let error = match tokio::time::timeout_at(cutoff, retried).await {
             Ok(Ok(())) => return Completion::Recorded,
             Ok(Err(e @ StoreError::Fenced { .. })) => {

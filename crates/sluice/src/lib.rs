@@ -54,6 +54,8 @@
 //! - **batch concurrency**: messages of one batch processed at once; **Lambda concurrency**:
 //!   invocations running at once, which the account and reserved concurrency bound.
 
+/// AWS SDK errors as item failures, and the S3 client.
+pub mod aws;
 /// The builder both handlers share.
 pub mod builder;
 /// Sending permanent failures to a dead-letter queue.
@@ -83,6 +85,9 @@ mod sqs_dead_letter;
 /// Logs as Lambda's logging controls ask (format, level).
 #[cfg(feature = "json-logs")]
 pub mod telemetry;
+/// Contexts and sample events for a worker's tests.
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use builder::HandlerBuilder;
 pub use dead_letter::{DeadLetter, DeadLetterSink};

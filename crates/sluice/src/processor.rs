@@ -74,25 +74,10 @@ impl ProcessError {
     /// The error with its whole source chain, `outer: inner: root`.
     pub fn chain(&self) -> String {
         match self {
-            ProcessError::Retryable(e) | ProcessError::Permanent(e) => error_chain(e.as_ref()),
+            ProcessError::Retryable(e) | ProcessError::Permanent(e) => sluice_retry::error_chain(e.as_ref()),
             ProcessError::Skip(reason) => reason.clone(),
         }
     }
-}
-
-/// Formats an error and its sources as `outer: inner: root`.
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.ends_with(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// Which delivery path an item came through.

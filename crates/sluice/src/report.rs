@@ -134,7 +134,7 @@ impl EmfMetrics {
 
     /// Renders the EMF document of `report`.
     pub fn render(&self, report: &InvocationReport) -> String {
-        let ms = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let ms = sluice_clock::epoch_millis;
         let c = &report.counts;
         json!({
             "_aws": {

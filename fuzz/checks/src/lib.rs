@@ -11,7 +11,7 @@
 //! test; it returns quietly otherwise.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_lambda_events::sqs::SqsEvent;
@@ -152,9 +152,5 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// An invocation with 30 s left.
 fn context() -> lambda_runtime::Context {
-    let deadline = SystemTime::now() + Duration::from_secs(30);
-    let mut context = lambda_runtime::Context::default();
-    context.request_id = "fuzz".into();
-    context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
-    context
+    sluice::testing::context_for("fuzz", Duration::from_secs(30))
 }

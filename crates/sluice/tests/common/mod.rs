@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_lambda_events::sns::SnsEvent;
@@ -26,11 +26,7 @@ pub fn job(id: &str, action: &str) -> String {
 
 /// A Lambda context whose deadline is `remaining` from now.
 pub fn context(remaining: Duration) -> Context {
-    let mut ctx = Context::default();
-    ctx.request_id = "req-1".into();
-    let deadline = SystemTime::now() + remaining;
-    ctx.deadline = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
-    ctx
+    sluice::testing::context_for("req-1", remaining)
 }
 
 /// An SQS event with one record per `(message_id, body)`.

@@ -1,0 +1,185 @@
+//! Framework overhead in process: the same batch bytes through sluice's `SqsBatchHandler`, a
+//! bare borrowed decode, and Powertools' `BatchProcessor` (a Python process per round), each
+//! with a no-op record handler, in rounds that alternate the sides.
+//!
+//! An iteration is what one invocation costs the framework: from the event's bytes to the
+//! serialised batch response. sluice runs as a worker would, idempotency included (an
+//! in-memory store, fresh for each iteration so every record is new) and JSON logs (to a sink);
+//! a second sluice row has neither, to show what they cost.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::SqsEvent;
+use sluice::{Idempotency, ItemContext, SqsBatchHandler, processor_fn};
+use sluice_events::s3::S3ObjectEvent;
+use sluice_idempotency::MemoryStore;
+
+use crate::fixture::BATCH_SIZE;
+use crate::report::Row;
+
+/// sluice as a worker runs it.
+pub const SLUICE: &str = "sluice: SqsBatchHandler, in-memory idempotency, JSON logs";
+/// sluice without idempotency and logs.
+pub const SLUICE_BARE: &str = "sluice: SqsBatchHandler, no idempotency, no logs";
+/// The decode floor.
+pub const FLOOR: &str = "floor: borrowed serde_json decode of the three layers";
+/// Powertools with its Logger, one line per record.
+pub const POWERTOOLS: &str = "Powertools: BatchProcessor + parser, Logger";
+/// Powertools without logs.
+pub const POWERTOOLS_BARE: &str = "Powertools: BatchProcessor + parser";
+
+/// How much to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Rounds; every side runs once per round, in turn.
+    pub rounds: usize,
+    /// Iterations of each side per round.
+    pub iterations: usize,
+    /// The Python interpreter of the venv with Powertools (`.venv-bench/bin/python`).
+    pub python: PathBuf,
+    /// The Powertools side's script (`app/sluice-bench/python/powertools_inprocess.py`).
+    pub script: PathBuf,
+    /// Where the batch file is written.
+    pub dir: PathBuf,
+    /// The functions under the local Lambda service, if that part runs.
+    pub runtime: Option<crate::runtime::RuntimeSettings>,
+    /// DynamoDB idempotency on moto, if that part runs.
+    pub idempotency: Option<crate::idempotency::IdempotencySettings>,
+    /// Peak memory summarising real S3 objects, if that part runs.
+    pub memory: Option<crate::memory::MemorySettings>,
+}
+
+/// Why the benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// A file could not be written or read.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Python side did not run or did not answer as expected.
+    #[error("the Powertools side failed: {0}")]
+    Python(String),
+    /// The batch did not decode or a handler failed a record.
+    #[error("the sluice side failed: {0}")]
+    Sluice(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
+    let what = what.into();
+    move |source| BenchError::Io { what, source }
+}
+
+pub(crate) fn context() -> lambda_runtime::Context {
+    sluice::testing::context_for("bench", Duration::from_secs(3600))
+}
+
+fn handler(idempotency: Idempotency) -> SqsBatchHandler<S3ObjectEvent> {
+    SqsBatchHandler::builder(processor_fn(|_: S3ObjectEvent, _: ItemContext| async { Ok(()) }), idempotency).build()
+}
+
+/// `iterations` runs of the handler on `bytes`, each with a handler from `make`; times in ns.
+fn time_sluice(
+    rt: &tokio::runtime::Runtime,
+    bytes: &[u8],
+    iterations: usize,
+    make: impl Fn() -> SqsBatchHandler<S3ObjectEvent>,
+) -> Result<Vec<u64>, BenchError> {
+    let ctx = context();
+    let handlers: Vec<_> = (0..iterations).map(|_| make()).collect();
+    let mut times = Vec::with_capacity(iterations);
+    for handler in handlers {
+        let started = Instant::now();
+        let event: SqsEvent = serde_json::from_slice(bytes).map_err(|e| BenchError::Sluice(e.to_string()))?;
+        let response = rt.block_on(handler.handle(event, &ctx)).map_err(|e| BenchError::Sluice(e.to_string()))?;
+        let answer = serde_json::to_vec(&response).map_err(|e| BenchError::Sluice(e.to_string()))?;
+        times.push(started.elapsed().as_nanos() as u64);
+        if !response.batch_item_failures.is_empty() || answer.is_empty() {
+            return Err(BenchError::Sluice(format!("records failed: {:?}", response.batch_item_failures)));
+        }
+    }
+    Ok(times)
+}
+
+fn time_floor(bytes: &[u8], iterations: usize) -> Result<Vec<u64>, BenchError> {
+    let mut times = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        let (records, weight) = crate::floor::decode(bytes).map_err(|e| BenchError::Sluice(e.to_string()))?;
+        times.push(started.elapsed().as_nanos() as u64);
+        std::hint::black_box(weight);
+        if records != BATCH_SIZE {
+            return Err(BenchError::Sluice(format!("decoded {records} records, not {BATCH_SIZE}")));
+        }
+    }
+    Ok(times)
+}
+
+/// What the Python side printed.
+#[derive(serde::Deserialize)]
+struct PythonRun {
+    times_ns: Vec<u64>,
+    python: String,
+    powertools: String,
+}
+
+fn time_powertools(settings: &Settings, file: &Path, variant: &str) -> Result<PythonRun, BenchError> {
+    let out = std::process::Command::new(&settings.python)
+        .arg(&settings.script)
+        .arg("--batch")
+        .arg(file)
+        .args(["--iterations", &settings.iterations.to_string(), "--variant", variant])
+        .output()
+        .map_err(|e| {
+            BenchError::Python(format!("{} did not start: {e} (run scripts/setup)", settings.python.display()))
+        })?;
+    if !out.status.success() {
+        return Err(BenchError::Python(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| BenchError::Python(format!("unreadable output ({e}): {}", String::from_utf8_lossy(&out.stdout))))
+}
+
+/// Runs every side `settings.rounds` times, in turn, on `bytes` (also in `file` for the
+/// Python side): the rows, and the Python and Powertools versions.
+pub(crate) fn measure(
+    settings: &Settings,
+    file: &Path,
+    bytes: &[u8],
+) -> Result<(Vec<Row>, String, String), BenchError> {
+    let rt =
+        tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(io("starting a tokio runtime"))?;
+    let json_logs = || tracing_subscriber::fmt().json().with_current_span(true).with_writer(std::io::sink).finish();
+
+    let names = [SLUICE, SLUICE_BARE, FLOOR, POWERTOOLS, POWERTOOLS_BARE];
+    let mut samples: Vec<Vec<u64>> = vec![Vec::new(); names.len()];
+    let (mut python, mut powertools) = (String::new(), String::new());
+    for round in 0..settings.rounds {
+        // Alternate the order, so neither side always runs on a machine just warmed by the other.
+        let order: Vec<usize> =
+            if round % 2 == 0 { (0..names.len()).collect() } else { (0..names.len()).rev().collect() };
+        for side in order {
+            let times = match side {
+                0 => tracing::subscriber::with_default(json_logs(), || {
+                    time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::new(MemoryStore::new())))
+                })?,
+                1 => time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::disabled()))?,
+                2 => time_floor(bytes, settings.iterations)?,
+                _ => {
+                    let run = time_powertools(settings, file, if side == 3 { "logs" } else { "bare" })?;
+                    (python, powertools) = (run.python, run.powertools);
+                    run.times_ns
+                }
+            };
+            samples[side].extend(times);
+        }
+    }
+    let rows = names.iter().zip(samples).map(|(name, times)| Row::of(name, times, BATCH_SIZE)).collect();
+    Ok((rows, python, powertools))
+}
