@@ -71,6 +71,8 @@ mod idempotent;
 /// Items and their idempotency keys.
 mod item;
 pub mod layers;
+/// One import for a worker's `main.rs`.
+pub mod prelude;
 /// The processor a worker author writes.
 mod processor;
 /// Invocation summaries and CloudWatch EMF metrics.
@@ -98,7 +100,13 @@ pub use idempotent::IdempotentError;
 pub use item::{Item, MessageMeta};
 pub use processor::{BoxError, ItemContext, Path, ProcessError, Processor, ProcessorFn, processor_fn};
 pub use report::{EmfMetrics, InvocationReport};
+/// The event decoders (`sluice-events`): S3 notifications raw or in SNS, JSON payloads.
+pub use sluice_events as events;
 pub use sluice_excerpt::Excerpt;
+/// The idempotency stores (`sluice-idempotency`): memory, DynamoDB, Redis, and their trait.
+pub use sluice_idempotency as stores;
+/// Retry policies and error classes (`sluice-retry`).
+pub use sluice_retry as retry;
 pub use sns::{SnsHandler, SnsHandlerError};
 pub use sqs::{SqsBatchError, SqsBatchHandler};
 #[cfg(feature = "sqs-dead-letter")]
