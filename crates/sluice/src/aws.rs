@@ -26,7 +26,7 @@ use crate::ProcessError;
 ///     SdkError::timeout_error("read timed out");
 /// let error = sluice::aws::classify("HeadObject s3://b/k", timeout);
 /// assert!(error.is_retryable());
-/// assert!(error.to_string().starts_with("HeadObject s3://b/k: "));
+/// assert!(error.chain().starts_with("HeadObject s3://b/k: "), "{}", error.chain());
 /// ```
 pub fn classify<E>(action: &str, error: SdkError<E, Response>) -> ProcessError
 where
