@@ -14,8 +14,8 @@ use sluice_events::s3::S3ObjectEvent;
 use sluice_harness::proxy::{FaultProxy, Faults, Service, sequential_round_trips};
 use sluice_idempotency::DynamoDbStore;
 
-use crate::BenchError;
-use crate::report::Row;
+use crate::error::BenchError;
+use crate::rows::Row;
 
 /// Where DynamoDB is and how much to run.
 #[derive(Debug, Clone)]
@@ -96,7 +96,7 @@ pub async fn run(s: &IdempotencySettings, dir: &Path) -> Result<Vec<Row>, BenchE
     let processor = processor_fn(|_: S3ObjectEvent, _: ItemContext| async { Ok(()) });
     let store = DynamoDbStore::new(client(&proxy.url), &sluice_table);
     let handler = SqsBatchHandler::builder(processor, Idempotency::new(store)).build();
-    let ctx = crate::inprocess::context();
+    let ctx = sluice::testing::context_for("bench", std::time::Duration::from_secs(3600));
     // Per side (sluice, Powertools) and phase (first, duplicate): wall time, requests, round trips.
     let mut samples: [Vec<u64>; 12] = Default::default();
     for round in 0..s.rounds {
@@ -147,6 +147,7 @@ pub async fn run(s: &IdempotencySettings, dir: &Path) -> Result<Vec<Row>, BenchE
     Ok(names.iter().zip(samples).map(|(name, times)| Row::of(name, times, 0)).collect())
 }
 
+/// A suffix that keeps this run's table apart from earlier runs': the time in epoch milliseconds.
 fn uuid_suffix() -> String {
-    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos())
+    format!("{:x}", sluice_clock::now_millis())
 }

@@ -7,7 +7,7 @@
 //! in-memory store, fresh for each iteration so every record is new) and JSON logs (to a sink);
 //! a second sluice row has neither, to show what they cost.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::SqsEvent;
@@ -15,8 +15,10 @@ use sluice::{Idempotency, ItemContext, SqsBatchHandler, processor_fn};
 use sluice_events::s3::S3ObjectEvent;
 use sluice_idempotency::MemoryStore;
 
+use crate::error::BenchError;
 use crate::fixture::BATCH_SIZE;
-use crate::report::Row;
+use crate::rows::Row;
+use crate::settings::Settings;
 
 /// sluice as a worker runs it.
 pub const SLUICE: &str = "sluice: SqsBatchHandler, in-memory idempotency, JSON logs";
@@ -29,54 +31,12 @@ pub const POWERTOOLS: &str = "Powertools: BatchProcessor + parser, Logger";
 /// Powertools without logs.
 pub const POWERTOOLS_BARE: &str = "Powertools: BatchProcessor + parser";
 
-/// How much to run.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Rounds; every side runs once per round, in turn.
-    pub rounds: usize,
-    /// Iterations of each side per round.
-    pub iterations: usize,
-    /// The Python interpreter of the venv with Powertools (`.venv-bench/bin/python`).
-    pub python: PathBuf,
-    /// The Powertools side's script (`app/sluice-bench/python/powertools_inprocess.py`).
-    pub script: PathBuf,
-    /// Where the batch file is written.
-    pub dir: PathBuf,
-    /// The functions under the local Lambda service, if that part runs.
-    pub runtime: Option<crate::runtime::RuntimeSettings>,
-    /// DynamoDB idempotency on moto, if that part runs.
-    pub idempotency: Option<crate::idempotency::IdempotencySettings>,
-    /// Peak memory summarising real S3 objects, if that part runs.
-    pub memory: Option<crate::memory::MemorySettings>,
-}
-
-/// Why the benchmark could not run.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BenchError {
-    /// A file could not be written or read.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The Python side did not run or did not answer as expected.
-    #[error("the Powertools side failed: {0}")]
-    Python(String),
-    /// The batch did not decode or a handler failed a record.
-    #[error("the sluice side failed: {0}")]
-    Sluice(String),
-}
-
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
     let what = what.into();
     move |source| BenchError::Io { what, source }
 }
 
-pub(crate) fn context() -> lambda_runtime::Context {
+fn context() -> lambda_runtime::Context {
     sluice::testing::context_for("bench", Duration::from_secs(3600))
 }
 

@@ -14,23 +14,31 @@
 //!   against Powertools' `idempotent_function` per record: wall time and requests;
 //! - [`memory`]: peak resident memory of the real `sqs-worker` and of the same work in Python
 //!   with boto3, summarising S3 objects on the local stack, at a small and a large object size;
-//! - [`report`]: the table, with the machine, the versions and the date.
+//! - [`rows`]: one side's medians; [`report`]: the table, with the machine, the versions and
+//!   the date.
 
 /// The SDK configuration for the local stack.
 mod aws;
+/// Why the benchmark could not run.
+pub mod error;
 pub mod fixture;
 pub mod floor;
 pub mod idempotency;
 pub mod inprocess;
 pub mod memory;
 pub mod report;
+/// One side's medians.
+pub mod rows;
 pub mod runtime;
+/// How much to run.
+pub mod settings;
 
+pub use error::BenchError;
 pub use idempotency::IdempotencySettings;
-pub use inprocess::{BenchError, Settings};
 pub use memory::MemorySettings;
 pub use report::Report;
 pub use runtime::RuntimeSettings;
+pub use settings::Settings;
 
 /// Runs the benchmark: in process, then (with `settings.runtime`) through the Runtime API.
 ///

@@ -16,9 +16,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
 use sluice_local::ServiceConfig;
 
-use crate::BenchError;
+use crate::error::BenchError;
 use crate::fixture::{Announced, announcing};
-use crate::report::Peak;
+use crate::rows::Peak;
 use crate::runtime::{function, invoke, start};
 
 /// What to upload and where the functions are.

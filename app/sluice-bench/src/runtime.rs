@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use sluice_local::{FunctionConfig, InvocationRecord, LocalLambda, ServiceConfig, ServiceOptions};
 
-use crate::BenchError;
-use crate::report::Row;
+use crate::error::BenchError;
+use crate::rows::Row;
 
 /// Where the functions are and how much to run.
 #[derive(Debug, Clone)]

@@ -42,6 +42,15 @@ pub fn from_epoch_millis(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)
 }
 
+/// The time `secs` seconds after the Unix epoch (DynamoDB's TTL attribute).
+///
+/// ```
+/// assert_eq!(sluice_clock::epoch_secs(sluice_clock::from_epoch_secs(1_700_000_000)), 1_700_000_000);
+/// ```
+pub fn from_epoch_secs(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
 /// Milliseconds since the Unix epoch, now.
 ///
 /// ```

@@ -33,9 +33,9 @@
 //! is [`StoreError::Rejected`], which is permanent: sending it again cannot succeed.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use sluice_clock::{epoch_millis, epoch_secs, from_epoch_millis};
+use sluice_clock::{epoch_millis, epoch_secs, from_epoch_millis, from_epoch_secs};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -272,8 +272,7 @@ impl DynamoDbStore {
         match status.as_str() {
             COMPLETED => Ok(Claim::Completed {
                 output: text(&self.names.data).unwrap_or_else(|| "null".into()),
-                expires_at: UNIX_EPOCH
-                    + Duration::from_secs(number(&self.names.expiration).ok_or_else(|| corrupt("no expiration"))?),
+                expires_at: from_epoch_secs(number(&self.names.expiration).ok_or_else(|| corrupt("no expiration"))?),
                 fingerprint: text(&self.names.validation),
             }),
             IN_PROGRESS => Ok(Claim::InProgress {

@@ -19,6 +19,7 @@ use crate::item::{Item, MessageMeta};
 use crate::layers::{
     DeadlineLayer, IdempotencyLayer, ItemLogLayer, ItemService, ProcessorService, SkipLayer, process_error,
 };
+use crate::parts::HandlerParts;
 use crate::processor::Processor;
 use crate::report::EmfMetrics;
 use crate::{Idempotency, SnsHandler, SqsBatchHandler};
@@ -190,15 +191,6 @@ impl<T: Item, S, K> HandlerBuilder<T, S, K> {
     }
 }
 
-/// What a handler is built from.
-pub(crate) struct HandlerParts<T> {
-    pub engine: Engine<T>,
-    pub dead_letters: Option<Arc<dyn DeadLetterSink>>,
-    pub metrics: EmfMetrics,
-    pub batch_concurrency: usize,
-    pub fail_when_all_fail: bool,
-}
-
 impl<T: Item, S> HandlerBuilder<T, S, ForSqs>
 where
     S: ItemService<T>,
@@ -221,7 +213,7 @@ where
 
     /// The handler.
     pub fn build(self) -> SqsBatchHandler<T> {
-        SqsBatchHandler::from_builder(self)
+        SqsBatchHandler::from_parts(self.into_parts())
     }
 }
 
@@ -231,6 +223,44 @@ where
 {
     /// The handler.
     pub fn build(self) -> SnsHandler<T> {
-        SnsHandler::from_builder(self)
+        SnsHandler::from_parts(self.into_parts())
+    }
+}
+
+impl<T: Item> SqsBatchHandler<T> {
+    /// A builder for a handler running `processor` under `idempotency`.
+    pub fn builder<P: Processor<T>>(
+        processor: P,
+        idempotency: Idempotency,
+    ) -> HandlerBuilder<T, ProcessorService<T, P>, ForSqs> {
+        HandlerBuilder::new(processor, idempotency)
+    }
+
+    /// A builder for a handler that sends each item through `service` as it is, a whole item
+    /// stack you composed (see [`crate::layers`]); the builder adds no layer of its own.
+    pub fn from_item_service<S>(service: S) -> HandlerBuilder<T, S, ForSqs>
+    where
+        S: ItemService<T>,
+    {
+        HandlerBuilder::given(service)
+    }
+}
+
+impl<T: Item> SnsHandler<T> {
+    /// A builder for a handler running `processor` under `idempotency`.
+    pub fn builder<P: Processor<T>>(
+        processor: P,
+        idempotency: Idempotency,
+    ) -> HandlerBuilder<T, ProcessorService<T, P>, ForSns> {
+        HandlerBuilder::new(processor, idempotency)
+    }
+
+    /// A builder for a handler that sends each item through `service` as it is, a whole item
+    /// stack you composed (see [`crate::layers`]); the builder adds no layer of its own.
+    pub fn from_item_service<S>(service: S) -> HandlerBuilder<T, S, ForSns>
+    where
+        S: ItemService<T>,
+    {
+        HandlerBuilder::given(service)
     }
 }

@@ -9,6 +9,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+/// Default time kept free at the end of an invocation: no item starts later than this.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
+/// Default time kept to finish: items still running then are abandoned.
+pub const DEFAULT_FINISH_RESERVE: Duration = Duration::from_millis(500);
+
 /// When the current invocation must have answered.
 ///
 /// ```

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 
-use crate::Deadline;
+use crate::deadline::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE, Deadline};
 use crate::item::{Item, MessageMeta};
 use crate::layers::{ItemOutcome, ItemRequest, panic_message};
 use crate::processor::{ItemContext, Path, ProcessError};
@@ -41,11 +41,6 @@ pub(crate) struct Timing {
     /// Time kept at the end of the invocation for the bookkeeping and the answer.
     pub finish_reserve: Duration,
 }
-
-/// Default time kept free at the end of an invocation: no item starts later than this.
-pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(1000);
-/// Default time kept to finish: items still running then are abandoned.
-pub const DEFAULT_FINISH_RESERVE: Duration = Duration::from_millis(500);
 
 impl Timing {
     /// The time below which no item starts: the margin, and never less than the finish reserve.

@@ -71,6 +71,8 @@ mod idempotent;
 /// Items and their idempotency keys.
 mod item;
 pub mod layers;
+/// What a built handler is made of.
+mod parts;
 /// One import for a worker's `main.rs`.
 pub mod prelude;
 /// The processor a worker author writes.
@@ -93,8 +95,8 @@ pub mod testing;
 
 pub use builder::HandlerBuilder;
 pub use dead_letter::{DeadLetter, DeadLetterSink};
-pub use deadline::Deadline;
-pub use engine::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE, MAX_REASON_BYTES};
+pub use deadline::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE, Deadline};
+pub use engine::MAX_REASON_BYTES;
 pub use idempotency::{DEFAULT_LEASE, DEFAULT_TTL, Idempotency};
 pub use idempotent::IdempotentError;
 pub use item::{Item, MessageMeta};

@@ -24,13 +24,11 @@ use futures::StreamExt;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use tokio::time::Instant;
 
-use crate::Idempotency;
-use crate::builder::{ForSqs, HandlerBuilder};
 use crate::dead_letter::{self, DeadLetterSink};
 use crate::engine::{Engine, Failure, Invocation};
 use crate::item::{Item, MessageMeta};
-use crate::layers::{ItemService, ProcessorService};
-use crate::processor::{Path, Processor};
+use crate::parts::HandlerParts;
+use crate::processor::Path;
 use crate::report::{Counts, EmfMetrics, InvocationReport};
 
 /// A `tower::Service` that processes an SQS batch and answers with its failures.
@@ -106,28 +104,7 @@ struct MessageResult {
 }
 
 impl<T: Item> SqsBatchHandler<T> {
-    /// A builder for a handler running `processor` under `idempotency`.
-    pub fn builder<P: Processor<T>>(
-        processor: P,
-        idempotency: Idempotency,
-    ) -> HandlerBuilder<T, ProcessorService<T, P>, ForSqs> {
-        HandlerBuilder::new(processor, idempotency)
-    }
-
-    /// A builder for a handler that sends each item through `service` as it is, a whole item
-    /// stack you composed (see [`crate::layers`]); the builder adds no layer of its own.
-    pub fn from_item_service<S>(service: S) -> HandlerBuilder<T, S, ForSqs>
-    where
-        S: ItemService<T>,
-    {
-        HandlerBuilder::given(service)
-    }
-
-    pub(crate) fn from_builder<S>(b: HandlerBuilder<T, S, ForSqs>) -> Self
-    where
-        S: ItemService<T>,
-    {
-        let parts = b.into_parts();
+    pub(crate) fn from_parts(parts: HandlerParts<T>) -> Self {
         SqsBatchHandler {
             inner: Arc::new(Inner {
                 engine: parts.engine,

@@ -10,6 +10,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_with::{DurationMilliSeconds, serde_as};
 
+/// The NAT gateway's Elastic IP when the configuration names none: every call from the VPC
+/// leaves from it (a documentation address, RFC 5737).
+pub const ELASTIC_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 0, 2, 10);
+
 /// Lambda's default function timeout (3 s) and memory (128 MB).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -194,7 +198,7 @@ pub struct NetworkConfig {
     #[serde(default)]
     pub aws_endpoints: Vec<std::net::SocketAddr>,
     /// The NAT gateway's Elastic IP (with `static_egress_ip`): the deployed stack's, else
-    /// [`ELASTIC_IP`](crate::network::ELASTIC_IP). An address of 192.0.2.0/24 (RFC 5737) other
+    /// [`ELASTIC_IP`]. An address of 192.0.2.0/24 (RFC 5737) other
     /// than .0, .1 (the internet side of the NAT link) and .255.
     #[serde(default)]
     pub elastic_ip: Option<std::net::Ipv4Addr>,
@@ -203,7 +207,7 @@ pub struct NetworkConfig {
 impl NetworkConfig {
     /// The Elastic IP the NAT gateway uses.
     pub fn elastic_ip(&self) -> std::net::Ipv4Addr {
-        self.elastic_ip.unwrap_or(crate::network::ELASTIC_IP)
+        self.elastic_ip.unwrap_or(ELASTIC_IP)
     }
 }
 

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 
 use crate::concurrency::{Slots, ThrottleReason};
 use crate::config::FunctionConfig;
+use crate::instance::{Answer, Instance, Invocation};
 use crate::records::{InvocationRecord, Outcome, Records, Trigger};
 use sluice_clock::epoch_millis as epoch_ms;
 
@@ -63,17 +64,6 @@ impl InvokeRequest {
     }
 }
 
-/// An event on its way to an instance.
-pub(crate) struct Invocation {
-    pub request_id: String,
-    pub payload: Vec<u8>,
-    pub client_context: Option<String>,
-    /// Told the deadline (epoch ms) when the runtime picks the event up.
-    pub picked: oneshot::Sender<u64>,
-    /// Told the runtime's answer.
-    pub answer: oneshot::Sender<Answer>,
-}
-
 /// Which instance ran an invocation, as its record tells.
 #[derive(Debug, Default, Clone, Copy)]
 struct RanOn {
@@ -84,56 +74,6 @@ struct RanOn {
     init: Option<Duration>,
     /// That instance's peak resident memory so far.
     peak_rss_kb: Option<u64>,
-}
-
-/// What the runtime answered.
-#[derive(Debug)]
-pub(crate) enum Answer {
-    Response(Vec<u8>),
-    Error { error_type: String, body: Vec<u8> },
-}
-
-/// One running `bootstrap` process.
-pub(crate) struct Instance {
-    pub id: u64,
-    pub timeout: Duration,
-    pub function_arn: String,
-    queue: mpsc::Sender<Invocation>,
-    pub(crate) next: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
-    /// The invocations in progress (one, or up to `AWS_LAMBDA_MAX_CONCURRENCY` on Managed
-    /// Instances), by request id: where each answer goes.
-    pub(crate) current: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
-    pub(crate) init_error: Mutex<Option<(String, Vec<u8>)>>,
-    /// Told when the runtime posts `/init/error`: the pending invocation fails at once.
-    pub(crate) init_failed: tokio::sync::Notify,
-    /// What the process writes, with the invocation lines.
-    pub(crate) log: Arc<crate::logs::InstanceLog>,
-    pid: Option<u32>,
-    spawned: Instant,
-    /// From start to the first `/next`: the init phase (reported for cold starts).
-    pub(crate) init_duration: Mutex<Option<Duration>>,
-    exited: watch::Receiver<bool>,
-    kill: Mutex<Option<oneshot::Sender<()>>>,
-}
-
-impl Instance {
-    /// Notes the first `/next`: the end of the init phase.
-    pub(crate) fn ready(&self) {
-        let mut init = self.init_duration.lock().expect("instance poisoned");
-        if init.is_none() {
-            *init = Some(self.spawned.elapsed());
-        }
-    }
-
-    fn kill(&self) {
-        if let Some(kill) = self.kill.lock().expect("instance poisoned").take() {
-            let _ = kill.send(());
-        }
-    }
-
-    fn is_alive(&self) -> bool {
-        !*self.exited.borrow()
-    }
 }
 
 /// The result of one invocation.

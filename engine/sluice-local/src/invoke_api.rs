@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::function::InvokeRequest;
 use crate::records::{Outcome, Trigger};
-use crate::service::Shared;
+use crate::shared::Shared;
 
 /// The function name in an Invoke path: a name, a name with a qualifier (`name:$LATEST`), a
 /// partial ARN (`123456789012:function:name`) or a full ARN, qualified or not (Lambda API

@@ -38,6 +38,8 @@ pub mod concurrency;
 pub mod config;
 /// Functions and their instances.
 mod function;
+/// One execution environment: its process, its queue, its answers.
+mod instance;
 /// The Invoke API.
 mod invoke_api;
 /// Function logs with Lambda's START, END and REPORT lines.
@@ -52,10 +54,14 @@ pub mod records;
 mod runtime_api;
 /// The service: starting, stopping, records.
 mod service;
+/// The state the service's APIs serve from.
+mod shared;
 /// SNS subscriptions of functions.
 mod sns_subscription;
 /// SQS event source mappings.
 pub mod sqs_mapping;
+/// Why the service could not start.
+mod start_error;
 /// Waiting on conditions with a deadline.
 pub mod wait;
 

@@ -45,9 +45,7 @@ use crate::netns::{Namespace, NetworkError};
 pub const PARTNER_HOST: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 /// The address functions outside a VPC leave from: one of AWS's, which nobody can allow-list.
 pub const LAMBDA_PUBLIC_ADDRESS: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 200);
-/// The NAT gateway's Elastic IP when the configuration names none: every call from the VPC
-/// leaves from it.
-pub const ELASTIC_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+pub use crate::config::ELASTIC_IP;
 /// The functions' address in the private subnet (their Hyperplane ENI, shared by all instances).
 pub const PRIVATE_SUBNET_ADDRESS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
 /// The VPC router, the private subnet's gateway.

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 
 use std::sync::Arc;
 
-use crate::function::{Answer, Instance};
+use crate::instance::{Answer, Instance};
 
 pub(crate) fn router(instance: Arc<Instance>) -> Router {
     Router::new()

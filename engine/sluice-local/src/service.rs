@@ -15,44 +15,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServiceConfig;
 use crate::function::Function;
 use crate::records::Records;
-use crate::sqs_mapping::{Mapping, MappingError};
-
-/// Why the service could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartError {
-    /// A listener could not be bound.
-    #[error("cannot listen: {0}")]
-    Listen(#[from] std::io::Error),
-    /// A mapping or subscription names a function that does not exist.
-    #[error("unknown function {0:?}")]
-    UnknownFunction(String),
-    /// A setting is outside the range Lambda accepts.
-    #[error("InvalidParameterValueException: {0}")]
-    Invalid(String),
-    /// The functions' network could not be built.
-    #[error("network: {0}")]
-    Network(#[from] crate::netns::NetworkError),
-    /// A mapping was refused.
-    #[error("event source mapping for {function}: {source}")]
-    Mapping {
-        /// The function.
-        function: String,
-        /// Why.
-        #[source]
-        source: MappingError,
-    },
-    /// An SNS subscription failed or was not confirmed in time.
-    #[error("SNS subscription of {function} to {topic}: {message}")]
-    Subscription {
-        /// The function.
-        function: String,
-        /// The topic.
-        topic: String,
-        /// What went wrong.
-        message: String,
-    },
-}
+use crate::shared::Shared;
+use crate::sqs_mapping::Mapping;
+pub use crate::start_error::StartError;
 
 /// Where the service listens and writes.
 #[derive(Debug, Clone)]
@@ -63,17 +28,6 @@ pub struct ServiceOptions {
     pub log_dir: PathBuf,
     /// Clients for SQS (mappings, DLQs) and SNS (subscriptions).
     pub aws: aws_config::SdkConfig,
-}
-
-pub(crate) struct Shared {
-    pub(crate) functions: HashMap<String, Arc<Function>>,
-    pub(crate) time_scale: f64,
-    pub(crate) region: String,
-    pub(crate) records: Arc<Records>,
-    pub(crate) sqs: aws_sdk_sqs::Client,
-    pub(crate) sns: aws_sdk_sns::Client,
-    pub(crate) confirmed: Notify,
-    pub(crate) network: Option<Arc<crate::network::Network>>,
 }
 
 /// A running local Lambda service.
@@ -142,7 +96,15 @@ impl LocalLambda {
 
         let mut service = LocalLambda { shared, address, stop, subscriptions: Vec::new() };
         for subscription in config.sns_subscriptions {
-            service.subscribe(&subscription.topic_arn, &subscription.function).await?;
+            let endpoint = service.endpoint();
+            let arn = crate::sns_subscription::subscribe(
+                &service.shared,
+                &endpoint,
+                &subscription.topic_arn,
+                &subscription.function,
+            )
+            .await?;
+            service.subscriptions.extend(arn);
         }
         Ok(service)
     }

@@ -12,59 +12,58 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::service::{LocalLambda, Shared, StartError};
+use crate::shared::Shared;
+use crate::start_error::StartError;
 
-impl LocalLambda {
-    /// Subscribes `function` to `topic_arn` over HTTP and, while the subscription is pending,
-    /// waits (10 s at most) for SNS's confirmation, which the service answers with
-    /// `ConfirmSubscription`.
-    pub(crate) async fn subscribe(&mut self, topic_arn: &str, function: &str) -> Result<(), StartError> {
-        if !self.shared.functions.contains_key(function) {
-            return Err(StartError::UnknownFunction(function.to_owned()));
-        }
-        let fail = |message: String| StartError::Subscription {
-            function: function.to_owned(),
-            topic: topic_arn.to_owned(),
-            message,
-        };
-        let confirmed = self.shared.confirmed.notified();
-        tokio::pin!(confirmed);
-        confirmed.as_mut().enable();
-        let out = self
-            .shared
-            .sns
-            .subscribe()
-            .topic_arn(topic_arn)
-            .protocol("http")
-            .endpoint(format!("{}/sns/{function}", self.endpoint()))
-            .return_subscription_arn(true)
-            .send()
-            .await
-            .map_err(|e| fail(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
-        let pending = match &out.subscription_arn {
-            Some(arn) if arn.starts_with("arn:") => {
-                let attributes = self
-                    .shared
-                    .sns
-                    .get_subscription_attributes()
-                    .subscription_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| fail(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
-                attributes.attributes().and_then(|a| a.get("PendingConfirmation")).is_none_or(|p| p == "true")
-            }
-            _ => true,
-        };
-        if pending {
-            tokio::time::timeout(Duration::from_secs(10), confirmed)
-                .await
-                .map_err(|_| fail("no SubscriptionConfirmation arrived within 10 s".into()))?;
-        }
-        if let Some(arn) = out.subscription_arn {
-            self.subscriptions.push(arn);
-        }
-        Ok(())
+/// Subscribes `function` to `topic_arn` over HTTP, SNS delivering to the service at `endpoint`,
+/// and, while the subscription is pending, waits (10 s at most) for SNS's confirmation, which
+/// the service answers with `ConfirmSubscription`. Returns the subscription's ARN, if SNS gave one.
+pub(crate) async fn subscribe(
+    shared: &Shared,
+    endpoint: &str,
+    topic_arn: &str,
+    function: &str,
+) -> Result<Option<String>, StartError> {
+    if !shared.functions.contains_key(function) {
+        return Err(StartError::UnknownFunction(function.to_owned()));
     }
+    let fail = |message: String| StartError::Subscription {
+        function: function.to_owned(),
+        topic: topic_arn.to_owned(),
+        message,
+    };
+    let confirmed = shared.confirmed.notified();
+    tokio::pin!(confirmed);
+    confirmed.as_mut().enable();
+    let out = shared
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("http")
+        .endpoint(format!("{endpoint}/sns/{function}"))
+        .return_subscription_arn(true)
+        .send()
+        .await
+        .map_err(|e| fail(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
+    let pending = match &out.subscription_arn {
+        Some(arn) if arn.starts_with("arn:") => {
+            let attributes = shared
+                .sns
+                .get_subscription_attributes()
+                .subscription_arn(arn)
+                .send()
+                .await
+                .map_err(|e| fail(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
+            attributes.attributes().and_then(|a| a.get("PendingConfirmation")).is_none_or(|p| p == "true")
+        }
+        _ => true,
+    };
+    if pending {
+        tokio::time::timeout(Duration::from_secs(10), confirmed)
+            .await
+            .map_err(|_| fail("no SubscriptionConfirmation arrived within 10 s".into()))?;
+    }
+    Ok(out.subscription_arn)
 }
 
 /// SNS HTTP deliveries: confirmations are confirmed; notifications become Lambda SNS events,

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
-use crate::engine::DEFAULT_DEADLINE_MARGIN;
+use crate::deadline::DEFAULT_DEADLINE_MARGIN;
 use crate::processor::ProcessError;
 
 /// Refuses to start an item with less than `margin` left before the invocation deadline, and
