@@ -134,7 +134,7 @@ async fn every_listener_of_the_local_stack_and_the_lambda_service_is_on_loopback
     let mut scenario = Scenario::start("listeners").await;
     scenario.upload(2).await;
     let (accounts, partner) = scenario.finish().await;
-    scenario.assert_processed_once(&accounts, &partner);
+    scenario.assert_processed_once(&accounts, &partner).await;
     let sockets = bound_sockets();
     problems.extend(exposed("this process (the local Lambda service, the partner)", &[std::process::id()], &sockets));
     let own = socket_inodes(std::process::id());

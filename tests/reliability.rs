@@ -20,7 +20,7 @@ async fn a_burst_of_uploads_is_processed_once_on_both_paths() {
     let mut scenario = Scenario::start("burst").await;
     scenario.upload(40).await;
     let (accounts, partner) = scenario.finish().await;
-    scenario.assert_processed_once(&accounts, &partner);
+    scenario.assert_processed_once(&accounts, &partner).await;
     assert_eq!(partner.posts, partner.repeats + 40, "both paths posted; the partner applied each key once");
     scenario.stop().await;
 }
@@ -38,7 +38,7 @@ async fn on_managed_instances_one_process_per_worker_runs_concurrent_invocations
     .await;
     scenario.upload(24).await;
     let (accounts, partner) = scenario.finish().await;
-    scenario.assert_processed_once(&accounts, &partner);
+    scenario.assert_processed_once(&accounts, &partner).await;
     let records = scenario.deployment.service.records().invocations();
     for function in [SQS_WORKER, SNS_WORKER] {
         let ran: Vec<_> = records.iter().filter(|r| r.function == function && r.instance != 0).collect();
@@ -57,20 +57,20 @@ async fn duplicate_notifications_and_deliveries_change_nothing() {
     scenario.upload(15).await;
     let republished = scenario.deliver_again(&tap, 11, SETTLE).await;
     let (accounts, partner) = scenario.finish().await;
-    scenario.assert_processed_once(&accounts, &partner);
+    scenario.assert_processed_once(&accounts, &partner).await;
     // Every delivery ends processed or as a duplicate the store recognised (after a retry,
     // when it met the first delivery still in progress). A claim whose renewals a slow store
     // let lapse is taken over and run again: processed twice, applied once (checked above).
     let deliveries = [(Path::Sns, 15 + republished), (Path::Sqs, 15 + republished + 15)];
     for (path, wanted) in deliveries {
-        let seen = sluice_local::wait::wait_for(SETTLE, || {
-            let done = |outcome: &str| scenario.accountant.log_lines(path, outcome).len() as u64;
-            let n = done("\"outcome\":\"duplicate\"") + done("\"outcome\":\"processed\"");
-            async move { (n >= wanted).then_some(n) }
+        // Counted from the workers' EMF metrics documents, one per invocation.
+        let seen = sluice_local::wait::wait_for(SETTLE, || async {
+            let outcomes = scenario.accountant.outcomes(path).await;
+            (outcomes.duplicate + outcomes.processed >= wanted).then_some(outcomes)
         })
         .await;
-        assert!(seen.is_some(), "{} path: fewer than {wanted} deliveries ended", path.name());
-        let duplicates = scenario.accountant.log_lines(path, "\"outcome\":\"duplicate\"").len() as u64;
+        let Some(outcomes) = seen else { panic!("{} path: fewer than {wanted} deliveries ended", path.name()) };
+        let duplicates = outcomes.duplicate;
         // At most a few re-runs after a lapsed claim; every other extra delivery was suppressed.
         assert!(duplicates + 15 + 3 >= wanted, "{} path: only {duplicates} duplicates suppressed", path.name());
     }
@@ -144,7 +144,7 @@ async fn poison_ends_in_the_right_dead_letter_queue_with_its_reason_and_nothing_
         }
     }
     let (accounts, partner) = scenario.finish().await;
-    scenario.assert_processed_once(&accounts, &partner);
+    scenario.assert_processed_once(&accounts, &partner).await;
     scenario.stop().await;
 }
 
@@ -164,7 +164,7 @@ async fn transient_faults_on_s3_dynamodb_and_the_webhook_lose_nothing_and_apply_
             ["server_error", "throttle", "reset"].iter().map(|k| counts.get(k).copied().unwrap_or(0)).sum();
         assert!(injected > 0, "no fault reached {name}: {counts:?}");
     }
-    scenario.assert_processed_once(&accounts, &partner);
+    scenario.assert_processed_once(&accounts, &partner).await;
     scenario.stop().await;
 }
 
@@ -235,7 +235,10 @@ async fn killed_instances_timeouts_and_throttles_lose_nothing_and_apply_nothing_
     println!("injected: {injected:?}");
     assert!(injected.values().flat_map(|f| f.values()).sum::<u64>() > 0, "no fault was injected");
     for (path, account) in &accounts {
-        let trails: Vec<String> = account.lost.iter().map(|u| scenario.trail(*path, u)).collect();
+        let mut trails = Vec::new();
+        for upload in &account.lost {
+            trails.push(scenario.trail(*path, upload).await);
+        }
         assert!(account.lost.is_empty(), "lost on the {} path:\n{}", path.name(), trails.join("\n\n"));
     }
     // The queue path redelivers until it succeeds (5 receives); the direct path may give an

@@ -20,7 +20,7 @@ async fn every_webhook_post_is_signed_with_the_secrets_manager_secret_and_verifi
     scenario.partner.require_signatures(HashMap::from([(version.clone(), secret.into_bytes())]));
     scenario.upload(4).await;
     let (accounts, partner) = scenario.finish().await;
-    scenario.assert_processed_once(&accounts, &partner);
+    scenario.assert_processed_once(&accounts, &partner).await;
     assert_eq!(partner.refused_signatures, 0, "every POST carried a valid signature");
     assert!(partner.calls.iter().all(|c| c.status == 201), "{:?}", partner.calls);
     scenario.stop().await;

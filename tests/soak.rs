@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
     .await;
     let tap = scenario.tap().await;
     scenario.upload(objects).await;
-    // LocalStack fans each notification out to three subscribers; under 2,000 uploads it falls
+    // The local stack fans each notification out to three subscribers; under 2,000 uploads it falls
     // minutes behind, so the waits grow with the count.
     let limit = Duration::from_secs(600 + objects as u64 / 2);
     let republished = scenario.deliver_again(&tap, 25, limit).await;

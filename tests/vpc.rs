@@ -94,8 +94,8 @@ async fn in_a_vpc_without_nat_the_webhook_times_out_while_s3_dynamodb_and_logs_s
     // Logs flowed: every upload's trail, with the timeout, in each function's log.
     for path in Path::BOTH {
         for upload in &scenario.uploads {
-            let lines = scenario.accountant.log_lines(path, &upload.key);
-            assert!(lines.iter().any(|l| l.contains("timed out")), "{}", scenario.trail(path, upload));
+            let lines = scenario.accountant.log_lines(path, &upload.key).await;
+            assert!(lines.iter().any(|l| l.contains("timed out")), "{}", scenario.trail(path, upload).await);
         }
     }
     scenario.stop().await;
@@ -110,7 +110,7 @@ async fn behind_a_nat_gateway_every_call_of_every_instance_leaves_from_the_elast
     let mut scenario = Scenario::start_in_network("vpc-nat", true, true, |s| s).await;
     scenario.upload(12).await;
     let (accounts, partner) = scenario.finish().await;
-    scenario.assert_processed_once(&accounts, &partner);
+    scenario.assert_processed_once(&accounts, &partner).await;
     println!("partner saw: {:?}", partner.sources());
     // The stack's StaticEgressIp output is the NAT gateway's address, in the documentation range.
     let egress: std::net::IpAddr = scenario.deployment.stack.output("StaticEgressIp").unwrap().parse().unwrap();

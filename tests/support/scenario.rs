@@ -28,17 +28,27 @@ pub fn workers() -> PathBuf {
     dir
 }
 
+/// Both paths deployed on the local stack, a partner API behind their webhook, the uploads made
+/// so far, and the accountant that finds where each ended.
 pub struct Scenario {
+    /// The SDK configuration of the local stack.
     pub aws: aws_config::SdkConfig,
+    /// The pipeline deployed and running.
     pub deployment: Deployment,
+    /// Where every upload ended, per path.
     pub accountant: Accountant,
+    /// The partner API the workers' webhook posts to.
     pub partner: Partner,
+    /// An S3 client for the uploads.
     pub s3: aws_sdk_s3::Client,
+    /// The scenario's name (its stack and objects carry it).
     pub name: String,
+    /// The uploads made so far.
     pub uploads: Vec<Upload>,
 }
 
 impl Scenario {
+    /// A scenario with the default deployment settings.
     pub async fn start(name: &str) -> Scenario {
         Self::start_with(name, |settings, _| settings).await
     }
@@ -118,6 +128,7 @@ impl Scenario {
         (accounts, self.partner.report())
     }
 
+    /// Prints each path's account, for a failing test's output.
     pub fn print(&self, accounts: &BTreeMap<Path, PathAccount>) {
         println!(
             "{:<5} {:>8} {:>9} {:>10} {:>12} {:>5}",
@@ -138,16 +149,19 @@ impl Scenario {
     }
 
     /// Where the trail of `upload` ends: its lines in the function logs.
-    pub fn trail(&self, path: Path, upload: &Upload) -> String {
-        let lines = self.accountant.log_lines(path, &upload.key);
+    pub async fn trail(&self, path: Path, upload: &Upload) -> String {
+        let lines = self.accountant.log_lines(path, &upload.key).await;
         format!("{} {}@{}: {} log lines\n{}", path.name(), upload.key, upload.version_id, lines.len(), lines.join("\n"))
     }
 
     /// Nothing lost, every version processed on both paths, its webhook effect applied once,
     /// no body conflicting under one key.
-    pub fn assert_processed_once(&self, accounts: &BTreeMap<Path, PathAccount>, partner: &PartnerReport) {
+    pub async fn assert_processed_once(&self, accounts: &BTreeMap<Path, PathAccount>, partner: &PartnerReport) {
         for (path, account) in accounts {
-            let trails: Vec<String> = account.lost.iter().map(|u| self.trail(*path, u)).collect();
+            let mut trails = Vec::new();
+            for upload in &account.lost {
+                trails.push(self.trail(*path, upload).await);
+            }
             assert!(account.lost.is_empty(), "lost on the {} path:\n{}", path.name(), trails.join("\n\n"));
             assert_eq!(account.processed, self.uploads.len(), "{} path: {account:#?}", path.name());
         }
@@ -255,6 +269,7 @@ impl Scenario {
         republished
     }
 
+    /// Stops the local Lambda service.
     pub async fn stop(self) {
         self.deployment.service.shutdown().await;
         let _ = &self.aws;

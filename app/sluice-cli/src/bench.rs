@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::Failure;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Rounds; each side runs once per round, the sides taking turns.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,
@@ -63,7 +63,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: Args) -> Result<(), Failure> {
+pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let binaries = args.binaries.clone().unwrap_or_else(crate::compare::beside_this_binary);
     let mut needed =
         vec![("the Python interpreter", args.python.clone()), ("the Powertools script", args.script.clone())];

@@ -20,7 +20,7 @@ enum PatternName {
 }
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Objects to upload (the default run takes about two minutes on 2 cores).
     #[arg(long, default_value_t = Workload::default().objects)]
     objects: usize,
@@ -127,11 +127,11 @@ impl Args {
 }
 
 /// The directory of the running `sluice` binary: `target/debug` holds the workers too.
-pub fn beside_this_binary() -> PathBuf {
+pub(crate) fn beside_this_binary() -> PathBuf {
     std::env::current_exe().ok().and_then(|p| p.parent().map(PathBuf::from)).unwrap_or_else(|| "target/debug".into())
 }
 
-pub async fn run(args: Args) -> Result<(), Failure> {
+pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     let workload = args.workload();
     workload.check().map_err(|e| Failure::unusable(format!("invalid option {e}")))?;
     let setup = Setup {
@@ -172,17 +172,10 @@ pub async fn run(args: Args) -> Result<(), Failure> {
     })?;
     let charts = sluice_compare::charts::all(&comparison).map_err(|e| Failure::failed(e.to_string()))?;
     let page = sluice_compare::html::page(&comparison, &charts);
-    let write = |path: &PathBuf, bytes: &[u8]| {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Failure::failed(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        std::fs::write(path, bytes).map_err(|e| Failure::failed(format!("cannot write {}: {e}", path.display())))
-    };
-    write(&args.report, page.as_bytes())?;
+    write(&args.report, page.as_bytes()).await?;
     if let Some(dir) = &args.charts {
         for chart in &charts {
-            write(&dir.join(format!("{}.svg", chart.id)), chart.svg.as_bytes())?;
+            write(&dir.join(format!("{}.svg", chart.id)), chart.svg.as_bytes()).await?;
         }
     }
     if args.json {
@@ -200,4 +193,14 @@ pub async fn run(args: Args) -> Result<(), Failure> {
             args.drain_limit_s
         )))
     }
+}
+
+/// Writes `bytes` to `path`, creating its directory.
+async fn write(path: &PathBuf, bytes: &[u8]) -> Result<(), Failure> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| Failure::failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    tokio::fs::write(path, bytes).await.map_err(|e| Failure::failed(format!("cannot write {}: {e}", path.display())))
 }

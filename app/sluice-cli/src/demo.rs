@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::Failure;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Directory with the `sqs-worker` and `sns-worker` binaries (default: next to `sluice`).
     #[arg(long)]
     workers: Option<PathBuf>,
@@ -34,7 +34,7 @@ pub struct Args {
     objects: usize,
 }
 
-pub async fn run(args: Args) -> Result<(), Failure> {
+pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     let workers = args.workers.clone().unwrap_or_else(crate::compare::beside_this_binary);
     let aws = aws_config::load_from_env().await;
     sluice_compare::run::preflight(&aws, &workers).await.map_err(|e| Failure::unusable(e.to_string()))?;

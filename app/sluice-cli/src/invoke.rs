@@ -9,7 +9,7 @@ use sluice_retry::RetryPolicy;
 use crate::Failure;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Function name or ARN.
     function: String,
     /// File with the JSON payload (`-` for standard input).
@@ -26,12 +26,12 @@ pub struct Args {
     max_delay_ms: u64,
 }
 
-pub async fn run(args: Args) -> Result<(), Failure> {
+pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     let body = if args.payload.as_os_str() == "-" {
         let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+        tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut buf).await.map(|_| buf)
     } else {
-        std::fs::read(&args.payload)
+        tokio::fs::read(&args.payload).await
     }
     .map_err(|e| Failure::unusable(format!("cannot read payload {}: {e}", args.payload.display())))?;
     let aws = aws_config::load_from_env().await;

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use sluice_local::{LocalLambda, ServiceConfig, ServiceOptions};
 use sluice_sam::artifacts::Workers;
 use sluice_sam::samconfig::{SamConfig, parse_override};
-use sluice_sam::stack::{Stack, StackRequest};
+use sluice_sam::stack::{Stack, StackError, StackRequest};
 
 use crate::Failure;
 
 #[derive(clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Deploy a SAM template to the local stack and run its functions until interrupted.
     Up {
         /// The SAM template.
@@ -75,7 +75,7 @@ pub enum Command {
     },
 }
 
-pub async fn run(command: Command) -> Result<(), Failure> {
+pub(crate) async fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Up {
             template,
@@ -92,7 +92,8 @@ pub async fn run(command: Command) -> Result<(), Failure> {
         } => {
             let mut config = SamConfig::default();
             if let Some(file) = &config_file {
-                let text = std::fs::read_to_string(file)
+                let text = tokio::fs::read_to_string(file)
+                    .await
                     .map_err(|e| Failure::unusable(format!("cannot read {}: {e}", file.display())))?;
                 config = SamConfig::parse(&text, &config_env)
                     .map_err(|e| Failure::unusable(format!("{}: {e}", file.display())))?;
@@ -111,9 +112,7 @@ pub async fn run(command: Command) -> Result<(), Failure> {
             let mut request = StackRequest::new(&name, &template, workers);
             request.parameters = parameters;
             let aws = aws_config::load_from_env().await;
-            let stack = Stack::deploy(&aws, &request)
-                .await
-                .map_err(|e| Failure::unusable(unreachable_hint(format!("up: {e}"))))?;
+            let stack = Stack::deploy(&aws, &request).await.map_err(|e| Failure::unusable(explained("up", &e)))?;
             let mut service_config =
                 stack.service_config(&aws).await.map_err(|e| Failure::unusable(format!("up: {e}")))?;
             service_config.time_scale = Some(time_scale);
@@ -129,14 +128,13 @@ pub async fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Down { stack_name } => {
             let aws = aws_config::load_from_env().await;
-            Stack::delete(&aws, &stack_name)
-                .await
-                .map_err(|e| Failure::failed(unreachable_hint(format!("down: {e}"))))?;
+            Stack::delete(&aws, &stack_name).await.map_err(|e| Failure::failed(explained("down", &e)))?;
             println!("stack {stack_name}: deleted");
             Ok(())
         }
         Command::Serve { config, port, log_dir } => {
-            let bytes = std::fs::read(&config)
+            let bytes = tokio::fs::read(&config)
+                .await
                 .map_err(|e| Failure::unusable(format!("cannot read {}: {e}", config.display())))?;
             let parsed: ServiceConfig =
                 serde_json::from_slice(&bytes).map_err(|e| Failure::unusable(format!("{}: {e}", config.display())))?;
@@ -145,15 +143,16 @@ pub async fn run(command: Command) -> Result<(), Failure> {
     }
 }
 
-/// `message`, with how to start the local stack when nothing answered.
-fn unreachable_hint(message: String) -> String {
-    if message.contains("dispatch failure") {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "AWS_ENDPOINT_URL (not set)".into());
-        format!(
-            "{message}\n  does the local stack answer at {endpoint}? start it with `scripts/stack start` and `eval \"$(scripts/stack env)\"`"
-        )
-    } else {
-        message
+/// `error` after `what`, with how to start the local stack when nothing answered.
+fn explained(what: &str, error: &StackError) -> String {
+    match error {
+        StackError::Unreachable { .. } => {
+            let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "AWS_ENDPOINT_URL (not set)".into());
+            format!(
+                "{what}: {error}\n  does the local stack answer at {endpoint}? start it with `scripts/stack start` and `eval \"$(scripts/stack env)\"`"
+            )
+        }
+        _ => format!("{what}: {error}"),
     }
 }
 

@@ -327,8 +327,11 @@ pub async fn compare(
     let invocations = records.invocations();
     // The service's own records, beside the logs: what every figure can be checked against.
     let records_file = log_dir.join("records.json");
-    let dumped = serde_json::to_vec(&records.to_json()).map_err(std::io::Error::other);
-    if let Err(e) = dumped.and_then(|json| std::fs::write(&records_file, json)) {
+    let written = match serde_json::to_vec(&records.to_json()) {
+        Ok(json) => tokio::fs::write(&records_file, json).await,
+        Err(e) => Err(std::io::Error::other(e)),
+    };
+    if let Err(e) = written {
         tracing::warn!(error = %e, file = %records_file.display(), "the local Lambda service's records were not written");
     }
 

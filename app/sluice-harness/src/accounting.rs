@@ -300,15 +300,54 @@ impl Accountant {
                 account.lost.push(upload.clone());
             }
         }
-        account.duplicates_suppressed = self.log_lines(path, "\"outcome\":\"duplicate\"").len() as u64;
+        account.duplicates_suppressed = self.outcomes(path).await.duplicate;
         account
     }
 
-    /// The function log lines of `path` that contain `needle`.
-    pub fn log_lines(&self, path: Path, needle: &str) -> Vec<String> {
-        let log = std::fs::read_to_string(self.log_dir.join(format!("{}.log", path.function()))).unwrap_or_default();
-        log.lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
+    /// The item outcomes `path`'s worker reported, summed over the EMF metrics documents it
+    /// wrote, one per invocation (the records CloudWatch would turn into metrics), not counted
+    /// from log text.
+    pub async fn outcomes(&self, path: Path) -> Outcomes {
+        let mut sum = Outcomes::default();
+        for line in self.log(path).await.lines() {
+            let Ok(document) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            if document.get("_aws").is_none() {
+                continue;
+            }
+            let count = |name: &str| document.get(name).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            sum.processed += count("Processed");
+            sum.duplicate += count("Duplicate");
+            sum.skipped += count("Skipped");
+            sum.failed += count("Failed");
+            sum.dead_lettered += count("DeadLettered");
+        }
+        sum
     }
+
+    /// The function log lines of `path` that contain `needle`: a trail for a person to read.
+    pub async fn log_lines(&self, path: Path, needle: &str) -> Vec<String> {
+        self.log(path).await.lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
+    }
+
+    /// The function log of `path` so far (empty before its first line).
+    async fn log(&self, path: Path) -> String {
+        tokio::fs::read_to_string(self.log_dir.join(format!("{}.log", path.function()))).await.unwrap_or_default()
+    }
+}
+
+/// Item outcomes, as a worker's EMF metrics count them (`sluice::EmfMetrics`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcomes {
+    /// Items processed.
+    pub processed: u64,
+    /// Deliveries of an item already completed: its stored result returned, nothing run.
+    pub duplicate: u64,
+    /// Items skipped before any claim.
+    pub skipped: u64,
+    /// Items failed (retryable or permanent).
+    pub failed: u64,
+    /// Messages sent to a dead-letter queue.
+    pub dead_lettered: u64,
 }
 
 /// The object versions an S3 notification document names.

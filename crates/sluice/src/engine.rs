@@ -44,7 +44,7 @@ pub(crate) struct Timing {
 
 impl Timing {
     /// The time below which no item starts: the margin, and never less than the finish reserve.
-    pub fn start_margin(&self) -> Duration {
+    pub(crate) fn start_margin(&self) -> Duration {
         self.margin.max(self.finish_reserve)
     }
 }
@@ -81,7 +81,7 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    pub fn new(retryable: bool, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(retryable: bool, reason: impl Into<String>) -> Self {
         let reason = reason.into();
         let reason = match sluice_excerpt::clip(&reason, MAX_REASON_BYTES) {
             std::borrow::Cow::Borrowed(_) => reason,
@@ -90,15 +90,15 @@ impl Failure {
         Failure { retryable, reason }
     }
 
-    pub fn retryable(reason: impl Into<String>) -> Self {
+    pub(crate) fn retryable(reason: impl Into<String>) -> Self {
         Failure::new(true, reason)
     }
 
-    pub fn permanent(reason: impl Into<String>) -> Self {
+    pub(crate) fn permanent(reason: impl Into<String>) -> Self {
         Failure::new(false, reason)
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         if self.retryable { "retryable" } else { "permanent" }
     }
 
@@ -132,7 +132,7 @@ impl<T: Item> Engine<T> {
     /// The invocation `ctx` describes. A deadline that has already passed when it starts (a
     /// clock far off, a wrong `Lambda-Runtime-Deadline-Ms`) is logged as such: every item will
     /// be refused.
-    pub fn invocation(&self, ctx: &lambda_runtime::Context, path: Path) -> Invocation {
+    pub(crate) fn invocation(&self, ctx: &lambda_runtime::Context, path: Path) -> Invocation {
         let deadline = Deadline::from_context(ctx);
         if deadline.remaining().is_zero() {
             let now_ms = sluice_clock::now_millis();
@@ -155,13 +155,13 @@ impl<T: Item> Engine<T> {
     }
 
     /// A failure if no new work may start now.
-    pub fn start_refusal(&self, deadline: &Deadline) -> Option<Failure> {
+    pub(crate) fn start_refusal(&self, deadline: &Deadline) -> Option<Failure> {
         deadline.start_refusal(self.timing.start_margin()).map(Failure::retryable)
     }
 
     /// Decodes `payload` (a message with any SNS envelope already removed) and sends its items
     /// through the item stack, one after another.
-    pub async fn process_payload(&self, payload: &str, meta: &MessageMeta, inv: &Invocation) -> MessageOutcome {
+    pub(crate) async fn process_payload(&self, payload: &str, meta: &MessageMeta, inv: &Invocation) -> MessageOutcome {
         let mut counts = Counts::default();
         if let Some(failure) = self.start_refusal(&inv.deadline) {
             counts.failed += 1;

@@ -43,17 +43,17 @@ pub(crate) struct Slots {
 
 impl Slots {
     /// A slot now, or the reason it was throttled.
-    pub fn try_take(&self) -> Result<OwnedSemaphorePermit, ThrottleReason> {
+    pub(crate) fn try_take(&self) -> Result<OwnedSemaphorePermit, ThrottleReason> {
         self.semaphore.clone().try_acquire_owned().map_err(|_| self.reason)
     }
 
     /// A slot, waiting for one.
-    pub async fn take(&self) -> OwnedSemaphorePermit {
+    pub(crate) async fn take(&self) -> OwnedSemaphorePermit {
         self.semaphore.clone().acquire_owned().await.expect("slots never close")
     }
 
     /// How many slots there are in all.
-    pub fn size(&self) -> u32 {
+    pub(crate) fn size(&self) -> u32 {
         self.size
     }
 }
@@ -66,7 +66,7 @@ pub(crate) struct Pool {
 impl Pool {
     /// A pool of `account` slots, of which `reserved` (the sum of all reservations) are carved
     /// out. Checked beforehand: `reserved <= account`.
-    pub fn new(account: u32, reserved: u32) -> Self {
+    pub(crate) fn new(account: u32, reserved: u32) -> Self {
         let size = account - reserved;
         let unreserved =
             Slots { semaphore: Arc::new(Semaphore::new(size as usize)), reason: ThrottleReason::Account, size };
@@ -74,7 +74,7 @@ impl Pool {
     }
 
     /// The slots of a function with `reservation` (or none).
-    pub fn slots_for(&self, reservation: Option<u32>) -> Slots {
+    pub(crate) fn slots_for(&self, reservation: Option<u32>) -> Slots {
         match reservation {
             Some(n) => {
                 Slots { semaphore: Arc::new(Semaphore::new(n as usize)), reason: ThrottleReason::Reserved, size: n }

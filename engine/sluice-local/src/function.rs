@@ -26,7 +26,7 @@ use sluice_clock::epoch_millis as epoch_ms;
 
 /// Longest wait for a new instance to ask for its first event: "The Init phase is limited to
 /// 10 seconds" (Lambda Developer Guide, lambda-runtime-environment). Real time, never scaled.
-pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
@@ -50,7 +50,7 @@ pub(crate) struct InvokeRequest {
 
 impl InvokeRequest {
     /// A request with a fresh request id.
-    pub fn new(payload: Vec<u8>, trigger: Trigger) -> Self {
+    pub(crate) fn new(payload: Vec<u8>, trigger: Trigger) -> Self {
         InvokeRequest {
             request_id: uuid::Uuid::new_v4().to_string(),
             payload,
@@ -150,6 +150,9 @@ pub(crate) struct Function {
     log_file: PathBuf,
     slots: Slots,
     idle: Mutex<Vec<Arc<Instance>>>,
+    /// Held while an invocation looks for a free slot and, finding none, starts an instance:
+    /// a burst waits for that instance's slots (Managed Instances) rather than starting more.
+    choosing: tokio::sync::Mutex<()>,
     in_flight: AtomicU32,
     /// Draws of the injected faults, if any.
     faults: Option<Mutex<fastrand::Rng>>,
@@ -161,7 +164,7 @@ pub(crate) struct Function {
 }
 
 impl Function {
-    pub fn new(
+    pub(crate) fn new(
         config: FunctionConfig,
         slots: Slots,
         log_dir: &std::path::Path,
@@ -178,6 +181,7 @@ impl Function {
             config,
             arn,
             idle: Mutex::default(),
+            choosing: tokio::sync::Mutex::default(),
             in_flight: AtomicU32::new(0),
             faults,
             instances: Arc::default(),
@@ -187,7 +191,7 @@ impl Function {
     }
 
     /// A concurrency slot now, or why the invocation is throttled.
-    pub fn try_slot(&self) -> Result<OwnedSemaphorePermit, ThrottleReason> {
+    pub(crate) fn try_slot(&self) -> Result<OwnedSemaphorePermit, ThrottleReason> {
         if self.injects(|f| f.throttle_percent) {
             self.records.fault(&self.config.name, "throttle");
             return Err(ThrottleReason::Account);
@@ -208,27 +212,27 @@ impl Function {
     }
 
     /// A concurrency slot, waiting for one.
-    pub async fn slot(&self) -> OwnedSemaphorePermit {
+    pub(crate) async fn slot(&self) -> OwnedSemaphorePermit {
         self.slots.take().await
     }
 
     /// How many invocations of this function may run at once.
-    pub fn max_concurrency(&self) -> u32 {
+    pub(crate) fn max_concurrency(&self) -> u32 {
         self.slots.size()
     }
 
     /// True when reserved concurrency is 0: every invocation is throttled.
-    pub fn always_throttled(&self) -> bool {
+    pub(crate) fn always_throttled(&self) -> bool {
         self.config.reserved_concurrency == Some(0)
     }
 
     /// Runs one invocation in the slot `_slot`.
-    pub async fn invoke(&self, _slot: OwnedSemaphorePermit, request: InvokeRequest) -> InvokeResult {
+    pub(crate) async fn invoke(&self, _slot: OwnedSemaphorePermit, request: InvokeRequest) -> InvokeResult {
         let started = SystemTime::now();
         let clock = Instant::now();
         let in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.records.concurrency(&self.config.name, in_flight);
-        let (instance, cold) = match self.instance() {
+        let (instance, cold) = match self.instance().await {
             Ok(found) => found,
             Err(e) => {
                 let result = InvokeResult::failure(
@@ -304,14 +308,18 @@ impl Function {
     /// A free invocation slot on a live instance, or a new instance (cold). `idle` holds one
     /// entry per free slot: an instance that runs several invocations at once (Managed
     /// Instances) is in it that many times when it has nothing to do.
-    fn instance(&self) -> std::io::Result<(Arc<Instance>, bool)> {
-        let mut idle = self.idle.lock().expect("function poisoned");
-        while let Some(instance) = idle.pop() {
-            if instance.is_alive() {
-                return Ok((instance, false));
+    async fn instance(&self) -> std::io::Result<(Arc<Instance>, bool)> {
+        let _choosing = self.choosing.lock().await;
+        {
+            let mut idle = self.idle.lock().expect("function poisoned");
+            while let Some(instance) = idle.pop() {
+                if instance.is_alive() {
+                    return Ok((instance, false));
+                }
             }
         }
-        let instance = self.spawn()?;
+        let instance = self.spawn().await?;
+        let mut idle = self.idle.lock().expect("function poisoned");
         for _ in 1..self.config.invocations_per_instance() {
             idle.push(instance.clone());
         }
@@ -406,18 +414,22 @@ impl Function {
     }
 
     /// Starts a `bootstrap` process with Lambda's environment and a Runtime API of its own.
-    fn spawn(&self) -> std::io::Result<Arc<Instance>> {
+    async fn spawn(&self) -> std::io::Result<Arc<Instance>> {
         let id = NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed);
         // The Runtime API on the instance's own loopback, in its network namespace if it has one.
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let listener = match &self.network {
-            Some(network) => network.listen_for_functions(loopback).map_err(std::io::Error::other)?,
+        let listener = match self.network.clone() {
+            // Binding inside the namespace enters it on a thread of its own: off the async workers.
+            Some(network) => tokio::task::spawn_blocking(move || network.listen_for_functions(loopback))
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(std::io::Error::other)?,
             None => std::net::TcpListener::bind(loopback)?,
         };
         listener.set_nonblocking(true)?;
         let runtime_api = listener.local_addr()?.to_string();
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_file)?;
+        let file = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.log_file).await?.into_std().await;
         let log = Arc::new(crate::logs::InstanceLog::new(Arc::new(Mutex::new(file))));
         // Absolute before the working directory changes to the task root, as Lambda's is
         // (/var/task): a path relative to the service's directory would not be found from there.
@@ -514,7 +526,7 @@ impl Function {
     }
 
     /// Kills every instance.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         for instance in self.idle.lock().expect("function poisoned").drain(..) {
             instance.kill();
         }

@@ -26,10 +26,10 @@ fn function_name(path: &str) -> &str {
 
 /// The largest synchronous payload, request or response: 6 MB (Lambda quotas, "Invocation
 /// payload"), as 6,291,456 bytes.
-pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+pub(crate) const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
 /// The largest asynchronous payload: 1 MB since the January 2026 increase (AWS Compute Blog,
 /// "More room to build: serverless services now support payloads up to 1 MB").
-pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
+pub(crate) const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
 
 /// An error answer in the Lambda API's shape, with its request id.
 fn aws_error(status: StatusCode, error_type: &str, message: String, request_id: &str) -> Response {

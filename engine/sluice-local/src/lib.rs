@@ -7,7 +7,7 @@
 //! - **Invoke API**: `RequestResponse` (200, with `X-Amz-Function-Error` on failure), `Event`
 //!   (202, then the asynchronous queue: retries, event age, DLQ, on-failure destination) and
 //!   `DryRun`.
-//! - **SNS to Lambda**: an HTTP subscription on the (LocalStack) topic, confirmed through the
+//! - **SNS to Lambda**: an HTTP subscription on the topic, confirmed through the
 //!   API, each notification turned into a Lambda SNS event and invoked asynchronously.
 //! - **SQS event source mappings**: batch size, batching window, maximum concurrency,
 //!   `ReportBatchItemFailures` with AWS's success and failure rules, deletion of successes.
@@ -15,7 +15,7 @@
 //!   its Elastic IP, in Linux network namespaces (root only), with endpoints to the local stack.
 //! - **Records** of every invocation and of concurrency over time (`GET /records`).
 //!
-//! It talks to SQS and SNS through the AWS SDK, so it runs against LocalStack or AWS alike.
+//! It talks to SQS and SNS through the AWS SDK, so it runs against the local stack (moto), LocalStack or AWS alike.
 //!
 //! ```no_run
 //! use sluice_local::{FunctionConfig, LocalLambda, ServiceConfig, ServiceOptions};

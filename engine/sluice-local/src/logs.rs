@@ -15,9 +15,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Bytes of recent output kept per instance.
-pub const TAIL_KEPT: usize = 64 * 1024;
+pub(crate) const TAIL_KEPT: usize = 64 * 1024;
 /// The Invoke API returns the last 4 KB of the log (Lambda API `Invoke`, `LogType`).
-pub const TAIL_RETURNED: usize = 4 * 1024;
+pub(crate) const TAIL_RETURNED: usize = 4 * 1024;
 
 /// The longest [`InstanceLog::settle`] waits for output still in the pipes.
 const SETTLE_LIMIT: Duration = Duration::from_millis(50);
@@ -42,12 +42,12 @@ struct Tail {
 }
 
 impl InstanceLog {
-    pub fn new(file: Arc<Mutex<std::fs::File>>) -> Self {
+    pub(crate) fn new(file: Arc<Mutex<std::fs::File>>) -> Self {
         InstanceLog { file, tail: Mutex::default(), pipes: Mutex::default(), copying: AtomicUsize::new(0) }
     }
 
     /// Appends `data`.
-    pub fn write(&self, data: &[u8]) {
+    pub(crate) fn write(&self, data: &[u8]) {
         let _ = self.file.lock().expect("log poisoned").write_all(data);
         let mut tail = self.tail.lock().expect("log poisoned");
         tail.bytes.extend(data);
@@ -57,12 +57,12 @@ impl InstanceLog {
     }
 
     /// A position in the log, to read what comes after it.
-    pub fn mark(&self) -> u64 {
+    pub(crate) fn mark(&self) -> u64 {
         self.tail.lock().expect("log poisoned").total
     }
 
     /// The last `max` bytes written since `mark` (as far as the tail still holds them).
-    pub fn since(&self, mark: u64, max: usize) -> Vec<u8> {
+    pub(crate) fn since(&self, mark: u64, max: usize) -> Vec<u8> {
         let tail = self.tail.lock().expect("log poisoned");
         let written = (tail.total - mark).min(tail.bytes.len() as u64) as usize;
         let take = written.min(max);
@@ -70,7 +70,7 @@ impl InstanceLog {
     }
 
     /// Copies everything `reader` (the process's stdout or stderr) yields into the log.
-    pub fn pump(self: &Arc<Self>, mut reader: impl AsyncRead + AsRawFd + Unpin + Send + 'static) {
+    pub(crate) fn pump(self: &Arc<Self>, mut reader: impl AsyncRead + AsRawFd + Unpin + Send + 'static) {
         let log = self.clone();
         let fd = reader.as_raw_fd();
         self.pipes.lock().expect("log poisoned").push(fd);
@@ -101,7 +101,7 @@ impl InstanceLog {
     /// [`SETTLE_LIMIT`]): a runtime prints, then posts its response, and Lambda's log has the
     /// printed lines before the invocation's `END`. The copy runs on its own task, so without
     /// this the `END` line could overtake them.
-    pub async fn settle(&self) {
+    pub(crate) async fn settle(&self) {
         let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
         let idle = || self.copying.load(Ordering::SeqCst) == 0 && self.waiting() == 0;
         loop {

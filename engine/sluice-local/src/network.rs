@@ -30,7 +30,7 @@
 //! API is on each namespace's loopback too, and logs are read from the processes' pipes.
 //!
 //! Simplified: one router namespace plays both the VPC router and the NAT gateway (in AWS the
-//! NAT gateway sits in a public subnet); the forwarder forwards a port, so LocalStack's SQS and
+//! NAT gateway sits in a public subnet); the forwarder forwards a port, so the local stack's SQS and
 //! SNS on the S3 port are reachable as well (in AWS they need interface endpoints or NAT).
 
 use std::collections::BTreeMap;

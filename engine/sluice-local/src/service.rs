@@ -43,7 +43,7 @@ impl LocalLambda {
     /// as Lambda does) and the SNS subscriptions (confirmed before this returns).
     pub async fn start(config: ServiceConfig, options: ServiceOptions) -> Result<Self, StartError> {
         config.validate().map_err(StartError::Invalid)?;
-        std::fs::create_dir_all(&options.log_dir)?;
+        tokio::fs::create_dir_all(&options.log_dir).await?;
         let region = options.aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
         let stop = CancellationToken::new();
         let records = Arc::new(Records::default());
@@ -56,8 +56,14 @@ impl LocalLambda {
             account_concurrency = config.account(),
             "local Lambda service starting"
         );
-        let network = match &config.network {
-            Some(network) => Some(Arc::new(crate::network::Network::create(network)?)),
+        // Building the network runs `ip` and `iptables`: off the async workers.
+        let network = match config.network.clone() {
+            Some(network) => {
+                let built = tokio::task::spawn_blocking(move || crate::network::Network::create(&network))
+                    .await
+                    .map_err(std::io::Error::other)??;
+                Some(Arc::new(built))
+            }
             None => None,
         };
         let functions: HashMap<String, Arc<Function>> = config

@@ -86,7 +86,7 @@ pub(crate) struct Mapping {
 
 impl Mapping {
     /// Checks the mapping as `CreateEventSourceMapping` does.
-    pub async fn create(
+    pub(crate) async fn create(
         config: EventSourceMappingConfig,
         function: Arc<Function>,
         sqs: aws_sdk_sqs::Client,
@@ -156,7 +156,7 @@ impl Mapping {
     /// [`START_CONCURRENCY`] up by one every [`SCALE_UP_INTERVAL`] (on the time scale) while
     /// messages are available, never past `MaximumConcurrency` or what the function may run, and
     /// back to the start when the queue is empty.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+    pub(crate) async fn run(self: Arc<Self>, stop: CancellationToken) {
         let time_scale = self.time_scale;
         let maximum = self.config.maximum_concurrency.unwrap_or(self.function.max_concurrency()).max(1);
         let start = START_CONCURRENCY.min(maximum);

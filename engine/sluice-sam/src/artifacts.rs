@@ -2,19 +2,25 @@
 //! (natively: the local Lambda service runs it on this machine, where `sam build` cross-compiles
 //! for the function's architecture with cargo-lambda), a prebuilt bootstrap is taken as it is.
 //!
+//! Building runs cargo as a child process the caller's runtime waits on (`tokio::process`),
+//! never blocking it.
+//!
 //! ```no_run
+//! # async fn run() {
 //! use sluice_sam::artifacts::{Workers, bootstraps};
-//! let template = sluice_sam::template::SamTemplate::load("template.yaml".as_ref()).unwrap();
+//! let template = sluice_sam::template::SamTemplate::read("template.yaml".as_ref()).await.unwrap();
 //! let functions = template.functions().unwrap();
 //! // Built already (the tests): binaries by name in target/debug.
-//! let built = bootstraps(&functions, &Workers::Built("target/debug".into())).unwrap();
+//! let built = bootstraps(&functions, &Workers::Built("target/debug".into())).await.unwrap();
 //! // Or built now, in release, as `sluice local up` does by default.
-//! let fresh = bootstraps(&functions, &Workers::Build { release: true }).unwrap();
+//! let fresh = bootstraps(&functions, &Workers::Build { release: true }).await.unwrap();
+//! # }
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use tokio::process::Command;
 
 use crate::template::{FunctionCode, SamFunction, TemplateError};
 
@@ -31,7 +37,10 @@ pub enum Workers {
 }
 
 /// The bootstrap of every function, by logical ID.
-pub fn bootstraps(functions: &[SamFunction], workers: &Workers) -> Result<BTreeMap<String, PathBuf>, TemplateError> {
+pub async fn bootstraps(
+    functions: &[SamFunction],
+    workers: &Workers,
+) -> Result<BTreeMap<String, PathBuf>, TemplateError> {
     let mut out = BTreeMap::new();
     for function in functions {
         let unsupported = |reason: String| TemplateError::Unsupported { function: function.logical_id.clone(), reason };
@@ -42,30 +51,35 @@ pub fn bootstraps(functions: &[SamFunction], workers: &Workers) -> Result<BTreeM
                     unsupported("name its binary (Metadata: BuildProperties: Binary) to run a prebuilt one".into())
                 })?;
                 let path = dir.join(&name);
-                if !path.is_file() {
+                if !tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
                     return Err(unsupported(format!("{} is missing: cargo build --bin {name}", path.display())));
                 }
                 path
             }
             (FunctionCode::Cargo { dir, binary }, Workers::Build { release }) => {
-                build(dir, binary.as_deref(), *release).map_err(unsupported)?
+                build(dir, binary.as_deref(), *release).await.map_err(unsupported)?
             }
         };
-        out.insert(function.logical_id.clone(), std::fs::canonicalize(&path).unwrap_or(path));
+        let path = match tokio::fs::canonicalize(&path).await {
+            Ok(canonical) => canonical,
+            Err(_) => path,
+        };
+        out.insert(function.logical_id.clone(), path);
     }
     Ok(out)
 }
 
 /// `cargo build --bin <binary>` in `dir`, and the binary's path.
-fn build(dir: &Path, binary: Option<&str>, release: bool) -> Result<PathBuf, String> {
+async fn build(dir: &Path, binary: Option<&str>, release: bool) -> Result<PathBuf, String> {
     let manifest = dir.join("Cargo.toml");
-    if !manifest.is_file() {
+    if !tokio::fs::metadata(&manifest).await.is_ok_and(|m| m.is_file()) {
         return Err(format!("{} has no Cargo.toml: CodeUri must name the crate (or its workspace)", dir.display()));
     }
     let metadata = Command::new("cargo")
         .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
         .arg(&manifest)
         .output()
+        .await
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !metadata.status.success() {
         return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&metadata.stderr).trim()));
@@ -97,7 +111,7 @@ fn build(dir: &Path, binary: Option<&str>, release: bool) -> Result<PathBuf, Str
     if release {
         cargo.arg("--release");
     }
-    let status = cargo.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let status = cargo.status().await.map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
         return Err(format!("cargo build --bin {binary} failed ({status})"));
     }

@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use serde_json::json;
 use sluice_local::{
@@ -64,6 +65,23 @@ pub enum StackError {
         /// The service's answer.
         message: String,
     },
+    /// Nothing answered the call (connection refused, timed out): is the local stack running?
+    #[error("{call}: {message}")]
+    Unreachable {
+        /// The API call.
+        call: String,
+        /// The SDK's error.
+        message: String,
+    },
+    /// CloudFormation has no such stack (its `ValidationError` for a stack name it does not
+    /// know, CloudFormation API Reference, `DescribeStacks`).
+    #[error("{call}: {message}")]
+    NoSuchStack {
+        /// The API call.
+        call: String,
+        /// The service's answer.
+        message: String,
+    },
     /// The stack did not reach the state asked for.
     #[error("stack {stack} is {status}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
     Status {
@@ -84,9 +102,29 @@ pub enum StackError {
     },
 }
 
-fn call<E: std::error::Error>(name: impl Into<String>) -> impl FnOnce(E) -> StackError {
+/// An SDK error of API call `name` as a [`StackError`], told apart by its kind: nothing
+/// answered, no such stack, or anything else the service said.
+fn call<E, R>(name: impl Into<String>) -> impl FnOnce(SdkError<E, R>) -> StackError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
     let call = name.into();
-    move |e| StackError::Call { call, message: sluice_retry::error_chain(&e) }
+    move |e| {
+        let message = sluice_retry::error_chain(&e);
+        match &e {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => StackError::Unreachable { call, message },
+            // CloudFormation answers a stack name it does not know with a ValidationError whose
+            // message says so; it has no error code of its own for it.
+            SdkError::ServiceError(service)
+                if service.err().code() == Some("ValidationError")
+                    && service.err().message().is_some_and(|m| m.ends_with("does not exist")) =>
+            {
+                StackError::NoSuchStack { call, message }
+            }
+            _ => StackError::Call { call, message },
+        }
+    }
 }
 
 /// What to deploy.
@@ -142,10 +180,10 @@ pub struct Stack {
 impl Stack {
     /// Builds, packages and deploys `request`, and reads the stack back.
     pub async fn deploy(aws: &aws_config::SdkConfig, request: &StackRequest) -> Result<Stack, StackError> {
-        let template = SamTemplate::load(&request.template)?;
+        let template = SamTemplate::read(&request.template).await?;
         template.check_parameters(&request.parameters)?;
         let functions = template.functions()?;
-        let bootstraps = artifacts::bootstraps(&functions, &request.workers)?;
+        let bootstraps = artifacts::bootstraps(&functions, &request.workers).await?;
 
         let s3 = sluice::aws::s3_client(aws);
         match s3.create_bucket().bucket(ARTIFACTS_BUCKET).send().await {
@@ -243,8 +281,10 @@ impl Stack {
         let cloudformation = aws_sdk_cloudformation::Client::new(aws);
         match cloudformation.describe_stacks().stack_name(name).send().await {
             Ok(out) => Ok(out.stacks().iter().any(|s| s.stack_status() != Some(&StackStatus::DeleteComplete))),
-            Err(e) if sluice_retry::error_chain(&e).contains("does not exist") => Ok(false),
-            Err(e) => Err(call(format!("DescribeStacks {name}"))(e)),
+            Err(e) => match call(format!("DescribeStacks {name}"))(e) {
+                StackError::NoSuchStack { .. } => Ok(false),
+                other => Err(other),
+            },
         }
     }
 
@@ -422,7 +462,7 @@ impl Stack {
         let cloudformation = aws_sdk_cloudformation::Client::new(aws);
         cloudformation.delete_stack().stack_name(name).send().await.map_err(call(format!("DeleteStack {name}")))?;
         match settled(&cloudformation, name).await {
-            Err(StackError::Call { message, .. }) if message.contains("does not exist") => {}
+            Err(StackError::NoSuchStack { .. }) => {}
             Err(e) => return Err(e),
             Ok((StackStatus::DeleteComplete, _)) => {}
             Ok((status, reason)) => {
@@ -456,9 +496,9 @@ async fn settled(
             .await
             .map_err(call(format!("DescribeStacks {name}")))?;
         let Some(stack) = described.stacks().first() else {
-            return Err(StackError::Call {
+            return Err(StackError::NoSuchStack {
                 call: format!("DescribeStacks {name}"),
-                message: "the stack does not exist".into(),
+                message: "no stack in the answer".into(),
             });
         };
         let status = stack.stack_status().cloned().unwrap_or(StackStatus::CreateFailed);

@@ -102,12 +102,26 @@ pub struct SamTemplate {
 pub const RUNTIMES: [&str; 3] = ["provided.al2023", "provided.al2", "provided"];
 
 impl SamTemplate {
-    /// Reads the template at `path` (YAML with short-form intrinsics, or JSON).
+    /// Reads the template at `path` (YAML with short-form intrinsics, or JSON), blocking: for
+    /// synchronous callers. Async code calls [`SamTemplate::read`].
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| TemplateError::Read { path: path.to_owned(), source })?;
+        Self::parse(path, &text)
+    }
+
+    /// [`SamTemplate::load`] for async code: the file is read with `tokio::fs`.
+    pub async fn read(path: &Path) -> Result<Self, TemplateError> {
+        let text = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|source| TemplateError::Read { path: path.to_owned(), source })?;
+        Self::parse(path, &text)
+    }
+
+    /// The template `text`, read from `path`.
+    fn parse(path: &Path, text: &str) -> Result<Self, TemplateError> {
         let body =
-            crate::cfn_yaml::to_json(&text).map_err(|source| TemplateError::Yaml { path: path.to_owned(), source })?;
+            crate::cfn_yaml::to_json(text).map_err(|source| TemplateError::Yaml { path: path.to_owned(), source })?;
         if !body["Resources"].is_object() {
             return Err(TemplateError::NoResources(path.to_owned()));
         }
@@ -264,9 +278,9 @@ mod tests {
     }
 
     mod tempdir {
-        pub struct Dir(pub std::path::PathBuf);
+        pub(super) struct Dir(pub std::path::PathBuf);
         impl Dir {
-            pub fn new() -> Self {
+            pub(super) fn new() -> Self {
                 let dir = std::env::temp_dir().join(format!("sluice-template-{}", uuid::Uuid::new_v4()));
                 std::fs::create_dir_all(&dir).unwrap();
                 Dir(dir)

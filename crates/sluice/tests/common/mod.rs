@@ -15,38 +15,38 @@ use sluice_events::Json;
 
 /// A job whose `action` scripts what the processor does.
 #[derive(serde::Deserialize, Debug, Clone)]
-pub struct Job {
+pub(crate) struct Job {
     pub id: String,
     pub action: String,
 }
 
-pub fn job(id: &str, action: &str) -> String {
+pub(crate) fn job(id: &str, action: &str) -> String {
     json!({"id": id, "action": action}).to_string()
 }
 
 /// A Lambda context whose deadline is `remaining` from now.
-pub fn context(remaining: Duration) -> Context {
+pub(crate) fn context(remaining: Duration) -> Context {
     sluice::testing::context_for("req-1", remaining)
 }
 
 /// An SQS event with one record per `(message_id, body)`.
-pub fn sqs_event(records: &[(&str, &str)]) -> SqsEvent {
+pub(crate) fn sqs_event(records: &[(&str, &str)]) -> SqsEvent {
     sqs_event_from(STANDARD_QUEUE_ARN, records.iter().map(|(id, body)| (*id, *body, None)).collect())
 }
 
 /// The ARN of the standard queue test events come from.
-pub const STANDARD_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:work";
+pub(crate) const STANDARD_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:work";
 /// The ARN of the FIFO queue test events with message groups come from.
-pub const FIFO_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:work.fifo";
+pub(crate) const FIFO_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:work.fifo";
 
 /// An SQS event from a FIFO queue whose records carry a `MessageGroupId`.
-pub fn sqs_event_with(records: Vec<(&str, &str, Option<&str>)>) -> SqsEvent {
+pub(crate) fn sqs_event_with(records: Vec<(&str, &str, Option<&str>)>) -> SqsEvent {
     sqs_event_from(FIFO_QUEUE_ARN, records)
 }
 
 /// An SQS event from the queue `arn` whose records may carry a `MessageGroupId` (a FIFO queue,
 /// or a fair queue: a standard queue whose messages carry one).
-pub fn sqs_event_from(arn: &str, records: Vec<(&str, &str, Option<&str>)>) -> SqsEvent {
+pub(crate) fn sqs_event_from(arn: &str, records: Vec<(&str, &str, Option<&str>)>) -> SqsEvent {
     let records: Vec<Value> = records
         .into_iter()
         .map(|(id, body, group)| {
@@ -66,7 +66,7 @@ pub fn sqs_event_from(arn: &str, records: Vec<(&str, &str, Option<&str>)>) -> Sq
 }
 
 /// An SNS Lambda event with one record (the Lambda casing, `SigningCertUrl`).
-pub fn sns_event(message_id: &str, message: &str) -> SnsEvent {
+pub(crate) fn sns_event(message_id: &str, message: &str) -> SnsEvent {
     serde_json::from_value(json!({"Records": [{
         "EventVersion": "1.0", "EventSource": "aws:sns",
         "EventSubscriptionArn": "arn:aws:sns:us-east-1:000000000000:uploads:sub",
@@ -85,14 +85,14 @@ pub fn sns_event(message_id: &str, message: &str) -> SnsEvent {
 /// A processor scripted by each job's `action`: `ok`, `retry`, `poison`, `panic`, `skip` or
 /// `sleep:<ms>`. It records the ids it ran, in order, and the highest concurrency it saw.
 #[derive(Clone, Default)]
-pub struct Scripted {
+pub(crate) struct Scripted {
     pub calls: Arc<Mutex<Vec<String>>>,
     in_flight: Arc<AtomicUsize>,
     pub max_in_flight: Arc<AtomicUsize>,
 }
 
 impl Scripted {
-    pub fn calls(&self) -> Vec<String> {
+    pub(crate) fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
     }
 }
@@ -129,17 +129,17 @@ impl Processor<Json<Job>> for Scripted {
 
 /// A dead-letter queue that keeps what it is sent, or refuses everything.
 #[derive(Clone, Default)]
-pub struct FakeDeadLetters {
+pub(crate) struct FakeDeadLetters {
     pub sent: Arc<Mutex<Vec<DeadLetter>>>,
     pub refuse: bool,
 }
 
 impl FakeDeadLetters {
-    pub fn refusing() -> Self {
+    pub(crate) fn refusing() -> Self {
         FakeDeadLetters { refuse: true, ..Default::default() }
     }
 
-    pub fn sent(&self) -> Vec<DeadLetter> {
+    pub(crate) fn sent(&self) -> Vec<DeadLetter> {
         self.sent.lock().unwrap().clone()
     }
 }
@@ -156,6 +156,6 @@ impl DeadLetterSink for FakeDeadLetters {
 }
 
 /// Message ids reported in `batchItemFailures`, in order.
-pub fn failed_ids(response: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<String> {
+pub(crate) fn failed_ids(response: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<String> {
     response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
 }

@@ -401,7 +401,7 @@ async fn a_duplicate_reaching_another_instance_is_caught_through_redis() {
 }
 
 /// The one record of `event` whose object has `version`, with its sequencer set to `sequencer`
-/// (LocalStack gives every event the same one; S3 gives later events of a key greater ones).
+/// (the local stack gives every event the same one; S3 gives later events of a key greater ones).
 fn only_version(event: &SqsEvent, version: &str, sequencer: &str) -> SqsEvent {
     let record = event
         .records
@@ -468,7 +468,7 @@ async fn on_an_unversioned_bucket_an_event_for_replaced_content_is_skipped_not_s
     let results = stack.bucket(false).await;
     let key = "incoming/overwritten.csv";
     // On an unversioned bucket an object version is named by its event's sequencer, which S3
-    // makes grow per key; LocalStack sends one constant value, so the test sets them as S3 would.
+    // makes grow per key; the local stack sends one constant value, so the test sets them as S3 would.
     stack.upload(&ingest, key, b"old\n").await;
     let old_event = with_sequencer(stack.receive_uploads(&queue, 1).await, "0055AED6DCD90281E5");
     stack.upload(&ingest, key, b"new\ncontent\n").await;
