@@ -1,0 +1,1 @@
+"""What the local CloudFormation engine adds to moto, one module per addition (see cloudformation.py)."""
