@@ -34,6 +34,15 @@
 //! }
 //! ```
 
+//! # Crates in the API
+//!
+//! The package is `sluice-lambda`; its library is `sluice`. Its public signatures name types of
+//! two crates it depends on: `lambda_runtime` (`Context`, `Error`, `LambdaEvent`,
+//! `Diagnostic`) and `aws_lambda_events` (`SqsEvent`, `SnsEvent`, `SqsBatchResponse`). A major
+//! version of either is a breaking change of sluice; sluice moves to it in a new minor version
+//! (before 1.0), named in its changelog. [`prelude`] holds what a worker's `main.rs` needs, so a
+//! hello worker depends on `sluice-lambda`, `lambda_runtime` and `tokio` only.
+//!
 //! # Glossary
 //!
 //! One word per concept, in this crate, its siblings and the README:
