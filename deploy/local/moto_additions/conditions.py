@@ -8,6 +8,7 @@ Drop this file when moto compares `Fn::Equals` operands as text.
 
 from moto.cloudformation import parsing as cloudformation_parsing
 
+
 _parse_condition = cloudformation_parsing.parse_condition
 
 

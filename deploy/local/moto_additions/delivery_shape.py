@@ -20,6 +20,7 @@ from moto.sns import models as sns
 from moto.sqs import models as sqs
 from moto.sqs import responses as sqs_responses
 
+
 _sequence = itertools.count(1)
 _sequence_lock = threading.Lock()
 _s3_event = s3_notifications._get_s3_event

@@ -11,6 +11,7 @@ import threading
 
 from moto.ec2.models import elastic_ip_addresses as ec2_addresses
 
+
 _addresses = itertools.cycle(range(10, 255))
 _addresses_lock = threading.Lock()
 

@@ -11,6 +11,7 @@ import time
 from moto.awslambda import models as awslambda
 from moto.core.common_models import CloudFormationModel
 
+
 class FunctionEventInvokeConfig(CloudFormationModel):
     """AWS::Lambda::EventInvokeConfig, stored with moto's PutFunctionEventInvokeConfig."""
 

@@ -10,6 +10,7 @@ Drop this file when never: the local Lambda service delivers, not moto.
 from moto.awslambda import models as awslambda
 from moto.sqs import models as sqs
 
+
 def _no_mappings(self):
     return {}
 

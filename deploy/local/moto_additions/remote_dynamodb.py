@@ -14,6 +14,7 @@ import boto3
 
 from moto.core.common_models import CloudFormationModel
 
+
 DYNAMODB_ENDPOINT = os.environ.get("SLUICE_DYNAMODB_ENDPOINT")
 
 

@@ -17,6 +17,7 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
+
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 def declares_sam(template):

@@ -15,6 +15,7 @@ from moto.s3 import models as s3
 from moto.secretsmanager import models as secretsmanager
 from moto.sns import models as sns
 
+
 class NamedByArn:
     """A resource whose physical ID (what `Ref` gives) is its ARN. A mixin: moto finds resource
     types among CloudFormationModel's direct subclasses only."""

@@ -15,6 +15,7 @@ from moto.ec2.models import subnets as ec2_subnets
 from moto.ec2.models import vpcs as ec2_vpcs
 from moto.ec2.models import vpn_gateway as ec2_vpn_gateway
 
+
 def ec2_backend(account_id, region_name):
     return ec2.ec2_backends[account_id][region_name]
 
