@@ -14,24 +14,20 @@
 //! function with reserved concurrency 0 sends new events there at once, without retries
 //! (invocation-async: "Reserved concurrency 0"). An event that finds no concurrency is
 //! throttled: returned to the queue and tried again with backoff (1 s doubling to 5 min) until
-//! its event age runs out; throttles are not retries.
+//! its event age runs out; throttles are not retries. The rules and their numbers are
+//! [`sluice_rules::async_invoke`]'s, which the model of both paths plays too.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
 use serde_json::json;
+use sluice_rules::async_invoke::{self, GiveUp};
 use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
 use crate::function::{Function, InvokeRequest, InvokeResult};
 use crate::records::{AsyncEventRecord, Trigger};
-
-/// A throttled event is tried again after 1 s, then exponentially longer up to 5 minutes
-/// (invocation-async-error-handling: "The retry interval increases exponentially from 1 second
-/// after the first attempt to a maximum of 5 minutes"), on the service's time scale.
-const THROTTLE_BACKOFF_FIRST: Duration = Duration::from_secs(1);
-const THROTTLE_BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// Lambda cuts `ErrorMessage` to its first kilobyte.
 const ERROR_MESSAGE_BYTES: usize = 1024;
@@ -50,24 +46,22 @@ pub(crate) async fn run(
     let maximum_event_age = config.maximum_event_age.div_f64(time_scale);
     let mut attempts = 0u32;
     let mut throttles = 0u32;
-    let mut throttle_backoff = THROTTLE_BACKOFF_FIRST;
     let (last, condition) = loop {
         if function.always_throttled() {
             let reason = crate::concurrency::ThrottleReason::Reserved;
-            break (InvokeResult::throttled(request_id.clone(), reason), "RetriesExhausted");
+            break (InvokeResult::throttled(request_id.clone(), reason), GiveUp::RetriesExhausted);
         }
         let slot = match function.try_slot() {
             Ok(slot) => slot,
             Err(reason) => {
                 // Back to the queue, and tried again later: throttles are not retries.
+                let wait = async_invoke::throttle_backoff_jittered(throttles, fastrand::f64()).div_f64(time_scale);
                 throttles += 1;
                 function.records.throttle(&function.config.name, Trigger::Async);
-                let wait = throttle_backoff.div_f64(time_scale);
                 if received.elapsed() + wait > maximum_event_age {
-                    break (InvokeResult::throttled(request_id.clone(), reason), "EventAgeExceeded");
+                    break (InvokeResult::throttled(request_id.clone(), reason), GiveUp::EventAgeExceeded);
                 }
                 tokio::time::sleep(wait).await;
-                throttle_backoff = (throttle_backoff * 2).min(THROTTLE_BACKOFF_MAX);
                 continue;
             }
         };
@@ -94,18 +88,18 @@ pub(crate) async fn run(
             function.records.async_event(record);
             return;
         }
-        let retries_done = attempts - 1;
-        if retries_done >= config.maximum_retry_attempts {
-            break (result, "RetriesExhausted");
-        }
-        let delay = crate::config::ASYNC_RETRY_DELAYS[retries_done as usize].div_f64(time_scale);
+        let Some(delay) = async_invoke::retry_delay(attempts - 1, config.maximum_retry_attempts) else {
+            break (result, GiveUp::RetriesExhausted);
+        };
+        let delay = delay.div_f64(time_scale);
         if received.elapsed() + delay > maximum_event_age {
-            break (result, "EventAgeExceeded");
+            break (result, GiveUp::EventAgeExceeded);
         }
         tracing::info!(function = %function.config.name, attempt = attempts, delay_ms = delay.as_millis() as u64,
             error = %result.error_message(), "async invocation failed; retrying");
         tokio::time::sleep(delay).await;
     };
+    let condition = condition.as_str();
     tracing::warn!(function = %function.config.name, attempts, throttles, condition, error = %last.error_message(),
         "async invocation failed for good");
     let mut dead_lettered = false;

@@ -147,8 +147,8 @@ pub struct SnsSubscriptionConfig {
 }
 
 /// Lambda waits about 1 minute before the second attempt of a failed asynchronous event and
-/// about 2 before the third (Lambda Developer Guide, invocation-async-error-handling).
-pub const ASYNC_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+/// about 2 before the third: [`sluice_rules::async_invoke::RETRY_DELAYS`].
+pub use sluice_rules::async_invoke::RETRY_DELAYS as ASYNC_RETRY_DELAYS;
 
 /// Everything the service runs.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -218,10 +218,10 @@ fn default_memory() -> u32 {
     128
 }
 fn default_retries() -> u32 {
-    2
+    sluice_rules::async_invoke::DEFAULT_MAXIMUM_RETRY_ATTEMPTS
 }
 fn default_event_age() -> Duration {
-    Duration::from_secs(21600)
+    sluice_rules::async_invoke::DEFAULT_MAXIMUM_EVENT_AGE
 }
 fn default_runtime() -> String {
     "provided.al2023".into()
@@ -299,13 +299,14 @@ impl ServiceConfig {
             }
             // PutFunctionEventInvokeConfig: MaximumRetryAttempts 0-2, MaximumEventAgeInSeconds 60-21600.
             let a = &f.async_invoke;
-            if a.maximum_retry_attempts > 2 {
+            if a.maximum_retry_attempts > sluice_rules::async_invoke::MAXIMUM_RETRY_ATTEMPTS_LIMIT {
                 return Err(format!(
                     "{name}: maximum_retry_attempts {} is not within 0 to 2",
                     a.maximum_retry_attempts
                 ));
             }
-            if a.maximum_event_age < Duration::from_secs(60) || a.maximum_event_age > Duration::from_secs(21600) {
+            let (shortest, longest) = sluice_rules::async_invoke::MAXIMUM_EVENT_AGE_RANGE;
+            if a.maximum_event_age < shortest || a.maximum_event_age > longest {
                 return Err(format!(
                     "{name}: maximum_event_age {:?} is not within 60 to 21600 s (AWS time: use time_scale to play it faster)",
                     a.maximum_event_age

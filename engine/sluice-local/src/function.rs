@@ -216,6 +216,11 @@ impl Function {
         self.slots.take().await
     }
 
+    /// A slot now if one is free, with no fault injected: an event source mapping's batch.
+    pub(crate) fn free_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.slots.try_take().ok()
+    }
+
     /// How many invocations of this function may run at once.
     pub(crate) fn max_concurrency(&self) -> u32 {
         self.slots.size()

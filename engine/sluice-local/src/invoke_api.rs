@@ -26,7 +26,7 @@ fn function_name(path: &str) -> &str {
 
 /// The largest synchronous payload, request or response: 6 MB (Lambda quotas, "Invocation
 /// payload"), as 6,291,456 bytes.
-pub(crate) const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+pub(crate) const SYNC_PAYLOAD_LIMIT: usize = sluice_rules::scaling::SYNC_PAYLOAD_LIMIT;
 /// The largest asynchronous payload: 1 MB since the January 2026 increase (AWS Compute Blog,
 /// "More room to build: serverless services now support payloads up to 1 MB").
 pub(crate) const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;

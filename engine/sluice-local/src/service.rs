@@ -135,6 +135,11 @@ impl LocalLambda {
         self.shared.network.as_deref()
     }
 
+    /// The configuration `function` runs with, if the service runs it.
+    pub fn function_config(&self, function: &str) -> Option<&crate::config::FunctionConfig> {
+        self.shared.functions.get(function).map(|f| &f.config)
+    }
+
     /// What happened so far.
     pub fn records(&self) -> &Records {
         &self.shared.records

@@ -18,6 +18,8 @@
 //! - a batch that cannot get an instance while the function could still finish inside the
 //!   queue's visibility timeout is *released* (made visible again at once) instead of run late,
 //!   when its messages may already be delivered again;
+//! - a batch that finds no concurrency is throttled: recorded as a throttle, it waits for the
+//!   next free slot (Lambda "gradually backs off" and tries again, services-sqs-errorhandling);
 //! - per-entry `DeleteMessageBatch` failures are retried and logged;
 //! - with a batching window, the last second of the window is waited out, then one short poll:
 //!   `WaitTimeSeconds` counts whole seconds, and a zero-second poll in a loop would spin.
@@ -36,13 +38,23 @@ use crate::config::EventSourceMappingConfig;
 use crate::function::{Function, InvokeRequest};
 use crate::records::{BatchRecord, Trigger};
 
-/// Concurrent batches a mapping starts with: "it starts with 5 batches / 5 concurrent
-/// invokes" (Lambda Developer Guide, services-sqs-scaling).
-pub const START_CONCURRENCY: u32 = 5;
-/// "Up to 300 concurrent invokes per minute" more while messages are available
-/// (services-sqs-scaling; AWS Compute Blog, "Introducing faster polling scale-up for AWS Lambda
-/// functions configured with Amazon SQS"): one more every 200 ms.
-pub const SCALE_UP_INTERVAL: Duration = Duration::from_millis(200);
+/// Concurrent batches a mapping starts with, and one more every [`SCALE_UP_INTERVAL`] while
+/// messages are available: [`sluice_rules::sqs_mapping`]'s rules, which the model plays too.
+pub use sluice_rules::sqs_mapping::{SCALE_UP_INTERVAL, START_CONCURRENCY};
+
+/// The visibility timeout a failed message gets on a scaled clock: the queue's, divided by the
+/// time scale, in the whole seconds SQS counts (`ChangeMessageVisibility`), or `None` at scale 1
+/// (the queue's own timeout then runs as it is).
+///
+/// ```
+/// use std::time::Duration;
+/// use sluice_local::sqs_mapping::played_visibility_timeout;
+/// assert_eq!(played_visibility_timeout(Duration::from_secs(200), 60.0), Some(Duration::from_secs(3)));
+/// assert_eq!(played_visibility_timeout(Duration::from_secs(200), 1.0), None);
+/// ```
+pub fn played_visibility_timeout(visibility: Duration, time_scale: f64) -> Option<Duration> {
+    (time_scale > 1.0).then(|| Duration::from_secs(visibility.div_f64(time_scale).as_secs_f64().round() as u64))
+}
 
 /// Why a mapping cannot be created.
 #[derive(Debug, thiserror::Error)]
@@ -94,13 +106,14 @@ impl Mapping {
         time_scale: f64,
     ) -> Result<Self, MappingError> {
         let fifo = config.queue_url.ends_with(".fifo");
-        if config.batching_window > Duration::from_secs(300) {
+        if config.batching_window > sluice_rules::sqs_mapping::MAXIMUM_BATCHING_WINDOW {
             return Err(MappingError::Invalid(format!(
                 "MaximumBatchingWindowInSeconds {} is not within 0 to 300",
                 config.batching_window.as_secs_f64()
             )));
         }
-        if config.batch_size == 0 || config.batch_size > if fifo { 10 } else { 10_000 } {
+        let largest = if fifo { 10 } else { sluice_rules::sqs_mapping::MAXIMUM_BATCH_SIZE };
+        if config.batch_size == 0 || config.batch_size > largest {
             return Err(MappingError::Invalid(format!("BatchSize {} is out of range", config.batch_size)));
         }
         if config.batch_size > 10 && config.batching_window.is_zero() {
@@ -108,8 +121,9 @@ impl Mapping {
                 "BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1".into(),
             ));
         }
+        let (least, most) = sluice_rules::sqs_mapping::MAXIMUM_CONCURRENCY_RANGE;
         if let Some(max) = config.maximum_concurrency
-            && !(2..=1000).contains(&max)
+            && !(least..=most).contains(&max)
         {
             return Err(MappingError::Invalid(format!("MaximumConcurrency {max} is not within 2 to 1000")));
         }
@@ -158,7 +172,8 @@ impl Mapping {
     /// back to the start when the queue is empty.
     pub(crate) async fn run(self: Arc<Self>, stop: CancellationToken) {
         let time_scale = self.time_scale;
-        let maximum = self.config.maximum_concurrency.unwrap_or(self.function.max_concurrency()).max(1);
+        let maximum =
+            sluice_rules::sqs_mapping::ceiling(self.config.maximum_concurrency, self.function.max_concurrency()).max(1);
         let start = START_CONCURRENCY.min(maximum);
         let step = SCALE_UP_INTERVAL.div_f64(time_scale);
         let slots = Arc::new(Semaphore::new(start as usize));
@@ -202,9 +217,16 @@ impl Mapping {
                 // Wait for an instance only while the function could still finish before the
                 // messages become visible again; after that, give them back.
                 let budget = mapping.visibility.saturating_sub(mapping.function.config.timeout);
-                match tokio::time::timeout_at(received + budget, mapping.function.slot()).await {
-                    Ok(slot) => mapping.invoke(slot, batch).await,
-                    Err(_) => mapping.release(batch).await,
+                let slot = match mapping.function.free_slot() {
+                    Some(slot) => Some(slot),
+                    None => {
+                        mapping.function.records.throttle(&mapping.function.config.name, Trigger::EventSourceMapping);
+                        tokio::time::timeout_at(received + budget, mapping.function.slot()).await.ok()
+                    }
+                };
+                match slot {
+                    Some(slot) => mapping.invoke(slot, batch).await,
+                    None => mapping.release(batch).await,
                 }
                 drop(permit);
             });
@@ -302,11 +324,10 @@ impl Mapping {
     /// scale above 1 their remaining visibility is shortened to the scaled timeout (whole
     /// seconds, as SQS counts them), so redeliveries come when a scaled run expects them.
     async fn play_visibility_timeout(&self, failed: &[&Message]) {
-        if self.time_scale <= 1.0 || failed.is_empty() {
-            return;
+        let Some(scaled) = played_visibility_timeout(self.visibility, self.time_scale) else { return };
+        if !failed.is_empty() {
+            self.set_visibility(failed, scaled.as_secs() as i32).await;
         }
-        let scaled = self.visibility.div_f64(self.time_scale).as_secs_f64().round() as i32;
-        self.set_visibility(failed, scaled).await;
     }
 
     async fn invoke(&self, slot: tokio::sync::OwnedSemaphorePermit, mut batch: Vec<Message>) {
