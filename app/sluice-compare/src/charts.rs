@@ -33,7 +33,7 @@ const QUEUE: RGBColor = RGBColor(31, 119, 180);
 const DIRECT: RGBColor = RGBColor(230, 110, 20);
 
 fn colour(p: &PathFigures) -> RGBColor {
-    if p.path == "queue" { QUEUE } else { DIRECT }
+    path_colour(p.path)
 }
 
 /// All charts of `c`.
@@ -130,6 +130,18 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
         .map_err(|e| e.to_string())
 }
 
+/// One path's line or bars in a chart.
+pub(crate) struct Series<T> {
+    /// `queue` or `direct`: the legend and the colour.
+    pub(crate) path: &'static str,
+    /// The points or values.
+    pub(crate) data: T,
+}
+
+fn path_colour(path: &str) -> RGBColor {
+    if path == "queue" { QUEUE } else { DIRECT }
+}
+
 /// A step curve per path over time.
 fn over_time(
     c: &Comparison,
@@ -138,29 +150,35 @@ fn over_time(
     unit: &'static str,
     curve: fn(&PathFigures) -> Vec<(f64, f64)>,
 ) -> Result<Chart, ChartError> {
-    let curves: Vec<(&PathFigures, Vec<(f64, f64)>)> = c.paths.iter().map(|p| (p, steps(&curve(p)))).collect();
-    let end = curves.iter().flat_map(|(_, c)| c.iter().map(|p| p.0)).fold(1.0f64, f64::max);
-    let top = curves.iter().flat_map(|(_, c)| c.iter().map(|p| p.1)).fold(1.0f64, f64::max);
+    let series: Vec<_> = c.paths.iter().map(|p| Series { path: p.path, data: steps(&curve(p)) }).collect();
+    lines(id, title, "seconds since the first upload", unit, &series)
+}
+
+/// A line per path; `series` holds (x, y) points.
+pub(crate) fn lines(
+    id: &'static str,
+    title: &'static str,
+    x_desc: &str,
+    unit: &str,
+    series: &[Series<Vec<(f64, f64)>>],
+) -> Result<Chart, ChartError> {
+    let end = series.iter().flat_map(|s| s.data.iter().map(|p| p.0)).fold(1e-9f64, f64::max);
+    let top = series.iter().flat_map(|s| s.data.iter().map(|p| p.1)).fold(1.0f64, f64::max);
     let svg = svg(id, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(50)
+            .y_label_area_size(60)
             .build_cartesian_2d(0f64..end * 1.02, 0f64..top * 1.1)
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since the first upload")
-            .y_desc(unit)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (p, points) in curves {
-            let colour = colour(p);
+        chart.configure_mesh().x_desc(x_desc).y_desc(unit).draw().map_err(|e| e.to_string())?;
+        for s in series {
+            let colour = path_colour(s.path);
             chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .draw_series(LineSeries::new(s.data.iter().copied(), colour.stroke_width(2)))
                 .map_err(|e| e.to_string())?
-                .label(p.path)
+                .label(s.path)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)
@@ -169,7 +187,7 @@ fn over_time(
 }
 
 /// `(t, level)` change points as a step line: each level holds until the next change.
-fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+pub(crate) fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(points.len() * 2);
     let mut level = 0.0;
     for &(t, n) in points {
@@ -188,8 +206,19 @@ fn bars(
     categories: &'static [&'static str],
     values: fn(&PathFigures) -> Vec<f64>,
 ) -> Result<Chart, ChartError> {
-    let top = c.paths.iter().flat_map(values).fold(0.0f64, f64::max).max(1e-9);
-    let width = 1.0 / (c.paths.len() as f64 + 1.0);
+    let series: Vec<_> = c.paths.iter().map(|p| Series { path: p.path, data: values(p) }).collect();
+    grouped_bars(id, title, categories, &series)
+}
+
+/// Grouped bars: one group per category, one bar per series.
+pub(crate) fn grouped_bars(
+    id: &'static str,
+    title: &'static str,
+    categories: &'static [&'static str],
+    series: &[Series<Vec<f64>>],
+) -> Result<Chart, ChartError> {
+    let top = series.iter().flat_map(|s| s.data.iter().copied()).fold(0.0f64, f64::max).max(1e-9);
+    let width = 1.0 / (series.len() as f64 + 1.0);
     let svg = svg(id, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 16))
@@ -212,18 +241,18 @@ fn bars(
             })
             .draw()
             .map_err(|e| e.to_string())?;
-        for (i, p) in c.paths.iter().enumerate() {
-            let colour = colour(p);
+        for (i, s) in series.iter().enumerate() {
+            let colour = path_colour(s.path);
             let left = |k: usize| k as f64 + width * (i as f64 + 0.5);
             chart
                 .draw_series(
-                    values(p)
-                        .into_iter()
+                    s.data
+                        .iter()
                         .enumerate()
-                        .map(|(k, v)| Rectangle::new([(left(k), 0.0), (left(k) + width, v)], colour.filled())),
+                        .map(|(k, v)| Rectangle::new([(left(k), 0.0), (left(k) + width, *v)], colour.filled())),
                 )
                 .map_err(|e| e.to_string())?
-                .label(p.path)
+                .label(s.path)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::figures::PathFigures;
+use crate::model::check::Agreement;
 use crate::prices::Prices;
 use crate::workload::Workload;
 
@@ -31,7 +32,6 @@ impl CompressedTiming {
             ("queue path: a failed message's visibility timeout", visibility),
             ("queue path: batching window", workload.batching_window),
             ("queue path: mapping scale-up step", sluice_local::sqs_mapping::SCALE_UP_INTERVAL.mul_f64(scale)),
-            ("workers: idempotency lease of a crashed claim", sluice::DEFAULT_LEASE),
         ];
         timings
             .into_iter()
@@ -83,6 +83,9 @@ pub struct Comparison {
     pub log_dir: String,
     /// The local Lambda service's records of the run (JSON), which the figures come from.
     pub records_file: String,
+    /// The model of the same run (its uploads, settings and recorded service times) beside
+    /// the measured figures: labelled modelled.
+    pub check: Agreement,
 }
 
 fn ms(v: u64) -> String {

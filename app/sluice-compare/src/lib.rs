@@ -33,6 +33,8 @@ pub mod comparison;
 pub mod figures;
 /// The HTML report.
 pub mod html;
+/// Both paths modelled in virtual time.
+pub mod model;
 /// AWS list prices.
 pub mod prices;
 /// Published AWS figures.

@@ -20,6 +20,8 @@ use sluice_local::{InvocationRecord, Trigger};
 
 use crate::comparison::{Comparison, CompressedTiming};
 use crate::figures::{Observed, PathFigures};
+use crate::model::calibrate::{LocalRun, settings_for};
+use crate::model::check::agreement;
 use crate::prices::US_EAST_1;
 use crate::workload::{Workload, WorkloadError};
 
@@ -373,6 +375,21 @@ pub async fn compare(
         PathFigures::measure("queue", "S3 -> SNS -> SQS -> Lambda", &observe(Path::Sqs, &queue), &US_EAST_1),
         PathFigures::measure("direct", "S3 -> SNS -> Lambda", &observe(Path::Sns, &direct), &US_EAST_1),
     ];
+    // The model of the same run, from its own records: what AWS's rules say it should measure.
+    progress(Progress::Phase { name: "modelling the same run", total: 0 });
+    let local = LocalRun {
+        workload,
+        uploads_ms: uploads.iter().map(|(_, at)| epoch_ms(*at)).collect(),
+        direct: invocations.iter().filter(|r| r.function == SNS_WORKER).collect(),
+        queue: invocations.iter().filter(|r| r.function == SQS_WORKER).collect(),
+        visibility_timeout: visibility,
+        function_timeout: deployment
+            .service
+            .function_config(SQS_WORKER)
+            .map_or(sluice_local::config::DEFAULT_TIMEOUT, |c| c.timeout),
+    };
+    let modelled = crate::model::run(&settings_for(&local), &|_, _| {}).map_err(CompareError::Workload)?;
+    let check = agreement(&paths[0], &paths[1], modelled);
     let scale = workload.time_scale;
     Ok(Comparison {
         workload: workload.clone(),
@@ -390,6 +407,7 @@ pub async fn compare(
         prices: US_EAST_1,
         log_dir: log_dir.display().to_string(),
         records_file: records_file.display().to_string(),
+        check,
     })
 }
 

@@ -226,18 +226,22 @@ impl Settings {
             }
             // The local partners (loopback, or the local network's internet side) speak plain HTTP.
             env.insert("WEBHOOK_ALLOW_HTTP".into(), "true".into());
-            // The workers' claim lease is AWS time too: on a scaled clock it must still free a
-            // crashed claim before Lambda's first async retry, as the 30 s lease does before the
-            // 1 minute one.
-            if self.time_scale > 1.0 {
-                let lease = sluice::DEFAULT_LEASE.div_f64(self.time_scale).max(Duration::from_millis(30));
+            if let Some(timeout) = self.function_timeout {
+                function.timeout = timeout;
+            }
+            // The workers' claim lease is function time, as the timeout is, and the time scale
+            // compresses neither: a lease scaled down with AWS's waits would be renewed that
+            // many times more often than on AWS (every 167 ms at scale 60, 60 times the
+            // DynamoDB writes). A claim never outlives its invocation's deadline, so a lease
+            // longer than the timeout holds no longer than the timeout: the lease is the
+            // shorter of the two, and a crashed claim frees when its invocation would have
+            // timed out.
+            let lease = sluice::DEFAULT_LEASE.min(function.timeout);
+            if lease < sluice::DEFAULT_LEASE {
                 env.insert("IDEMPOTENCY_LEASE_SECONDS".into(), format!("{:.3}", lease.as_secs_f64()));
             }
             env.extend(self.environment.clone());
             env.extend(self.function_environment.get(&function.name).cloned().unwrap_or_default());
-            if let Some(timeout) = self.function_timeout {
-                function.timeout = timeout;
-            }
             function.per_execution_environment_max_concurrency = self.invocations_per_instance;
             function.faults = self.faults.map(|f| FaultInjection { seed: f.seed + i as u64, ..f });
             if !self.direct_on_failure {

@@ -1,0 +1,138 @@
+//! The model fitted to a local run: the same uploads, settings and time scale, and the service
+//! times that run recorded (its invocations' durations, its cold starts, its hops), never AWS's.
+//! What the model then predicts is what that run should have measured if the local Lambda
+//! service plays AWS's rules as the model does.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sluice_local::{InvocationRecord, Outcome, Trigger};
+
+use crate::model::service_times::{Dist, InvocationTime, ServiceTimes};
+use crate::model::settings::{Arrivals, DirectSettings, ModelSettings, Pollers, QueueSettings};
+use crate::workload::Workload;
+
+/// The template's redrive policy: a message is moved to the work DLQ after 5 receives
+/// (`template.yaml`, `WorkQueue.RedrivePolicy.maxReceiveCount`).
+pub const TEMPLATE_MAX_RECEIVE_COUNT: u32 = 5;
+
+/// Where in an invocation the sample worker calls the downstream: after its claim and the S3
+/// GET, a few milliseconds on the local stack.
+const LOCAL_DOWNSTREAM_AT: Duration = Duration::from_millis(10);
+
+/// What the model needs of a local run.
+#[derive(Debug, Clone)]
+pub struct LocalRun<'a> {
+    /// The run's workload and settings.
+    pub workload: &'a Workload,
+    /// Each upload's completion, epoch ms.
+    pub uploads_ms: Vec<u64>,
+    /// The direct path's invocation records.
+    pub direct: Vec<&'a InvocationRecord>,
+    /// The queue path's invocation records.
+    pub queue: Vec<&'a InvocationRecord>,
+    /// The work queue's visibility timeout.
+    pub visibility_timeout: Duration,
+    /// The functions' timeout.
+    pub function_timeout: Duration,
+}
+
+/// The model's settings for `run`: its uploads, its settings, its recorded service times.
+pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
+    let w = run.workload;
+    let mut uploads = run.uploads_ms.clone();
+    uploads.sort_unstable();
+    let t0 = uploads.first().copied().unwrap_or(0);
+    let arrivals = Arrivals::Times(uploads.iter().map(|u| Duration::from_millis(u - t0)).collect());
+    let ran = |records: &[&InvocationRecord]| -> Vec<InvocationRecord> {
+        records.iter().filter(|r| r.outcome != Outcome::Throttled).map(|r| (*r).clone()).collect()
+    };
+    let (direct, queue) = (ran(&run.direct), ran(&run.queue));
+    let outage = w.outage;
+    let first_start = |records: &[InvocationRecord]| records.iter().map(|r| r.start_ms).min().unwrap_or(0);
+    let down_at = |records: &[InvocationRecord], r: &InvocationRecord| {
+        let Some(o) = outage else { return false };
+        let since = Duration::from_millis(r.start_ms.saturating_sub(first_start(records)));
+        since >= o.start && since < o.start + o.length
+    };
+    // The direct path: one record each, failed when the function reported an error.
+    let mut direct_up: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut direct_down: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    for r in &direct {
+        let table = if r.outcome == Outcome::Success { &mut direct_up } else { &mut direct_down };
+        table.entry(1).or_default().push(micros(r));
+    }
+    // The queue path reports failures per record, so an invocation's outcome does not say
+    // whether the downstream was down: its start inside the outage does.
+    let mut queue_up: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut queue_down: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    for r in &queue {
+        let table = if down_at(&queue, r) { &mut queue_down } else { &mut queue_up };
+        table.entry(r.batch_size as u32).or_default().push(micros(r));
+    }
+    let init: Vec<u64> = direct
+        .iter()
+        .chain(&queue)
+        .filter(|r| r.cold)
+        .filter_map(|r| r.init_duration_us.or(r.init_duration_ms.map(|ms| ms * 1000)))
+        .collect();
+    let hop = direct_hops(&uploads, &direct);
+    let times = ServiceTimes {
+        source: format!(
+            "the local run's records: {} direct and {} queue invocations, {} cold starts",
+            direct.len(),
+            queue.len(),
+            init.len()
+        ),
+        direct_hop: hop.clone(),
+        // Moto delivers SNS to SQS within the publish, as it delivers SNS to the local
+        // service's subscription: the same hop.
+        queue_hop: hop,
+        direct_invocation: InvocationTime::Measured { up_us: direct_up, down_us: direct_down },
+        queue_invocation: InvocationTime::Measured { up_us: queue_up, down_us: queue_down },
+        init: Dist::measured(init, Dist::fixed(Duration::ZERO)),
+        downstream_at_us: LOCAL_DOWNSTREAM_AT.as_micros() as u64,
+        lease: sluice::DEFAULT_LEASE.min(run.function_timeout),
+    };
+    let memory_mb = direct.iter().chain(&queue).map(|r| r.memory_mb).next().unwrap_or(256);
+    ModelSettings {
+        arrivals,
+        account_concurrency: w.account_concurrency,
+        direct: DirectSettings {
+            on_failure: w.direct_dlq,
+            reserved_concurrency: w.reserved_concurrency,
+            ..DirectSettings::default()
+        },
+        queue: QueueSettings {
+            batch_size: w.batch_size,
+            batching_window: w.batching_window,
+            pollers: Pollers::OnDemand { maximum_concurrency: w.maximum_concurrency },
+            visibility_timeout: run.visibility_timeout,
+            max_receive_count: TEMPLATE_MAX_RECEIVE_COUNT,
+            reserved_concurrency: w.reserved_concurrency,
+        },
+        outages: w.outage.into_iter().collect(),
+        times,
+        function_timeout: run.function_timeout,
+        memory_mb,
+        time_scale: w.time_scale,
+        seed: w.seed,
+    }
+}
+
+fn micros(r: &InvocationRecord) -> u64 {
+    if r.duration_us > 0 { r.duration_us } else { r.duration_ms * 1000 }
+}
+
+/// Upload to Lambda's queue on the direct path: each first attempt's arrival (its start less
+/// its queue wait), paired in order with the uploads in order.
+fn direct_hops(uploads_ms: &[u64], direct: &[InvocationRecord]) -> Dist {
+    let mut arrivals: Vec<u64> = direct
+        .iter()
+        .filter(|r| r.trigger == Trigger::Async && r.attempt == 1)
+        .map(|r| r.start_ms.saturating_sub(r.queue_wait_ms))
+        .collect();
+    arrivals.sort_unstable();
+    let hops: Vec<u64> = arrivals.iter().zip(uploads_ms).map(|(a, u)| a.saturating_sub(*u) * 1000).collect();
+    Dist::measured(hops, Dist::fixed(Duration::ZERO))
+}
