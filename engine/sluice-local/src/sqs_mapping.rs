@@ -216,7 +216,8 @@ impl Mapping {
             tokio::spawn(async move {
                 // Wait for an instance only while the function could still finish before the
                 // messages become visible again; after that, give them back.
-                let budget = mapping.visibility.saturating_sub(mapping.function.config.timeout);
+                let budget =
+                    sluice_rules::sqs_mapping::slot_wait_budget(mapping.visibility, mapping.function.config.timeout);
                 let slot = match mapping.function.free_slot() {
                     Some(slot) => Some(slot),
                     None => {

@@ -70,3 +70,19 @@ pub fn redriven(receive_count: u32, max_receive_count: u32) -> bool {
 pub fn ceiling(maximum_concurrency: Option<u32>, function_may_run: u32) -> u32 {
     maximum_concurrency.unwrap_or(MAXIMUM_MAPPING_CONCURRENCY).min(MAXIMUM_MAPPING_CONCURRENCY).min(function_may_run)
 }
+
+/// How long a received batch may wait for a free slot: while the function could still finish
+/// before the messages become visible again (the visibility timeout less the function's
+/// timeout). After that the batch is given back to the queue rather than run late, when its
+/// messages may already be delivered again. This is sluice's choice, not a documented AWS rule,
+/// and both the local service and the model play it.
+///
+/// ```
+/// use std::time::Duration;
+/// use sluice_rules::sqs_mapping::slot_wait_budget;
+/// assert_eq!(slot_wait_budget(Duration::from_secs(200), Duration::from_secs(30)), Duration::from_secs(170));
+/// assert_eq!(slot_wait_budget(Duration::from_secs(20), Duration::from_secs(30)), Duration::ZERO);
+/// ```
+pub fn slot_wait_budget(visibility_timeout: Duration, function_timeout: Duration) -> Duration {
+    visibility_timeout.saturating_sub(function_timeout)
+}

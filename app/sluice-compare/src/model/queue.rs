@@ -211,7 +211,10 @@ impl Sim<'_> {
     /// A slot came free: waiting batches take it, in order; one that waited past the visibility
     /// timeout less the function's timeout is given back to the queue instead.
     pub(crate) fn grant_waiting_batch(&mut self) {
-        let budget = sim::us(self.settings.queue.visibility_timeout.saturating_sub(self.settings.function_timeout));
+        let budget = sim::us(sqs_mapping::slot_wait_budget(
+            self.settings.queue.visibility_timeout,
+            self.settings.function_timeout,
+        ));
         while let Some(&(b, since)) = self.queue.waiting.front() {
             if self.now - since > budget {
                 self.queue.waiting.pop_front();
