@@ -43,7 +43,7 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
     let mut uploads = run.uploads_ms.clone();
     uploads.sort_unstable();
     let t0 = uploads.first().copied().unwrap_or(0);
-    let arrivals = Arrivals::Times(uploads.iter().map(|u| Duration::from_millis(u - t0)).collect());
+    let arrivals = Arrivals::Times { at: uploads.iter().map(|u| Duration::from_millis(u - t0)).collect() };
     let ran = |records: &[&InvocationRecord]| -> Vec<InvocationRecord> {
         records.iter().filter(|r| r.outcome != Outcome::Throttled).map(|r| (*r).clone()).collect()
     };
@@ -77,6 +77,8 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
         .filter_map(|r| r.init_duration_us.or(r.init_duration_ms.map(|ms| ms * 1000)))
         .collect();
     let hop = direct_hops(&uploads, &direct);
+    // A path that ran nothing (a run stopped before it) has no durations to draw from.
+    let published = ServiceTimes::published(Duration::ZERO);
     let times = ServiceTimes {
         source: format!(
             "the local run's records: {} direct and {} queue invocations, {} cold starts",
@@ -88,8 +90,8 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
         // Moto delivers SNS to SQS within the publish, as it delivers SNS to the local
         // service's subscription: the same hop.
         queue_hop: hop,
-        direct_invocation: InvocationTime::Measured { up_us: direct_up, down_us: direct_down },
-        queue_invocation: InvocationTime::Measured { up_us: queue_up, down_us: queue_down },
+        direct_invocation: measured_or(direct_up, direct_down, &published.direct_invocation),
+        queue_invocation: measured_or(queue_up, queue_down, &published.queue_invocation),
         init: Dist::measured(init, Dist::fixed(Duration::ZERO)),
         downstream_at_us: LOCAL_DOWNSTREAM_AT.as_micros() as u64,
         lease: sluice::DEFAULT_LEASE.min(run.function_timeout),
@@ -118,6 +120,15 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
         time_scale: w.time_scale,
         seed: w.seed,
     }
+}
+
+/// A path's measured durations, or `fallback` when it measured none.
+fn measured_or(
+    up_us: BTreeMap<u32, Vec<u64>>,
+    down_us: BTreeMap<u32, Vec<u64>>,
+    fallback: &InvocationTime,
+) -> InvocationTime {
+    if up_us.is_empty() && down_us.is_empty() { fallback.clone() } else { InvocationTime::Measured { up_us, down_us } }
 }
 
 fn micros(r: &InvocationRecord) -> u64 {

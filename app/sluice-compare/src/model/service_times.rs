@@ -117,7 +117,9 @@ impl InvocationTime {
                 per_invocation_us + rounds * if down { per_record_down_us } else { per_record_up_us }
             }
             InvocationTime::Measured { up_us, down_us } => {
-                let table = if down && !down_us.is_empty() { down_us } else { up_us };
+                // A run whose downstream never answered (or never failed) measured one table
+                // only: the other is drawn from it.
+                let table = if (down && !down_us.is_empty()) || up_us.is_empty() { down_us } else { up_us };
                 let above = table.range(records..).next();
                 let below = table.range(..records).next_back();
                 let nearest = match (below, above) {
@@ -230,7 +232,7 @@ impl ServiceTimes {
 
     /// Checks that the durations can be drawn.
     pub fn check(&self) -> Result<(), WorkloadError> {
-        let empty = |t: &InvocationTime| matches!(t, InvocationTime::Measured { up_us, .. } if up_us.is_empty());
+        let empty = |t: &InvocationTime| matches!(t, InvocationTime::Measured { up_us, down_us } if up_us.is_empty() && down_us.is_empty());
         if empty(&self.direct_invocation) || empty(&self.queue_invocation) {
             return Err(WorkloadError {
                 option: "service times",
@@ -270,5 +272,17 @@ mod tests {
         assert_eq!(t.draw(2, false, &mut rng), 100);
         assert_eq!(t.draw(8, false, &mut rng), 1_000);
         assert_eq!(t.draw(9, true, &mut rng), 50);
+    }
+
+    #[test]
+    fn a_run_that_measured_only_failures_draws_from_them() {
+        let t = InvocationTime::Measured { up_us: BTreeMap::new(), down_us: [(1, vec![70])].into() };
+        let mut rng = fastrand::Rng::with_seed(1);
+        assert_eq!(t.draw(1, false, &mut rng), 70);
+        let mut times = ServiceTimes::published(Duration::ZERO);
+        times.direct_invocation = t;
+        assert_eq!(times.check(), Ok(()));
+        times.queue_invocation = InvocationTime::Measured { up_us: BTreeMap::new(), down_us: BTreeMap::new() };
+        assert!(times.check().is_err(), "nothing at all to draw from");
     }
 }

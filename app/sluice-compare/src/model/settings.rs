@@ -22,7 +22,10 @@ pub enum Arrivals {
         pattern: Pattern,
     },
     /// Each object's upload time, from the first: a measured run's own uploads.
-    Times(Vec<Duration>),
+    Times {
+        /// The upload times, in arrival order.
+        at: Vec<Duration>,
+    },
 }
 
 impl Arrivals {
@@ -30,7 +33,7 @@ impl Arrivals {
     pub fn objects(&self) -> u64 {
         match self {
             Arrivals::Pattern { objects, .. } => *objects,
-            Arrivals::Times(times) => times.len() as u64,
+            Arrivals::Times { at } => at.len() as u64,
         }
     }
 
@@ -48,7 +51,7 @@ impl Arrivals {
     /// ```
     pub fn at(&self, k: u64) -> Duration {
         match self {
-            Arrivals::Times(times) => times[k as usize],
+            Arrivals::Times { at } => at[k as usize],
             Arrivals::Pattern { pattern, objects } => {
                 let paced = |i: u64, rate: f64| Duration::from_secs_f64(i as f64 / rate);
                 match *pattern {
