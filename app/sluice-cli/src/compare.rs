@@ -1,6 +1,7 @@
-//! `sluice compare`: options, a progress bar, the text or JSON report, the HTML report.
+//! `sluice compare`: options, a progress bar, the text or JSON report, the HTML report; with
+//! `--model`, the model's run ([`crate::model`]) on the same workload options.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sluice_compare::{Outage, Pattern, Progress, Setup, Workload};
 
 use crate::Failure;
+use crate::model::{self, ModelArgs};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum PatternName {
@@ -21,6 +23,10 @@ enum PatternName {
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
+    /// Model both paths in virtual time at AWS scale instead of running them: no stack, up to
+    /// 10 million objects in seconds; every figure is labelled modelled.
+    #[arg(long)]
+    model: bool,
     /// Objects to upload (the default run takes about two minutes on 2 cores).
     #[arg(long, default_value_t = Workload::default().objects)]
     objects: usize,
@@ -42,9 +48,10 @@ pub(crate) struct Args {
     /// The downstream API's time to answer each object: the processing time per object, ms.
     #[arg(long, default_value_t = 50)]
     processing_ms: u64,
-    /// The account's concurrency, shared by both functions.
-    #[arg(long, default_value_t = Workload::default().account_concurrency)]
-    account_concurrency: u32,
+    /// The account's concurrency, shared by both functions (default: 20 on the local stack;
+    /// with --model, AWS's default of 1,000).
+    #[arg(long)]
+    account_concurrency: Option<u32>,
     /// Reserved concurrency of each function (default: none, the account pool).
     #[arg(long)]
     reserved_concurrency: Option<u32>,
@@ -57,9 +64,10 @@ pub(crate) struct Args {
     /// The queue path's mapping MaximumConcurrency (0: uncapped).
     #[arg(long, default_value_t = 5)]
     maximum_concurrency: u32,
-    /// A downstream outage of this many seconds (the webhook answers 503)...
-    #[arg(long, default_value_t = 12.0)]
-    outage_s: f64,
+    /// A downstream outage of this many seconds (the webhook answers 503): local seconds,
+    /// default 12; with --model, AWS seconds, default none...
+    #[arg(long)]
+    outage_s: Option<f64>,
     /// ...starting this many seconds after the downstream's first request (each path's own).
     #[arg(long, default_value_t = 0.0)]
     outage_at_s: f64,
@@ -78,9 +86,10 @@ pub(crate) struct Args {
     /// Print every figure as JSON on standard output instead of the text report.
     #[arg(long)]
     json: bool,
-    /// Where the HTML report goes.
-    #[arg(long, default_value = "target/compare/report.html")]
-    report: PathBuf,
+    /// Where the HTML report goes (default target/compare/report.html; with --model,
+    /// target/compare/model.html).
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Also write each chart as an SVG file into this directory.
     #[arg(long)]
     charts: Option<PathBuf>,
@@ -93,32 +102,43 @@ pub(crate) struct Args {
     /// The longest wait for both paths to drain after the last upload, seconds.
     #[arg(long, default_value_t = 600)]
     drain_limit_s: u64,
+    #[command(flatten)]
+    aws: ModelArgs,
 }
 
 impl Args {
-    fn workload(&self) -> Workload {
-        let pattern = match self.pattern {
+    fn pattern(&self) -> Pattern {
+        match self.pattern {
             PatternName::Burst => Pattern::Burst,
             PatternName::Steady => Pattern::Steady { per_second: self.rate },
             PatternName::BurstOnSteady => {
                 Pattern::BurstOnSteady { per_second: self.rate, burst: self.burst.unwrap_or(self.objects / 2) }
             }
-        };
+        }
+    }
+
+    fn outage(&self, default_s: Option<f64>) -> Option<Outage> {
+        let length = self.outage_s.or(default_s).filter(|_| !self.no_outage)?;
+        Some(Outage {
+            start: Duration::from_secs_f64(self.outage_at_s.max(0.0)),
+            length: Duration::from_secs_f64(length.max(0.0)),
+        })
+    }
+
+    fn workload(&self) -> Workload {
+        let pattern = self.pattern();
         let mut w = Workload::default();
         w.objects = self.objects;
         w.min_bytes = self.min_bytes;
         w.max_bytes = self.max_bytes;
         w.pattern = pattern;
         w.processing = Duration::from_millis(self.processing_ms);
-        w.account_concurrency = self.account_concurrency;
+        w.account_concurrency = self.account_concurrency.unwrap_or(w.account_concurrency);
         w.reserved_concurrency = self.reserved_concurrency;
         w.batch_size = self.batch_size;
         w.batching_window = Duration::from_secs(self.batching_window_s);
         w.maximum_concurrency = (self.maximum_concurrency != 0).then_some(self.maximum_concurrency);
-        w.outage = (!self.no_outage).then(|| Outage {
-            start: Duration::from_secs_f64(self.outage_at_s.max(0.0)),
-            length: Duration::from_secs_f64(self.outage_s.max(0.0)),
-        });
+        w.outage = self.outage(Some(LOCAL_OUTAGE_S));
         w.direct_dlq = !self.no_direct_dlq;
         w.time_scale = self.time_scale;
         w.seed = self.seed;
@@ -126,12 +146,34 @@ impl Args {
     }
 }
 
+/// A local run's default outage, local seconds: longer than the direct path's retries at x60.
+const LOCAL_OUTAGE_S: f64 = 12.0;
+
 /// The directory of the running `sluice` binary: `target/debug` holds the workers too.
 pub(crate) fn beside_this_binary() -> PathBuf {
     std::env::current_exe().ok().and_then(|p| p.parent().map(PathBuf::from)).unwrap_or_else(|| "target/debug".into())
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), Failure> {
+    if args.model {
+        let settings = args.aws.settings(model::Workload {
+            objects: args.objects as u64,
+            pattern: args.pattern(),
+            processing: Duration::from_millis(args.processing_ms),
+            account_concurrency: args.account_concurrency,
+            reserved_concurrency: args.reserved_concurrency,
+            batch_size: args.batch_size,
+            batching_window: Duration::from_secs(args.batching_window_s),
+            maximum_concurrency: (args.maximum_concurrency != 0).then_some(args.maximum_concurrency),
+            outage: args.outage(None),
+            direct_dlq: !args.no_direct_dlq,
+            seed: args.seed,
+        });
+        let report = args.report.clone().unwrap_or_else(model::default_report);
+        let out = model::Output { json: args.json, report: &report, charts: args.charts.as_deref() };
+        return model::run(settings, out).await;
+    }
+    let report = args.report.clone().unwrap_or_else(|| PathBuf::from("target/compare/report.html"));
     let workload = args.workload();
     workload.check().map_err(|e| Failure::unusable(format!("invalid option {e}")))?;
     let setup = Setup {
@@ -172,7 +214,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     })?;
     let charts = sluice_compare::charts::all(&comparison).map_err(|e| Failure::failed(e.to_string()))?;
     let page = sluice_compare::html::page(&comparison, &charts);
-    write(&args.report, page.as_bytes()).await?;
+    write(&report, page.as_bytes()).await?;
     if let Some(dir) = &args.charts {
         for chart in &charts {
             write(&dir.join(format!("{}.svg", chart.id)), chart.svg.as_bytes()).await?;
@@ -184,7 +226,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     } else {
         print!("{}", sluice_compare::report::text(&comparison));
     }
-    eprintln!("report: {}", args.report.display());
+    eprintln!("report: {}", report.display());
     if comparison.settled {
         Ok(())
     } else {
@@ -196,7 +238,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Failure> {
 }
 
 /// Writes `bytes` to `path`, creating its directory.
-async fn write(path: &PathBuf, bytes: &[u8]) -> Result<(), Failure> {
+pub(crate) async fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         tokio::fs::create_dir_all(dir)
             .await

@@ -1,6 +1,7 @@
 //! `sluice`: the one command line of sluice.
 //!
-//! - `sluice compare`: the two S3 event paths measured side by side on the local stack;
+//! - `sluice compare`: the two S3 event paths measured side by side on the local stack, or
+//!   modelled at AWS scale in virtual time (`--model`);
 //! - `sluice invoke`: a synchronous invoke with client-side retries, against AWS or the local
 //!   Lambda service (it honours `AWS_ENDPOINT_URL`);
 //! - `sluice local up | down`: a SAM template deployed to the local stack and its functions run
@@ -20,6 +21,7 @@ mod compare;
 mod demo;
 mod invoke;
 mod local;
+mod model;
 
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "sluice: S3 event pipelines on AWS Lambda, measured and tested locally")]
@@ -30,7 +32,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Measure S3 -> SNS -> Lambda against S3 -> SNS -> SQS -> Lambda on the same uploads.
+    /// Measure S3 -> SNS -> Lambda against S3 -> SNS -> SQS -> Lambda on the same uploads (or model them: --model).
     Compare(compare::Args),
     /// Invoke a function (RequestResponse) and print its response.
     Invoke(invoke::Args),

@@ -275,3 +275,42 @@ fn local_up_without_a_stack_says_where_it_looked_and_how_to_start_one() {
     );
     assert!(!err.contains("DispatchFailure {"), "a debug dump:\n{err}");
 }
+
+#[test]
+fn the_model_accounts_for_every_object_without_a_stack() {
+    let dir = scratch("model");
+    let report = dir.join("model.html");
+    let out = sluice(
+        &[
+            "compare",
+            "--model",
+            "--objects",
+            "3000",
+            "--pattern",
+            "burst",
+            "--json",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[("AWS_ENDPOINT_URL", &format!("http://127.0.0.1:{}", closed_port()))],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(json["kind"], "modelled");
+    assert_eq!(json["settings"]["account_concurrency"], 1000, "AWS's default account concurrency");
+    for path in json["paths"].as_array().unwrap() {
+        let n = |k: &str| path[k].as_u64().unwrap();
+        assert_eq!(n("processed") + n("dead_lettered") + n("dropped"), 3000, "{}", path["path"]);
+    }
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(page.contains("(modelled)") && page.contains("services-sqs-scaling"), "labelled, with sources");
+    assert!(stderr(&out).contains("peak memory"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_model_option_out_of_aws_range_is_named_in_one_line() {
+    let out = sluice(&["compare", "--model", "--maximum-retry-attempts", "3"], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--maximum-retry-attempts") && err.lines().count() <= 2, "{err}");
+}

@@ -10,11 +10,11 @@ use crate::published;
 use crate::report::workload_line;
 
 /// Escapes text for HTML.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.35em .6em;text-align:left;\
 vertical-align:top}th{background:#f3f3f3}figure{margin:1.5em 0}figcaption{font-weight:600}\
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em 1em}";
@@ -67,7 +67,9 @@ pub fn page(c: &Comparison, charts: &[Chart]) -> String {
         let _ =
             writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(name), esc(&figure(q)), esc(&figure(d)));
     }
-    out.push_str("</table>\n<h2>Published AWS figures</h2>\n");
+    out.push_str("</table>\n");
+    out.push_str(&crate::model::html::agreement(&c.check));
+    out.push_str("<h2>Published AWS figures</h2>\n");
     let _ = writeln!(
         out,
         "<table><tr><th>path ({})</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th></tr>",

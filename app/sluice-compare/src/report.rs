@@ -81,6 +81,8 @@ pub fn text(c: &Comparison) -> String {
     }
     let _ = writeln!(out, "{}", published::MAPPING_SCALING);
     let _ = writeln!(out);
+    out.push_str(&crate::model::report::agreement(&c.check));
+    let _ = writeln!(out);
     let _ = writeln!(out, "AWS timings this run compressed (x{}):", c.time_scale);
     for t in &c.compressed {
         let _ = writeln!(out, "  {:<50} {:>7.1} s -> {:.2} s", t.what, t.aws_seconds, t.local_seconds);

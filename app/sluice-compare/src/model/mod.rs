@@ -45,8 +45,12 @@ pub mod calibrate;
 pub mod charts;
 /// The modelled-against-measured check.
 pub mod check;
+/// A model run as HTML.
+pub mod html;
 /// What a model run found.
 pub mod outcome;
+/// A model run as text.
+pub mod report;
 /// How long each step takes.
 pub mod service_times;
 /// What a model run is given.
