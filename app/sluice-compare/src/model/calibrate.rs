@@ -56,19 +56,24 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
         since >= o.start && since < o.start + o.length
     };
     // The direct path: one record each, failed when the function reported an error.
-    let mut direct_up: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
-    let mut direct_down: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut direct_up: Table = BTreeMap::new();
+    let mut direct_down: Table = BTreeMap::new();
     for r in &direct {
         let table = if r.outcome == Outcome::Success { &mut direct_up } else { &mut direct_down };
-        table.entry(1).or_default().push(micros(r));
+        table.entry(1).or_default().push((since(r, t0), micros(r)));
     }
     // The queue path reports failures per record, so an invocation's outcome does not say
     // whether the downstream was down: its start inside the outage does.
-    let mut queue_up: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
-    let mut queue_down: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut queue_up: Table = BTreeMap::new();
+    let mut queue_down: Table = BTreeMap::new();
     for r in &queue {
         let table = if down_at(&queue, r) { &mut queue_down } else { &mut queue_up };
-        table.entry(r.batch_size as u32).or_default().push(micros(r));
+        table.entry(r.batch_size as u32).or_default().push((since(r, t0), micros(r)));
+    }
+    for samples in
+        [&mut direct_up, &mut direct_down, &mut queue_up, &mut queue_down].into_iter().flat_map(|t| t.values_mut())
+    {
+        samples.sort_unstable();
     }
     let init: Vec<u64> = direct
         .iter()
@@ -92,6 +97,7 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
         queue_hop: hop,
         direct_invocation: measured_or(direct_up, direct_down, &published.direct_invocation),
         queue_invocation: measured_or(queue_up, queue_down, &published.queue_invocation),
+        receive: poller_gaps(&queue),
         init: Dist::measured(init, Dist::fixed(Duration::ZERO)),
         downstream_at_us: LOCAL_DOWNSTREAM_AT.as_micros() as u64,
         lease: sluice::DEFAULT_LEASE.min(run.function_timeout),
@@ -122,17 +128,44 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
     }
 }
 
+/// Measured durations by records per invocation: (start, ms after the first upload; µs).
+type Table = BTreeMap<u32, Vec<(u32, u64)>>;
+
+/// When `r` started, ms after the first upload at `t0`.
+fn since(r: &InvocationRecord, t0: u64) -> u32 {
+    r.start_ms.saturating_sub(t0) as u32
+}
+
 /// A path's measured durations, or `fallback` when it measured none.
-fn measured_or(
-    up_us: BTreeMap<u32, Vec<u64>>,
-    down_us: BTreeMap<u32, Vec<u64>>,
-    fallback: &InvocationTime,
-) -> InvocationTime {
+fn measured_or(up_us: Table, down_us: Table, fallback: &InvocationTime) -> InvocationTime {
     if up_us.is_empty() && down_us.is_empty() { fallback.clone() } else { InvocationTime::Measured { up_us, down_us } }
 }
 
 fn micros(r: &InvocationRecord) -> u64 {
     if r.duration_us > 0 { r.duration_us } else { r.duration_ms * 1000 }
+}
+
+/// A poller's time between batches: on each execution environment of the queue path, from
+/// one invocation's end to the next one's start, where the next batch's oldest message was
+/// already waiting when the first ended (so the gap is the poller's delete and receive, not an
+/// empty queue).
+fn poller_gaps(queue: &[InvocationRecord]) -> Dist {
+    let mut by_instance: BTreeMap<u64, Vec<&InvocationRecord>> = BTreeMap::new();
+    for r in queue {
+        by_instance.entry(r.instance).or_default().push(r);
+    }
+    let mut gaps = Vec::new();
+    for runs in by_instance.values_mut() {
+        runs.sort_by_key(|r| r.start_ms);
+        for pair in runs.windows(2) {
+            let end = pair[0].start_ms + pair[0].duration_ms;
+            let next = pair[1];
+            if next.start_ms.saturating_sub(next.queue_wait_ms) <= end {
+                gaps.push(next.start_ms.saturating_sub(end) * 1000);
+            }
+        }
+    }
+    Dist::measured(gaps, Dist::fixed(Duration::ZERO))
 }
 
 /// Upload to Lambda's queue on the direct path: each first attempt's arrival (its start less

@@ -57,7 +57,9 @@ impl Sim<'_> {
         self.direct.events[k as usize].attempts += 1;
         let times = &self.settings.times;
         let down = self.downstream_down(DIRECT, self.now + init + times.downstream_at_us);
-        let drawn = times.direct_invocation.draw(1, down, &mut self.rng);
+        let at_ms = (self.now / 1000) as u32;
+        let times = &self.settings.times;
+        let drawn = times.direct_invocation.draw(1, down, at_ms, &mut self.rng);
         let (duration, timed_out) = self.capped(drawn);
         self.bill(DIRECT, 1, init, duration);
         let c = &mut self.counts[DIRECT];

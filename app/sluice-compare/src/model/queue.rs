@@ -28,6 +28,7 @@ pub(crate) struct QueueState {
     free: Vec<u32>,
     waiting: Fifo<(u32, Micros)>,
     gathering: Option<u32>,
+    receiving: u32,
     empty_poll_pending: bool,
     /// Poller-microseconds spent idle on an empty queue: each idle poller long-polls.
     idle_poller_us: u128,
@@ -63,6 +64,7 @@ impl QueueState {
             free: Vec::new(),
             waiting: Fifo::new(),
             gathering: None,
+            receiving: 0,
             empty_poll_pending: false,
             idle_poller_us: 0,
         }
@@ -133,7 +135,9 @@ impl Sim<'_> {
         *self.counts[QUEUE].sqs.entry("ReceiveMessage").or_default() += calls;
     }
 
-    /// Free pollers receive batches while messages are visible.
+    /// Free pollers receive while messages are visible: a receive takes the poller's receive
+    /// time and brings back what is visible when it returns, so a burst's first batches fill
+    /// while the call is under way. No more receives start than the visible messages need.
     fn poll(&mut self) {
         loop {
             let q = &self.queue;
@@ -148,29 +152,42 @@ impl Sim<'_> {
                 }
                 return;
             }
-            let b = self.queue.new_batch();
-            self.fill(b);
-            if self.queue.batches[b as usize].0.is_empty() {
-                self.queue.free.push(b);
-                continue;
+            if q.visible.len() <= q.receiving as usize * self.settings.queue.batch_size as usize {
+                return;
             }
-            let q = &mut self.queue;
-            q.busy += 1;
-            self.counts[QUEUE].batches += 1;
-            let step = self.aws(sqs_mapping::SCALE_UP_INTERVAL);
-            let q = &mut self.queue;
-            if q.level < q.ceiling && self.now - q.last_change >= step {
-                q.level += 1;
-                q.last_change = self.now;
-            }
-            let window = self.settings.queue.batching_window;
-            if !window.is_zero() && q.batches[b as usize].0.len() < self.settings.queue.batch_size as usize {
-                q.gathering = Some(b);
-                let end = self.now + self.aws(window);
-                return self.at(end, Event::WindowEnd(b));
-            }
-            self.dispatch(b);
+            self.queue.busy += 1;
+            self.queue.receiving += 1;
+            let took = self.settings.times.receive.draw(&mut self.rng);
+            self.at(self.now + took, Event::Received);
         }
+    }
+
+    /// A poller's receive returns with what is visible now.
+    pub(crate) fn received(&mut self) {
+        self.queue.receiving -= 1;
+        let b = self.queue.new_batch();
+        self.fill(b);
+        if self.queue.batches[b as usize].0.is_empty() {
+            self.queue.free.push(b);
+            self.queue.busy -= 1;
+            return self.poll();
+        }
+        self.counts[QUEUE].batches += 1;
+        let step = self.aws(sqs_mapping::SCALE_UP_INTERVAL);
+        let q = &mut self.queue;
+        if q.level < q.ceiling && self.now - q.last_change >= step {
+            q.level += 1;
+            q.last_change = self.now;
+        }
+        let window = self.settings.queue.batching_window;
+        let short = q.batches[b as usize].0.len() < self.settings.queue.batch_size as usize;
+        if !window.is_zero() && short && q.gathering.is_none() {
+            q.gathering = Some(b);
+            let end = self.now + self.aws(window);
+            return self.at(end, Event::WindowEnd(b));
+        }
+        self.dispatch(b);
+        self.poll();
     }
 
     pub(crate) fn window_end(&mut self, b: u32) {
@@ -234,7 +251,9 @@ impl Sim<'_> {
         let records = self.queue.batches[b as usize].0.len() as u64;
         let times = &self.settings.times;
         let down = self.downstream_down(QUEUE, self.now + init + times.downstream_at_us);
-        let drawn = times.queue_invocation.draw(records as u32, down, &mut self.rng);
+        let at_ms = (self.now / 1000) as u32;
+        let times = &self.settings.times;
+        let drawn = times.queue_invocation.draw(records as u32, down, at_ms, &mut self.rng);
         let (duration, timed_out) = self.capped(drawn);
         self.bill(QUEUE, records, init, duration);
         let c = &mut self.counts[QUEUE];
@@ -247,7 +266,6 @@ impl Sim<'_> {
     pub(crate) fn batch_end(&mut self, b: u32) {
         let (messages, ok) = std::mem::take(&mut self.queue.batches[b as usize]);
         self.queue.free.push(b);
-        self.queue.busy -= 1;
         self.counts[QUEUE].running -= messages.len() as u64;
         if ok {
             for &k in &messages {
@@ -267,6 +285,7 @@ impl Sim<'_> {
                 self.at(self.now + back, Event::QueueVisible(k));
             }
         }
+        self.queue.busy -= 1;
         self.release(QUEUE);
         self.poll();
     }

@@ -99,18 +99,25 @@ pub enum InvocationTime {
         /// Records the handler runs at once.
         records_at_once: u32,
     },
-    /// Drawn from a run's invocations of the same size (the nearest size measured).
+    /// Drawn from a run's invocations of the same size (the nearest size measured) that began
+    /// at about the same moment of the run: on one machine an invocation's duration follows
+    /// the machine's load, and a model of the same run meets the same load at the same moment.
     Measured {
-        /// Durations while the downstream answered, µs, by records in the invocation.
-        up_us: BTreeMap<u32, Vec<u64>>,
-        /// Durations while it was down.
-        down_us: BTreeMap<u32, Vec<u64>>,
+        /// (start, ms after the first upload; duration µs) while the downstream answered, by
+        /// records in the invocation, sorted.
+        up_us: BTreeMap<u32, Vec<(u32, u64)>>,
+        /// The same while it was down.
+        down_us: BTreeMap<u32, Vec<(u32, u64)>>,
     },
 }
 
+/// How many measured durations of the nearest start a draw picks among.
+const NEAREST_STARTS: usize = 8;
+
 impl InvocationTime {
-    /// The duration of an invocation of `records` records, µs.
-    pub fn draw(&self, records: u32, down: bool, rng: &mut fastrand::Rng) -> u64 {
+    /// The duration of an invocation of `records` records starting `at_ms` after the first
+    /// upload, µs.
+    pub fn draw(&self, records: u32, down: bool, at_ms: u32, rng: &mut fastrand::Rng) -> u64 {
         match self {
             InvocationTime::Linear { per_invocation_us, per_record_up_us, per_record_down_us, records_at_once } => {
                 let rounds = records.div_ceil((*records_at_once).max(1)) as u64;
@@ -133,7 +140,24 @@ impl InvocationTime {
                     (Some(x), None) | (None, Some(x)) => x,
                     (None, None) => return 0,
                 };
-                nearest.1[rng.usize(..nearest.1.len())]
+                // The NEAREST_STARTS samples that started nearest `at_ms`, grown outwards from
+                // where `at_ms` would sort.
+                let samples = nearest.1;
+                let (mut lo, mut hi) = {
+                    let at = samples.partition_point(|(start, _)| *start < at_ms);
+                    (at, at)
+                };
+                while hi - lo < NEAREST_STARTS.min(samples.len()) {
+                    let below = lo.checked_sub(1).map(|i| at_ms - samples[i].0.min(at_ms));
+                    let above = samples.get(hi).map(|s| s.0.saturating_sub(at_ms));
+                    match (below, above) {
+                        (Some(b), Some(a)) if b < a => lo -= 1,
+                        (_, Some(_)) => hi += 1,
+                        (Some(_), None) => lo -= 1,
+                        (None, None) => break,
+                    }
+                }
+                samples[lo + rng.usize(..hi - lo)].1
             }
         }
     }
@@ -152,6 +176,9 @@ pub struct ServiceTimes {
     pub direct_invocation: InvocationTime,
     /// The queue path's function.
     pub queue_invocation: InvocationTime,
+    /// A poller's receive, from its call to the batch in hand (with the delete of its previous
+    /// batch). The poller is busy through it; the function's concurrency is not.
+    pub receive: Dist,
     /// A cold start's init phase.
     pub init: Dist,
     /// Where in an invocation the downstream is called, µs after its start: a record's outcome
@@ -175,6 +202,11 @@ pub const PUBLISHED_DYNAMODB_REQUEST: Duration = Duration::from_millis(5);
 /// Amazon S3 Performance", "Timeouts and Retries for Latency-Sensitive Applications"); taken as
 /// 30 ms.
 pub const PUBLISHED_S3_GET: Duration = Duration::from_millis(30);
+
+/// A poller's receive with the delete of its previous batch: two SQS requests. Not published;
+/// taken as twice the published median from a standard queue's message to its mapping's
+/// invocation (16.2 ms, [`published::LATENCIES`]), about 32 ms.
+pub const PUBLISHED_RECEIVE: Duration = Duration::from_micros(32_400);
 
 /// A record on a down downstream: the sample worker's three attempts with full jitter from
 /// 100 ms (`sluice_retry::RetryPolicy::default`), about 300 ms with the requests.
@@ -204,11 +236,12 @@ impl ServiceTimes {
         ServiceTimes {
             source: format!(
                 "AWS published figures: hops {}; init {} ms (maxday/lambda-perf); S3 GET {} ms, DynamoDB {} ms (AWS); \
-                 downstream {} ms per object",
+                 a poller's receive and delete {:.0} ms; downstream {} ms per object",
                 published::LATENCY_SOURCE,
                 PUBLISHED_RUST_INIT.as_millis(),
                 PUBLISHED_S3_GET.as_millis(),
                 PUBLISHED_DYNAMODB_REQUEST.as_millis(),
+                PUBLISHED_RECEIVE.as_secs_f64() * 1e3,
                 processing.as_millis()
             ),
             direct_hop: Dist::percentiles_ms(
@@ -224,6 +257,7 @@ impl ServiceTimes {
             ),
             direct_invocation: invocation(1),
             queue_invocation: invocation(WORKER_RECORDS_AT_ONCE),
+            receive: Dist::fixed(PUBLISHED_RECEIVE),
             init: Dist::fixed(PUBLISHED_RUST_INIT),
             downstream_at_us: (PUBLISHED_S3_GET + PUBLISHED_DYNAMODB_REQUEST).as_micros() as u64,
             lease: sluice::DEFAULT_LEASE,
@@ -265,20 +299,30 @@ mod tests {
     #[test]
     fn measured_invocations_take_the_nearest_size() {
         let t = InvocationTime::Measured {
-            up_us: [(1, vec![100]), (10, vec![1_000])].into(),
-            down_us: [(1, vec![50])].into(),
+            up_us: [(1, vec![(0, 100)]), (10, vec![(0, 1_000)])].into(),
+            down_us: [(1, vec![(0, 50)])].into(),
         };
         let mut rng = fastrand::Rng::with_seed(1);
-        assert_eq!(t.draw(2, false, &mut rng), 100);
-        assert_eq!(t.draw(8, false, &mut rng), 1_000);
-        assert_eq!(t.draw(9, true, &mut rng), 50);
+        assert_eq!(t.draw(2, false, 0, &mut rng), 100);
+        assert_eq!(t.draw(8, false, 0, &mut rng), 1_000);
+        assert_eq!(t.draw(9, true, 0, &mut rng), 50);
+    }
+
+    #[test]
+    fn measured_invocations_take_the_nearest_start() {
+        let early: Vec<(u32, u64)> = (0..10).map(|_| (1, 100)).collect();
+        let late: Vec<(u32, u64)> = (0..10).map(|_| (2_000, 900)).collect();
+        let t = InvocationTime::Measured { up_us: [(1, [early, late].concat())].into(), down_us: BTreeMap::new() };
+        let mut rng = fastrand::Rng::with_seed(1);
+        assert!((0..50).all(|_| t.draw(1, false, 0, &mut rng) == 100));
+        assert!((0..50).all(|_| t.draw(1, false, 1_900, &mut rng) == 900));
     }
 
     #[test]
     fn a_run_that_measured_only_failures_draws_from_them() {
-        let t = InvocationTime::Measured { up_us: BTreeMap::new(), down_us: [(1, vec![70])].into() };
+        let t = InvocationTime::Measured { up_us: BTreeMap::new(), down_us: [(1, vec![(0, 70)])].into() };
         let mut rng = fastrand::Rng::with_seed(1);
-        assert_eq!(t.draw(1, false, &mut rng), 70);
+        assert_eq!(t.draw(1, false, 0, &mut rng), 70);
         let mut times = ServiceTimes::published(Duration::ZERO);
         times.direct_invocation = t;
         assert_eq!(times.check(), Ok(()));

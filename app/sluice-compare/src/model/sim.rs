@@ -33,6 +33,8 @@ pub(crate) enum Event {
     QueueVisible(u32),
     /// The batch in slot `b` ends.
     BatchEnd(u32),
+    /// A poller's receive returns.
+    Received,
     /// The batching window of the batch being gathered ends.
     WindowEnd(u32),
     /// An idle poller's long poll comes back empty.
@@ -189,6 +191,7 @@ impl<'a> Sim<'a> {
                 Event::DirectEnd(k, ok) => self.direct_end(k, ok),
                 Event::QueueVisible(k) => self.queue_visible(k),
                 Event::BatchEnd(b) => self.batch_end(b),
+                Event::Received => self.received(),
                 Event::WindowEnd(b) => self.window_end(b),
                 Event::PollEmpty => self.poll_empty(),
                 Event::Grant => self.grant_waiting_batch(),
