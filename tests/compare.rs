@@ -1,6 +1,7 @@
 //! `sluice compare` on the local stack: its figures checked against the local Lambda service's
 //! own records, the reliability row under a downstream outage longer than the direct path's
-//! retries, and the HTML report rendered in headless Chromium. Run by `scripts/test`;
+//! retries, the model's agreement with the run it models, and the HTML report rendered in
+//! headless Chromium. Run by `scripts/test`;
 //! `#[ignore]`d for a bare `cargo test`.
 
 use std::path::{Path, PathBuf};
@@ -100,6 +101,36 @@ fn the_json_figures_agree_with_the_local_services_records() {
     assert_eq!(deleted, 24, "each queued event deleted once");
     assert!(path("queue")["records_per_invocation"].as_f64().unwrap() > 1.0, "the queue path batches");
     assert_eq!(path("direct")["records_per_invocation"].as_f64().unwrap(), 1.0, "one event per direct invocation");
+}
+
+/// The model, fitted to a local run's uploads, settings and recorded service times, agrees with
+/// what that run measured: processed and DLQ exactly, invocations within 10 %, throttles within
+/// 30 %, latency p50 within 25 % and p99 within 40 % (`model::check`).
+fn assert_agrees(name: &str, c: &Comparison) {
+    let check = &c.check;
+    assert!(check.agrees, "{name}: the model disagrees\n{}", sluice_compare::model::report::agreement(check));
+    assert_eq!(check.modelled.kind, "modelled");
+    assert!(check.rows.iter().any(|r| r.figure == "latency p99 (ms)" && r.path == "direct"), "every row is there");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_model_agrees_with_a_local_run_of_the_default_pattern() {
+    // The default pattern, steady with a burst halfway, at CI size (about 40 s). The burst is a
+    // third of the objects rather than half: with half, the median falls exactly between the
+    // steady objects (fast) and the burst's (slow), where any run's p50 jumps between the two;
+    // and 250 objects, so that a p99 is not the slowest object but one of three.
+    let mut w = small(250);
+    w.pattern = Pattern::BurstOnSteady { per_second: 5.0, burst: 80 };
+    let c = compare("agree-default", &w).await;
+    assert_agrees("burst on steady", &c);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_model_agrees_with_a_local_run_of_a_burst() {
+    let c = compare("agree-burst", &small(150)).await;
+    assert_agrees("burst", &c);
 }
 
 fn outage_workload(direct_dlq: bool) -> Workload {

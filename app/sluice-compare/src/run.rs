@@ -327,6 +327,7 @@ pub async fn compare(
     deployment.service.shutdown().await;
     let records = deployment.service.records();
     let invocations = records.invocations();
+    let batches = records.batches();
     // The service's own records, beside the logs: what every figure can be checked against.
     let records_file = log_dir.join("records.json");
     let written = match serde_json::to_vec(&records.to_json()) {
@@ -371,6 +372,9 @@ pub async fn compare(
             sns_publishes: uploads.len() as u64,
         }
     };
+    let applied_ms = |instruments: &Instruments| -> Vec<u64> {
+        instruments.partner.report().applied_at.into_values().map(epoch_ms).collect()
+    };
     let paths = vec![
         PathFigures::measure("queue", "S3 -> SNS -> SQS -> Lambda", &observe(Path::Sqs, &queue), &US_EAST_1),
         PathFigures::measure("direct", "S3 -> SNS -> Lambda", &observe(Path::Sns, &direct), &US_EAST_1),
@@ -382,6 +386,9 @@ pub async fn compare(
         uploads_ms: uploads.iter().map(|(_, at)| epoch_ms(*at)).collect(),
         direct: invocations.iter().filter(|r| r.function == SNS_WORKER).collect(),
         queue: invocations.iter().filter(|r| r.function == SQS_WORKER).collect(),
+        queue_batches: batches.iter().filter(|b| b.function == SQS_WORKER).collect(),
+        direct_applied_ms: applied_ms(&direct),
+        queue_applied_ms: applied_ms(&queue),
         visibility_timeout: visibility,
         function_timeout: deployment
             .service

@@ -74,6 +74,13 @@ pub struct BatchRecord {
     pub fate: &'static str,
     /// Messages deleted after the invocation.
     pub deleted: usize,
+    /// When the batch was in hand, epoch milliseconds.
+    pub received_ms: u64,
+    /// How long the receive took to bring it, microseconds: from the call, or from the first
+    /// message's arrival if the call was already waiting (a long poll's idle time is not counted).
+    pub receive_us: u64,
+    /// How long its deletes took, microseconds (0 when nothing was deleted).
+    pub delete_us: u64,
 }
 
 /// One invocation (as JSON in `Records::to_json`, and read back from it).

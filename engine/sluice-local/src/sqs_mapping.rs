@@ -186,7 +186,7 @@ impl Mapping {
                 p = slots.clone().acquire_owned() => p.expect("never closed"),
                 _ = stop.cancelled() => return,
             };
-            let batch = tokio::select! {
+            let (batch, receipt) = tokio::select! {
                 b = self.receive_batch() => b,
                 _ = stop.cancelled() => return,
             };
@@ -226,8 +226,8 @@ impl Mapping {
                     }
                 };
                 match slot {
-                    Some(slot) => mapping.invoke(slot, batch).await,
-                    None => mapping.release(batch).await,
+                    Some(slot) => mapping.invoke(slot, batch, receipt).await,
+                    None => mapping.release(batch, receipt).await,
                 }
                 drop(permit);
             });
@@ -235,8 +235,9 @@ impl Mapping {
     }
 
     /// Receives up to `BatchSize` messages, waiting at most the batching window once the first
-    /// has arrived.
-    async fn receive_batch(&self) -> Vec<Message> {
+    /// has arrived; with how long the receive took.
+    async fn receive_batch(&self) -> (Vec<Message>, Received) {
+        let called_ms = sluice_clock::now_millis();
         let want = self.config.batch_size as usize;
         let window = if self.fifo { Duration::ZERO } else { self.config.batching_window.div_f64(self.time_scale) };
         let mut batch: Vec<Message> = Vec::new();
@@ -273,27 +274,36 @@ impl Mapping {
                 }
             }
             if batch.is_empty() {
-                return batch;
+                return (batch, Received::at(called_ms, &[]));
             }
             let end = *window_end.get_or_insert_with(|| Instant::now() + window);
             if batch.len() >= want || Instant::now() >= end {
-                return batch;
+                let received = Received::at(called_ms, &batch);
+                return (batch, received);
             }
         }
     }
 
-    fn record_batch(&self, messages: usize, fate: &'static str, deleted: usize) {
-        let record = BatchRecord { function: self.function.config.name.clone(), messages, fate, deleted };
+    fn record_batch(&self, messages: usize, fate: &'static str, deleted: usize, received: Received, delete_us: u64) {
+        let record = BatchRecord {
+            function: self.function.config.name.clone(),
+            messages,
+            fate,
+            deleted,
+            received_ms: received.at_ms,
+            receive_us: received.took_us,
+            delete_us,
+        };
         self.function.records.batch(record);
     }
 
     /// Gives a batch back to the queue at once: no instance was free in time.
-    async fn release(&self, batch: Vec<Message>) {
+    async fn release(&self, batch: Vec<Message>, received: Received) {
         tracing::warn!(function = %self.function.config.name, messages = batch.len(),
             "no instance free before the visibility timeout would run out: batch released");
         let all: Vec<&Message> = batch.iter().collect();
         self.set_visibility(&all, 0).await;
-        self.record_batch(batch.len(), "released", 0);
+        self.record_batch(batch.len(), "released", 0, received, 0);
     }
 
     /// Makes `messages` visible again after `seconds`.
@@ -331,7 +341,7 @@ impl Mapping {
         }
     }
 
-    async fn invoke(&self, slot: tokio::sync::OwnedSemaphorePermit, mut batch: Vec<Message>) {
+    async fn invoke(&self, slot: tokio::sync::OwnedSemaphorePermit, mut batch: Vec<Message>, received: Received) {
         // All records of one invocation fit the synchronous payload limit, 6 MB (with-sqs: "up
         // to the payload limit for synchronous invocation"); the rest stay for the next batch.
         let mut records: Vec<Value> = batch.iter().map(|m| self.record(m)).collect();
@@ -371,14 +381,14 @@ impl Mapping {
         let failed = if !result.is_success() {
             tracing::info!(function = %self.function.config.name, error = %result.error_message(), "batch failed as a whole");
             self.play_visibility_timeout(&all).await;
-            return self.record_batch(batch.len(), "invoked", 0);
+            return self.record_batch(batch.len(), "invoked", 0, received, 0);
         } else if self.config.report_batch_item_failures {
             match failed_items(&result.body, &ids) {
                 Ok(failed) => failed,
                 Err(why) => {
                     tracing::warn!(function = %self.function.config.name, why, "invalid batch response: the whole batch fails");
                     self.play_visibility_timeout(&all).await;
-                    return self.record_batch(batch.len(), "invoked", 0);
+                    return self.record_batch(batch.len(), "invoked", 0, received, 0);
                 }
             }
         } else {
@@ -388,10 +398,12 @@ impl Mapping {
             batch.iter().partition(|m| failed.contains(m.message_id().unwrap_or_default()));
         self.play_visibility_timeout(&retried).await;
         let mut deleted = 0;
+        let deleting = Instant::now();
         for chunk in done.chunks(10) {
             deleted += self.delete(chunk).await;
         }
-        self.record_batch(batch.len(), "invoked", deleted);
+        let delete_us = if done.is_empty() { 0 } else { deleting.elapsed().as_micros() as u64 };
+        self.record_batch(batch.len(), "invoked", deleted, received, delete_us);
     }
 
     /// Deletes up to 10 messages, retrying entries that fail (at most 3 rounds); how many went.
@@ -514,6 +526,29 @@ pub fn failed_items(body: &[u8], ids: &[String]) -> Result<HashSet<String>, Stri
         }
     }
     Ok(failed)
+}
+
+/// When a batch was in hand and how long its receive took.
+#[derive(Debug, Clone, Copy)]
+struct Received {
+    at_ms: u64,
+    took_us: u64,
+}
+
+impl Received {
+    /// A receive called at `called_ms` that returned `batch` now: its time runs from the call,
+    /// or from the first message's arrival if the call was already waiting for it.
+    fn at(called_ms: u64, batch: &[Message]) -> Received {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        let first_sent_ms = batch
+            .iter()
+            .filter_map(|m| m.attributes()?.get(&MessageSystemAttributeName::SentTimestamp)?.parse::<u64>().ok())
+            .min()
+            .unwrap_or(called_ms);
+        let from_us = called_ms.max(first_sent_ms) * 1000;
+        Received { at_ms: now / 1000, took_us: now.saturating_sub(from_us) }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sluice_local::{InvocationRecord, Outcome, Trigger};
+use sluice_local::{BatchRecord, InvocationRecord, Outcome, Trigger};
 
 use crate::model::service_times::{Dist, InvocationTime, ServiceTimes};
 use crate::model::settings::{Arrivals, DirectSettings, ModelSettings, Pollers, QueueSettings};
@@ -31,6 +31,12 @@ pub struct LocalRun<'a> {
     pub direct: Vec<&'a InvocationRecord>,
     /// The queue path's invocation records.
     pub queue: Vec<&'a InvocationRecord>,
+    /// The queue path's batches, as its mapping recorded them.
+    pub queue_batches: Vec<&'a BatchRecord>,
+    /// When the direct path's downstream applied each object's effect, epoch ms.
+    pub direct_applied_ms: Vec<u64>,
+    /// The same on the queue path.
+    pub queue_applied_ms: Vec<u64>,
     /// The work queue's visibility timeout.
     pub visibility_timeout: Duration,
     /// The functions' timeout.
@@ -97,9 +103,24 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
         queue_hop: hop,
         direct_invocation: measured_or(direct_up, direct_down, &published.direct_invocation),
         queue_invocation: measured_or(queue_up, queue_down, &published.queue_invocation),
-        receive: poller_gaps(&queue),
+        receive: Dist::measured_over_run(
+            run.queue_batches.iter().map(|b| (since_ms(b.received_ms, t0), b.receive_us)).collect(),
+            Dist::fixed(Duration::ZERO),
+        ),
+        delete: Dist::measured_over_run(
+            run.queue_batches
+                .iter()
+                .filter(|b| b.deleted > 0)
+                .map(|b| (since_ms(b.received_ms, t0), b.delete_us))
+                .collect(),
+            Dist::fixed(Duration::ZERO),
+        ),
+        // The local service's mapping has one receive loop.
+        one_receive_at_a_time: true,
         init: Dist::measured(init, Dist::fixed(Duration::ZERO)),
         downstream_at_us: LOCAL_DOWNSTREAM_AT.as_micros() as u64,
+        direct_effect_before_end_us: effect_before_end(&direct, &run.direct_applied_ms),
+        queue_effect_before_end_us: effect_before_end(&queue, &run.queue_applied_ms),
         lease: sluice::DEFAULT_LEASE.min(run.function_timeout),
     };
     let memory_mb = direct.iter().chain(&queue).map(|r| r.memory_mb).next().unwrap_or(256);
@@ -133,7 +154,12 @@ type Table = BTreeMap<u32, Vec<(u32, u64)>>;
 
 /// When `r` started, ms after the first upload at `t0`.
 fn since(r: &InvocationRecord, t0: u64) -> u32 {
-    r.start_ms.saturating_sub(t0) as u32
+    since_ms(r.start_ms, t0)
+}
+
+/// Epoch `ms`, as ms after the first upload at `t0`.
+fn since_ms(ms: u64, t0: u64) -> u32 {
+    ms.saturating_sub(t0) as u32
 }
 
 /// A path's measured durations, or `fallback` when it measured none.
@@ -145,27 +171,21 @@ fn micros(r: &InvocationRecord) -> u64 {
     if r.duration_us > 0 { r.duration_us } else { r.duration_ms * 1000 }
 }
 
-/// A poller's time between batches: on each execution environment of the queue path, from
-/// one invocation's end to the next one's start, where the next batch's oldest message was
-/// already waiting when the first ended (so the gap is the poller's delete and receive, not an
-/// empty queue).
-fn poller_gaps(queue: &[InvocationRecord]) -> Dist {
-    let mut by_instance: BTreeMap<u64, Vec<&InvocationRecord>> = BTreeMap::new();
-    for r in queue {
-        by_instance.entry(r.instance).or_default().push(r);
-    }
-    let mut gaps = Vec::new();
-    for runs in by_instance.values_mut() {
-        runs.sort_by_key(|r| r.start_ms);
-        for pair in runs.windows(2) {
-            let end = pair[0].start_ms + pair[0].duration_ms;
-            let next = pair[1];
-            if next.start_ms.saturating_sub(next.queue_wait_ms) <= end {
-                gaps.push(next.start_ms.saturating_sub(end) * 1000);
-            }
-        }
-    }
-    Dist::measured(gaps, Dist::fixed(Duration::ZERO))
+/// How long before its invocation's end a record's effect was applied, µs: the median over the
+/// records of successful invocations, their ends in order paired with the effects in order
+/// (the records do not say which object an invocation held).
+fn effect_before_end(records: &[InvocationRecord], applied_ms: &[u64]) -> u64 {
+    let mut ends: Vec<u64> = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Success)
+        .flat_map(|r| std::iter::repeat_n(r.start_ms + r.duration_ms, r.batch_size))
+        .collect();
+    ends.sort_unstable();
+    let mut applied = applied_ms.to_vec();
+    applied.sort_unstable();
+    let mut before: Vec<u64> = ends.iter().zip(&applied).map(|(end, at)| end.saturating_sub(*at)).collect();
+    before.sort_unstable();
+    before.get(before.len() / 2).map_or(0, |ms| ms * 1000)
 }
 
 /// Upload to Lambda's queue on the direct path: each first attempt's arrival (its start less

@@ -73,9 +73,10 @@ impl Sim<'_> {
         self.counts[DIRECT].running -= 1;
         let event = self.direct.events[k as usize];
         if ok {
+            self.counts[DIRECT].processed += 1;
+            let effect = self.now.saturating_sub(self.settings.times.direct_effect_before_end_us).max(event.upload);
             let c = &mut self.counts[DIRECT];
-            c.processed += 1;
-            c.latencies_us.push(self.now - event.upload);
+            c.latencies_us.push(effect - event.upload);
             return c.finish(event.upload, self.now);
         }
         let settings = &self.settings.direct;

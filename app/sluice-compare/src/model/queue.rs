@@ -152,12 +152,13 @@ impl Sim<'_> {
                 }
                 return;
             }
-            if q.visible.len() <= q.receiving as usize * self.settings.queue.batch_size as usize {
+            let serial = self.settings.times.one_receive_at_a_time && q.receiving > 0;
+            if serial || q.visible.len() <= q.receiving as usize * self.settings.queue.batch_size as usize {
                 return;
             }
             self.queue.busy += 1;
             self.queue.receiving += 1;
-            let took = self.settings.times.receive.draw(&mut self.rng);
+            let took = self.settings.times.receive.draw_at((self.now / 1000) as u32, &mut self.rng);
             self.at(self.now + took, Event::Received);
         }
     }
@@ -270,9 +271,10 @@ impl Sim<'_> {
         if ok {
             for &k in &messages {
                 let upload = self.queue.upload[k as usize];
+                self.counts[QUEUE].processed += 1;
+                let effect = self.now.saturating_sub(self.settings.times.queue_effect_before_end_us).max(upload);
                 let c = &mut self.counts[QUEUE];
-                c.processed += 1;
-                c.latencies_us.push(self.now - upload);
+                c.latencies_us.push(effect - upload);
                 c.finish(upload, self.now);
             }
             let deletes = (messages.len() as u64).div_ceil(sqs_mapping::MESSAGES_PER_RECEIVE as u64);
@@ -285,8 +287,18 @@ impl Sim<'_> {
                 self.at(self.now + back, Event::QueueVisible(k));
             }
         }
-        self.queue.busy -= 1;
         self.release(QUEUE);
+        if ok {
+            let took = self.settings.times.delete.draw_at((self.now / 1000) as u32, &mut self.rng);
+            self.at(self.now + took, Event::Deleted);
+        } else {
+            self.deleted();
+        }
+    }
+
+    /// A poller has deleted its batch: it is free to receive again.
+    pub(crate) fn deleted(&mut self) {
+        self.queue.busy -= 1;
         self.poll();
     }
 }

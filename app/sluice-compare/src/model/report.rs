@@ -162,6 +162,12 @@ pub fn agreement(a: &Agreement) -> String {
          and recorded service times) {}.",
         if a.agrees { "agrees with every held figure" } else { "DISAGREES" }
     );
+    let _ = writeln!(
+        out,
+        "Service times from {}; {}.",
+        a.modelled.settings.times.source,
+        a.modelled.settings.times.summary()
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "| path | figure | measured | modelled | tolerance | agrees |");
     let _ = writeln!(out, "|---|---|---|---|---|---|");

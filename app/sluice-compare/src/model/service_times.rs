@@ -34,6 +34,12 @@ pub enum Dist {
         /// The samples (never empty).
         samples_us: Vec<u64>,
     },
+    /// Drawn from what a run measured nearest the same moment of the run: on one machine a
+    /// call's duration follows the machine's load.
+    MeasuredOverRun {
+        /// (ms after the first upload, duration µs), sorted (never empty).
+        samples: Vec<(u32, u64)>,
+    },
 }
 
 impl Dist {
@@ -47,16 +53,32 @@ impl Dist {
         if samples_us.is_empty() { fallback } else { Dist::Measured { samples_us } }
     }
 
+    /// Samples of a run with when they were taken (ms after the first upload), or `fallback`.
+    pub fn measured_over_run(mut samples: Vec<(u32, u64)>, fallback: Dist) -> Dist {
+        samples.sort_unstable();
+        if samples.is_empty() { fallback } else { Dist::MeasuredOverRun { samples } }
+    }
+
     /// Published percentiles in milliseconds.
     pub fn percentiles_ms(p50: f64, p90: f64, p99: f64) -> Dist {
         let us = |ms: f64| (ms * 1000.0) as u64;
         Dist::Percentiles { p50_us: us(p50), p90_us: us(p90), p99_us: us(p99) }
     }
 
+    /// One draw at `at_ms` after the first upload, µs (only a [`Dist::MeasuredOverRun`] heeds
+    /// the moment).
+    pub fn draw_at(&self, at_ms: u32, rng: &mut fastrand::Rng) -> u64 {
+        match self {
+            Dist::MeasuredOverRun { samples } => nearest_start(samples, at_ms, rng),
+            _ => self.draw(rng),
+        }
+    }
+
     /// One draw, µs.
     pub fn draw(&self, rng: &mut fastrand::Rng) -> u64 {
         match self {
             Dist::Fixed { us } => *us,
+            Dist::MeasuredOverRun { samples } => samples[rng.usize(..samples.len())].1,
             Dist::Measured { samples_us } => samples_us[rng.usize(..samples_us.len())],
             Dist::Percentiles { p50_us, p90_us, p99_us } => {
                 let (p50, p90, p99) = (*p50_us as f64, *p90_us as f64, *p99_us as f64);
@@ -76,6 +98,11 @@ impl Dist {
             Dist::Percentiles { p50_us, .. } => *p50_us,
             Dist::Measured { samples_us } => {
                 let mut s = samples_us.clone();
+                s.sort_unstable();
+                s[s.len() / 2]
+            }
+            Dist::MeasuredOverRun { samples } => {
+                let mut s: Vec<u64> = samples.iter().map(|(_, us)| *us).collect();
                 s.sort_unstable();
                 s[s.len() / 2]
             }
@@ -114,6 +141,26 @@ pub enum InvocationTime {
 /// How many measured durations of the nearest start a draw picks among.
 const NEAREST_STARTS: usize = 8;
 
+/// One of the [`NEAREST_STARTS`] samples taken nearest `at_ms`, grown outwards from where
+/// `at_ms` would sort; `samples` is sorted and not empty.
+fn nearest_start(samples: &[(u32, u64)], at_ms: u32, rng: &mut fastrand::Rng) -> u64 {
+    let (mut lo, mut hi) = {
+        let at = samples.partition_point(|(start, _)| *start < at_ms);
+        (at, at)
+    };
+    while hi - lo < NEAREST_STARTS.min(samples.len()) {
+        let below = lo.checked_sub(1).map(|i| at_ms - samples[i].0.min(at_ms));
+        let above = samples.get(hi).map(|s| s.0.saturating_sub(at_ms));
+        match (below, above) {
+            (Some(b), Some(a)) if b < a => lo -= 1,
+            (_, Some(_)) => hi += 1,
+            (Some(_), None) => lo -= 1,
+            (None, None) => break,
+        }
+    }
+    samples[lo + rng.usize(..hi - lo)].1
+}
+
 impl InvocationTime {
     /// The duration of an invocation of `records` records starting `at_ms` after the first
     /// upload, µs.
@@ -140,24 +187,7 @@ impl InvocationTime {
                     (Some(x), None) | (None, Some(x)) => x,
                     (None, None) => return 0,
                 };
-                // The NEAREST_STARTS samples that started nearest `at_ms`, grown outwards from
-                // where `at_ms` would sort.
-                let samples = nearest.1;
-                let (mut lo, mut hi) = {
-                    let at = samples.partition_point(|(start, _)| *start < at_ms);
-                    (at, at)
-                };
-                while hi - lo < NEAREST_STARTS.min(samples.len()) {
-                    let below = lo.checked_sub(1).map(|i| at_ms - samples[i].0.min(at_ms));
-                    let above = samples.get(hi).map(|s| s.0.saturating_sub(at_ms));
-                    match (below, above) {
-                        (Some(b), Some(a)) if b < a => lo -= 1,
-                        (_, Some(_)) => hi += 1,
-                        (Some(_), None) => lo -= 1,
-                        (None, None) => break,
-                    }
-                }
-                samples[lo + rng.usize(..hi - lo)].1
+                nearest_start(nearest.1, at_ms, rng)
             }
         }
     }
@@ -176,14 +206,25 @@ pub struct ServiceTimes {
     pub direct_invocation: InvocationTime,
     /// The queue path's function.
     pub queue_invocation: InvocationTime,
-    /// A poller's receive, from its call to the batch in hand (with the delete of its previous
-    /// batch). The poller is busy through it; the function's concurrency is not.
+    /// A poller's receive, from its call (or the first message's arrival) to the batch in hand.
+    /// The poller is busy through it; the function's concurrency is not.
     pub receive: Dist,
+    /// A poller's delete of a processed batch, after the invocation: the poller is busy
+    /// through it.
+    pub delete: Dist,
+    /// The mapping receives one batch at a time, as the local Lambda service's single receive
+    /// loop does (AWS's pollers receive in parallel: `false`).
+    pub one_receive_at_a_time: bool,
     /// A cold start's init phase.
     pub init: Dist,
     /// Where in an invocation the downstream is called, µs after its start: a record's outcome
     /// is whether the downstream answers then.
     pub downstream_at_us: u64,
+    /// How long before its invocation ends a record's effect is applied on the direct path,
+    /// µs (the worker's completion write and its response): latency runs to the effect.
+    pub direct_effect_before_end_us: u64,
+    /// The same on the queue path.
+    pub queue_effect_before_end_us: u64,
     /// The idempotency lease: a record held longer renews its claim every third of it (one
     /// DynamoDB write each).
     pub lease: Duration,
@@ -203,10 +244,12 @@ pub const PUBLISHED_DYNAMODB_REQUEST: Duration = Duration::from_millis(5);
 /// 30 ms.
 pub const PUBLISHED_S3_GET: Duration = Duration::from_millis(30);
 
-/// A poller's receive with the delete of its previous batch: two SQS requests. Not published;
-/// taken as twice the published median from a standard queue's message to its mapping's
-/// invocation (16.2 ms, [`published::LATENCIES`]), about 32 ms.
-pub const PUBLISHED_RECEIVE: Duration = Duration::from_micros(32_400);
+/// A poller's receive: the published median from a standard queue's message to its mapping's
+/// invocation, 16.2 ms ([`published::LATENCIES`]).
+pub const PUBLISHED_RECEIVE: Duration = Duration::from_micros(16_200);
+
+/// A poller's `DeleteMessageBatch`: not published; taken as one SQS request like the receive.
+pub const PUBLISHED_DELETE: Duration = PUBLISHED_RECEIVE;
 
 /// A record on a down downstream: the sample worker's three attempts with full jitter from
 /// 100 ms (`sluice_retry::RetryPolicy::default`), about 300 ms with the requests.
@@ -236,7 +279,7 @@ impl ServiceTimes {
         ServiceTimes {
             source: format!(
                 "AWS published figures: hops {}; init {} ms (maxday/lambda-perf); S3 GET {} ms, DynamoDB {} ms (AWS); \
-                 a poller's receive and delete {:.0} ms; downstream {} ms per object",
+                 SQS receive and delete {:.1} ms each; downstream {} ms per object",
                 published::LATENCY_SOURCE,
                 PUBLISHED_RUST_INIT.as_millis(),
                 PUBLISHED_S3_GET.as_millis(),
@@ -258,10 +301,37 @@ impl ServiceTimes {
             direct_invocation: invocation(1),
             queue_invocation: invocation(WORKER_RECORDS_AT_ONCE),
             receive: Dist::fixed(PUBLISHED_RECEIVE),
+            delete: Dist::fixed(PUBLISHED_DELETE),
+            one_receive_at_a_time: false,
             init: Dist::fixed(PUBLISHED_RUST_INIT),
             downstream_at_us: (PUBLISHED_S3_GET + PUBLISHED_DYNAMODB_REQUEST).as_micros() as u64,
+            // The completion write after the downstream's answer.
+            direct_effect_before_end_us: PUBLISHED_DYNAMODB_REQUEST.as_micros() as u64,
+            queue_effect_before_end_us: PUBLISHED_DYNAMODB_REQUEST.as_micros() as u64,
             lease: sluice::DEFAULT_LEASE,
         }
+    }
+
+    /// The medians, in one line: what a reader checks first when a model run surprises.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let line = sluice_compare::model::ServiceTimes::published(Duration::from_millis(50)).summary();
+    /// assert!(line.contains("receive 16.2 ms"), "{line}");
+    /// ```
+    pub fn summary(&self) -> String {
+        let ms = |d: &Dist| d.median_us() as f64 / 1e3;
+        format!(
+            "medians: hop {:.1} ms direct, {:.1} ms queue; receive {:.1} ms, delete {:.1} ms; init {:.1} ms; \
+             effect {:.1} ms before the end direct, {:.1} ms queue",
+            ms(&self.direct_hop),
+            ms(&self.queue_hop),
+            ms(&self.receive),
+            ms(&self.delete),
+            ms(&self.init),
+            self.direct_effect_before_end_us as f64 / 1e3,
+            self.queue_effect_before_end_us as f64 / 1e3
+        )
     }
 
     /// Checks that the durations can be drawn.

@@ -35,6 +35,8 @@ pub(crate) enum Event {
     BatchEnd(u32),
     /// A poller's receive returns.
     Received,
+    /// A poller's delete returns.
+    Deleted,
     /// The batching window of the batch being gathered ends.
     WindowEnd(u32),
     /// An idle poller's long poll comes back empty.
@@ -192,6 +194,7 @@ impl<'a> Sim<'a> {
                 Event::QueueVisible(k) => self.queue_visible(k),
                 Event::BatchEnd(b) => self.batch_end(b),
                 Event::Received => self.received(),
+                Event::Deleted => self.deleted(),
                 Event::WindowEnd(b) => self.window_end(b),
                 Event::PollEmpty => self.poll_empty(),
                 Event::Grant => self.grant_waiting_batch(),
