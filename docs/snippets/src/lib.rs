@@ -22,6 +22,7 @@ chapters! {
     ObjectSummary => "object-summary.md",
     Deploying => "deploying.md",
     ChoosingAPath => "choosing-a-path.md",
+    AtAwsScale => "at-aws-scale.md",
     Reliability => "reliability.md",
     Powertools => "powertools.md",
 }
