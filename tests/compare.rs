@@ -13,6 +13,11 @@ use sluice_compare::{Comparison, Outage, Pattern, Setup, Workload};
 use sluice_e2e::scenario::workers;
 use sluice_harness::deployment::{SNS_WORKER, SQS_WORKER};
 
+/// The machine, shared by the comparisons of this file (the test harness runs them two at a
+/// time). The model's agreement is checked on a run that had it alone: the model follows the
+/// load the run recorded, not a neighbour's that comes and goes.
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join("sluice-compare-tests").join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -47,6 +52,7 @@ fn sluice() -> PathBuf {
 #[test]
 #[ignore = "needs the local stack: run scripts/test"]
 fn the_json_figures_agree_with_the_local_services_records() {
+    let _shared = MACHINE.blocking_read();
     let dir = scratch("json");
     let out = Command::new(sluice())
         .args(["compare", "--objects", "24", "--pattern", "burst", "--max-bytes", "4096", "--no-outage", "--json"])
@@ -116,6 +122,7 @@ fn assert_agrees(name: &str, c: &Comparison) {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn the_model_agrees_with_a_local_run_of_the_default_pattern() {
+    let _alone = MACHINE.write().await;
     // The default pattern, steady with a burst halfway, at CI size (about 40 s). The burst is a
     // third of the objects rather than half: with half, the median falls exactly between the
     // steady objects (fast) and the burst's (slow), where any run's p50 jumps between the two;
@@ -129,6 +136,7 @@ async fn the_model_agrees_with_a_local_run_of_the_default_pattern() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn the_model_agrees_with_a_local_run_of_a_burst() {
+    let _alone = MACHINE.write().await;
     let c = compare("agree-burst", &small(150)).await;
     assert_agrees("burst", &c);
 }
@@ -147,6 +155,7 @@ fn outage_workload(direct_dlq: bool) -> Workload {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn through_an_outage_the_queue_loses_nothing_and_the_direct_path_keeps_its_failures_in_its_dlq() {
+    let _shared = MACHINE.read().await;
     let c = compare("outage-dlq", &outage_workload(true)).await;
     let (q, d) = (&c.queue().outcomes, &c.direct().outcomes);
     assert_eq!(q.lost, 0, "{q:?}");
@@ -160,6 +169,7 @@ async fn through_an_outage_the_queue_loses_nothing_and_the_direct_path_keeps_its
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn through_an_outage_a_direct_path_without_a_dlq_loses_what_failed() {
+    let _shared = MACHINE.read().await;
     let c = compare("outage-no-dlq", &outage_workload(false)).await;
     let (q, d) = (&c.queue().outcomes, &c.direct().outcomes);
     assert_eq!(q.lost, 0, "{q:?}");
@@ -230,6 +240,7 @@ fn pixels(decoder: png::Decoder<std::io::BufReader<std::fs::File>>, colours: &[[
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run scripts/test"]
 async fn the_html_report_renders_its_charts_in_headless_chromium_without_console_messages() {
+    let _shared = MACHINE.read().await;
     let c = compare("html", &small(10)).await;
     let charts = sluice_compare::charts::all(&c).unwrap();
     let dir = scratch("html");

@@ -62,7 +62,7 @@ pub fn page(c: &Comparison, charts: &[Chart]) -> String {
             writeln!(out, "<figure id=\"{}\" aria-label=\"{}\">\n{}\n</figure>", chart.id, esc(chart.title), chart.svg);
     }
     // The detailed figures: the text report's list, as HTML.
-    out.push_str("<h2>Detailed figures</h2>\n<table><tr><th>figure</th><th>queue</th><th>direct</th></tr>\n");
+    out.push_str("<h2>Detailed figures, measured</h2>\n<table><tr><th>figure (measured)</th><th>queue</th><th>direct</th></tr>\n");
     for (name, figure) in crate::report::details() {
         let _ =
             writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(name), esc(&figure(q)), esc(&figure(d)));

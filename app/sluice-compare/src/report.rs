@@ -51,7 +51,7 @@ pub fn text(c: &Comparison) -> String {
     let _ = writeln!(out, "sluice compare: {}", workload_line(c));
     let _ = writeln!(
         out,
-        "Local stack, AWS waits {}x faster; run took {:.0} s{}. Latencies are this machine's local stack, not AWS's.",
+        "Measured on the local stack, AWS waits {}x faster; run took {:.0} s{}. Latencies are this machine's local stack, not AWS's.",
         c.time_scale,
         c.wall_seconds,
         if c.settled { "" } else { " and DID NOT DRAIN in time: unsettled objects count as lost" }
@@ -68,7 +68,7 @@ pub fn text(c: &Comparison) -> String {
         let _ = writeln!(out, "- {}: {}.", row.row, row.reading);
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "| figure | queue | direct |");
+    let _ = writeln!(out, "| figure (measured) | queue | direct |");
     let _ = writeln!(out, "|---|---|---|");
     for (name, figure) in details() {
         let _ = writeln!(out, "| {name} | {} | {} |", figure(q), figure(d));
