@@ -105,6 +105,9 @@ fn the_json_figures_agree_with_the_local_services_records() {
         .map(|b| b["deleted"].as_u64().unwrap())
         .sum();
     assert_eq!(deleted, 24, "each queued event deleted once");
+    let received = records["batches"].as_array().unwrap().iter().filter(|b| b["function"] == SQS_WORKER).count();
+    assert_eq!(path("queue")["batches"].as_u64(), Some(received as u64), "every batch the mapping received");
+    assert_eq!(path("direct")["batches"], 0);
     assert!(path("queue")["records_per_invocation"].as_f64().unwrap() > 1.0, "the queue path batches");
     assert_eq!(path("direct")["records_per_invocation"].as_f64().unwrap(), 1.0, "one event per direct invocation");
 }

@@ -167,6 +167,8 @@ pub struct Observed<'a> {
     pub dynamodb_requests: BTreeMap<String, u64>,
     /// SNS publishes the path's events took.
     pub sns_publishes: u64,
+    /// Batches the path's event source mapping received (0 on the direct path).
+    pub batches: u64,
 }
 
 /// The figures of one path.
@@ -189,6 +191,8 @@ pub struct PathFigures {
     pub invocations_per_object: f64,
     /// Records (events) per invocation.
     pub records_per_invocation: f64,
+    /// Batches the event source mapping received (0 on the direct path).
+    pub batches: u64,
     /// Deliveries beyond the first per object: retries and redeliveries.
     pub retries: u64,
     /// Where the objects ended.
@@ -255,6 +259,7 @@ impl PathFigures {
             invocations,
             invocations_per_object: invocations as f64 / uploaded,
             records_per_invocation: if invocations == 0 { 0.0 } else { records as f64 / invocations as f64 },
+            batches: observed.batches,
             retries: records.saturating_sub(observed.account.uploaded as u64),
             outcomes: Outcomes::from(&observed.account),
             peak_queue_depth: queue_depth.iter().map(|(_, n)| *n).max().unwrap_or(0),

@@ -370,6 +370,7 @@ pub async fn compare(
             sqs_requests,
             dynamodb_requests: instruments.dynamodb.operations(),
             sns_publishes: uploads.len() as u64,
+            batches: batches.iter().filter(|b| b.function == function).count() as u64,
         }
     };
     let applied_ms = |instruments: &Instruments| -> Vec<u64> {

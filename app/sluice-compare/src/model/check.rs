@@ -68,15 +68,17 @@ fn within(t: Tolerance, measured: f64, modelled: f64, count: bool) -> bool {
 }
 
 /// The rows of one path: processed and DLQ exact, invocations within 10 %, throttles within
-/// 30 %, p50 within 25 %, p99 within 40 %; batches, retries and dropped shown.
+/// 30 %, p50 within 25 %, p99 within 40 %; dropped, batches, retries and records per
+/// invocation shown.
 fn rows(path: &'static str, measured: &PathFigures, modelled: &ModelledPath) -> Vec<CheckRow> {
     let rel = |fraction| Tolerance::Relative { fraction };
     let m = measured;
-    let figures: [(&str, f64, f64, Tolerance, bool); 9] = [
+    let figures: [(&str, f64, f64, Tolerance, bool); 10] = [
         ("processed", m.outcomes.processed as f64, modelled.processed as f64, EXACT, true),
         ("in a DLQ", m.outcomes.dead_lettered as f64, modelled.dead_lettered as f64, EXACT, true),
         ("dropped or lost", m.outcomes.lost as f64, modelled.dropped as f64, SHOWN, true),
         ("invocations", m.invocations as f64, modelled.invocations as f64, rel(0.10), true),
+        ("batches", m.batches as f64, modelled.batches as f64, SHOWN, true),
         ("throttles", m.throttles as f64, modelled.throttles as f64, rel(0.30), true),
         ("retries and redeliveries", m.retries as f64, modelled.retries as f64, SHOWN, true),
         ("records per invocation", m.records_per_invocation, records_per_invocation(modelled), SHOWN, false),

@@ -89,6 +89,7 @@ pub(crate) fn details() -> Vec<(&'static str, Figure)> {
         ("throttles", |p| p.throttles.to_string()),
         ("peak events waiting", |p| p.peak_backlog.to_string()),
         ("invocations", |p| p.invocations.to_string()),
+        ("batches received (queue)", |p| p.batches.to_string()),
         ("retries and redeliveries", |p| p.retries.to_string()),
         ("cold starts", |p| p.cold_starts.to_string()),
         ("billed GB-seconds", |p| format!("{:.1}", p.usage.gb_seconds)),
