@@ -1,7 +1,7 @@
 //! `sluice compare`: options, a progress bar, the text or JSON report, the HTML report; with
 //! `--model`, the model's run ([`crate::model`]) on the same workload options.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use sluice_compare::{Outage, Pattern, Progress, Setup, Workload};
 
 use crate::Failure;
 use crate::model::{self, ModelArgs};
+use crate::output::write;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum PatternName {
@@ -235,14 +236,4 @@ pub(crate) async fn run(args: Args) -> Result<(), Failure> {
             args.drain_limit_s
         )))
     }
-}
-
-/// Writes `bytes` to `path`, creating its directory.
-pub(crate) async fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| Failure::failed(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    tokio::fs::write(path, bytes).await.map_err(|e| Failure::failed(format!("cannot write {}: {e}", path.display())))
 }

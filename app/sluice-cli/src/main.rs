@@ -22,6 +22,7 @@ mod demo;
 mod invoke;
 mod local;
 mod model;
+mod output;
 
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "sluice: S3 event pipelines on AWS Lambda, measured and tested locally")]

@@ -11,7 +11,7 @@ use sluice_compare::model::{self, Arrivals, Dist, ModelSettings, Pollers, Servic
 use sluice_compare::{Outage, Pattern};
 
 use crate::Failure;
-use crate::compare::write;
+use crate::output::write;
 
 /// The AWS settings of a model run (a local run reads them from the template).
 #[derive(clap::Args)]

@@ -11,7 +11,9 @@
 //! - [`run`]: the run itself ([`compare`]), with a progress callback and typed errors;
 //! - [`figures`]: one path's figures from the observations;
 //! - [`comparison`]: both paths, the four rows and their readings;
-//! - [`report`], [`charts`], [`html`]: the text, the SVG charts, the self-contained page;
+//! - [`report`], [`charts`], [`html`]: the text, the SVG charts, the self-contained page
+//!   ([`plot`] draws the charts);
+//! - [`model`]: both paths modelled in virtual time, at AWS scale or fitted to a local run;
 //! - [`prices`], [`published`]: AWS's list prices and published figures, as cited data.
 //!
 //! ```no_run
@@ -35,6 +37,10 @@ pub mod figures;
 pub mod html;
 /// Both paths modelled in virtual time.
 pub mod model;
+/// What the HTML pages share.
+mod page;
+/// Drawing the charts.
+pub mod plot;
 /// AWS list prices.
 pub mod prices;
 /// Published AWS figures.

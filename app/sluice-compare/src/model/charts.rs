@@ -2,8 +2,8 @@
 //! backlog, the oldest event's age), the latency CDF, outcomes and cost. Every title says
 //! "modelled".
 
-use crate::charts::{Chart, ChartError, Series, grouped_bars, lines};
 use crate::model::{Modelled, ModelledPath, Sample};
+use crate::plot::{Chart, ChartError, Series, grouped_bars, lines};
 
 /// All charts of a model run.
 pub fn all(m: &Modelled) -> Result<Vec<Chart>, ChartError> {

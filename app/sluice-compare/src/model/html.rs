@@ -4,11 +4,11 @@
 
 use std::fmt::Write;
 
-use crate::charts::Chart;
-use crate::html::{STYLE, esc};
 use crate::model::Modelled;
 use crate::model::check::{Agreement, Tolerance};
 use crate::model::report::{details, number, settings_line, tolerance};
+use crate::page::{STYLE, esc};
+use crate::plot::Chart;
 
 /// The page of model run `m` with its `charts` ([`crate::model::charts::all`]).
 ///

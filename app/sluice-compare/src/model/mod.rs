@@ -20,8 +20,9 @@
 //! rather than shrinking its pollers; execution environments never expire; a batch's records
 //! all meet the downstream at one moment, so they succeed or fail together.
 //!
-//! The service times ([`ServiceTimes`]) are AWS's published figures at AWS scale, or a local
-//! run's own records when the model checks that run ([`calibrate`], [`check`]).
+//! The service times ([`ServiceTimes`](crate::model::ServiceTimes)) are AWS's published
+//! figures at AWS scale, or a local run's own records when the model checks that run
+//! ([`calibrate`](crate::model::calibrate), [`check`](crate::model::check)).
 //!
 //! ```
 //! use sluice_compare::Pattern;
