@@ -12,8 +12,9 @@ use crate::model::{Modelled, ModelledPath};
 pub enum Tolerance {
     /// Equal.
     Exact,
-    /// Within this fraction of the measured figure (and, for counts, of 2 whatever the
-    /// fraction, so that 0 against 1 is not a disagreement).
+    /// Within this fraction of the measured figure; a count also within 2, and a count that
+    /// races decide (throttles) within twice its Poisson noise, 2 √n, whichever is wider: 6
+    /// throttles against a measured 12 is chance, 600 against 1,200 is not.
     Relative {
         /// The fraction.
         fraction: f64,
@@ -35,6 +36,9 @@ pub struct CheckRow {
     pub modelled: f64,
     /// How close they must be.
     pub tolerance: Tolerance,
+    /// The least difference allowed whatever the fraction: 2 for a count, 2 √n for a count
+    /// that races decide, 0 for a time.
+    pub slack: f64,
     /// Whether they are.
     pub agrees: bool,
 }
@@ -56,44 +60,65 @@ pub struct Agreement {
 const EXACT: Tolerance = Tolerance::Exact;
 const SHOWN: Tolerance = Tolerance::Shown;
 
-fn within(t: Tolerance, measured: f64, modelled: f64, count: bool) -> bool {
+/// What kind of figure a row holds, for its slack beyond the fraction.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A count: within 2 whatever the fraction, so that 0 against 1 is not a disagreement.
+    Count,
+    /// A count that races decide (a throttle is a moment with no free slot): within twice its
+    /// Poisson noise, 2 √n.
+    Chance,
+    /// A time or a ratio: the fraction alone.
+    Measure,
+}
+
+/// The least difference allowed for a figure of `kind` measured at `measured`.
+fn slack(kind: Kind, measured: f64) -> f64 {
+    match kind {
+        Kind::Count => 2.0,
+        Kind::Chance => (2.0 * measured.abs().sqrt()).max(2.0),
+        Kind::Measure => 0.0,
+    }
+}
+
+fn within(t: Tolerance, measured: f64, modelled: f64, kind: Kind) -> bool {
     match t {
         Tolerance::Exact => measured == modelled,
         Tolerance::Relative { fraction } => {
-            let slack = (measured.abs() * fraction).max(if count { 2.0 } else { 0.0 });
-            (modelled - measured).abs() <= slack
+            (modelled - measured).abs() <= (measured.abs() * fraction).max(slack(kind, measured))
         }
         Tolerance::Shown => true,
     }
 }
 
 /// The rows of one path: processed and DLQ exact, invocations within 10 %, throttles within
-/// 30 %, p50 within 25 %, p99 within 40 %; dropped, batches, retries and records per
+/// 30 % (counts also within their Poisson noise), p50 within 25 %, p99 within 40 %; dropped, batches, retries and records per
 /// invocation shown.
 fn rows(path: &'static str, measured: &PathFigures, modelled: &ModelledPath) -> Vec<CheckRow> {
     let rel = |fraction| Tolerance::Relative { fraction };
     let m = measured;
-    let figures: [(&str, f64, f64, Tolerance, bool); 10] = [
-        ("processed", m.outcomes.processed as f64, modelled.processed as f64, EXACT, true),
-        ("in a DLQ", m.outcomes.dead_lettered as f64, modelled.dead_lettered as f64, EXACT, true),
-        ("dropped or lost", m.outcomes.lost as f64, modelled.dropped as f64, SHOWN, true),
-        ("invocations", m.invocations as f64, modelled.invocations as f64, rel(0.10), true),
-        ("batches", m.batches as f64, modelled.batches as f64, SHOWN, true),
-        ("throttles", m.throttles as f64, modelled.throttles as f64, rel(0.30), true),
-        ("retries and redeliveries", m.retries as f64, modelled.retries as f64, SHOWN, true),
-        ("records per invocation", m.records_per_invocation, records_per_invocation(modelled), SHOWN, false),
-        ("latency p50 (ms)", m.latency.p50_ms as f64, modelled.latency.p50_ms, rel(0.25), false),
-        ("latency p99 (ms)", m.latency.p99_ms as f64, modelled.latency.p99_ms, rel(0.40), false),
+    let figures: [(&str, f64, f64, Tolerance, Kind); 10] = [
+        ("processed", m.outcomes.processed as f64, modelled.processed as f64, EXACT, Kind::Count),
+        ("in a DLQ", m.outcomes.dead_lettered as f64, modelled.dead_lettered as f64, EXACT, Kind::Count),
+        ("dropped or lost", m.outcomes.lost as f64, modelled.dropped as f64, SHOWN, Kind::Count),
+        ("invocations", m.invocations as f64, modelled.invocations as f64, rel(0.10), Kind::Count),
+        ("batches", m.batches as f64, modelled.batches as f64, SHOWN, Kind::Count),
+        ("throttles", m.throttles as f64, modelled.throttles as f64, rel(0.30), Kind::Chance),
+        ("retries and redeliveries", m.retries as f64, modelled.retries as f64, SHOWN, Kind::Count),
+        ("records per invocation", m.records_per_invocation, records_per_invocation(modelled), SHOWN, Kind::Measure),
+        ("latency p50 (ms)", m.latency.p50_ms as f64, modelled.latency.p50_ms, rel(0.25), Kind::Measure),
+        ("latency p99 (ms)", m.latency.p99_ms as f64, modelled.latency.p99_ms, rel(0.40), Kind::Measure),
     ];
     figures
         .into_iter()
-        .map(|(figure, measured, modelled, tolerance, count)| CheckRow {
+        .map(|(figure, measured, modelled, tolerance, kind)| CheckRow {
             path,
             figure,
             measured,
             modelled,
             tolerance,
-            agrees: within(tolerance, measured, modelled, count),
+            slack: slack(kind, measured),
+            agrees: within(tolerance, measured, modelled, kind),
         })
         .collect()
 }
@@ -128,4 +153,20 @@ pub fn agreement(queue: &PathFigures, direct: &PathFigures, modelled: Modelled) 
     all.extend(rows("direct", direct, modelled.direct()));
     let disagreements: Vec<String> = all.iter().filter(|r| !r.agrees).map(words).collect();
     Agreement { agrees: disagreements.is_empty(), rows: all, disagreements, modelled }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_is_held_to_its_fraction_or_its_noise_whichever_is_wider() {
+        let t = Tolerance::Relative { fraction: 0.30 };
+        assert!(within(t, 12.0, 6.0, Kind::Chance), "2 √12 = 6.9");
+        assert!(!within(t, 1_200.0, 600.0, Kind::Chance));
+        assert!(within(t, 1_200.0, 1_500.0, Kind::Chance), "30 %");
+        assert!(!within(t, 12.0, 6.0, Kind::Count), "an invocation count is not left to chance");
+        assert!(!within(t, 12.0, 6.0, Kind::Measure), "a latency has no counting noise");
+        assert!(within(t, 0.0, 2.0, Kind::Count));
+    }
 }

@@ -100,7 +100,7 @@ pub fn agreement(a: &Agreement) -> String {
             esc(r.figure),
             number(r.measured),
             number(r.modelled),
-            tolerance(r.tolerance)
+            tolerance(r.tolerance, r.slack)
         );
     }
     out.push_str("</table>\n");

@@ -145,9 +145,12 @@ pub fn text(m: &Modelled) -> String {
 }
 
 /// How a tolerance reads in a table.
-pub(crate) fn tolerance(t: Tolerance) -> String {
+pub(crate) fn tolerance(t: Tolerance, slack: f64) -> String {
     match t {
         Tolerance::Exact => "equal".into(),
+        Tolerance::Relative { fraction } if slack > 0.0 => {
+            format!("within {:.0} % or {}", fraction * 100.0, number((slack * 10.0).round() / 10.0))
+        }
         Tolerance::Relative { fraction } => format!("within {:.0} %", fraction * 100.0),
         Tolerance::Shown => "shown".into(),
     }
@@ -185,7 +188,7 @@ pub fn agreement(a: &Agreement) -> String {
             r.figure,
             number(r.measured),
             number(r.modelled),
-            tolerance(r.tolerance)
+            tolerance(r.tolerance, r.slack)
         );
     }
     for d in &a.disagreements {
