@@ -158,6 +158,11 @@ async fn a_second_sam_app_runs_from_its_own_template() {
     let stack = Stack::deploy(&aws, &request).await.expect("deployed");
     let mut config = stack.service_config(&aws).await.expect("read back");
     assert_eq!(config.event_source_mappings[0].batch_size, 5, "the parameter reached the mapping");
+    // The function answers to the name CloudFormation gave it, as on AWS.
+    let physical = stack.resources.iter().find(|r| r.logical_id == "OrdersFunction").map(|r| r.physical_id.clone());
+    let function = config.functions.iter().find(|f| f.name == "OrdersFunction").expect("OrdersFunction configured");
+    assert_eq!(function.function_name, physical, "the deployed name");
+    assert_ne!(function.deployed_name(), "OrdersFunction");
     config.time_scale = Some(60.0);
     let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
     let options = ServiceOptions { port: 0, log_dir: log_dir.clone(), aws: aws.clone() };

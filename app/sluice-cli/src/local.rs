@@ -158,7 +158,15 @@ fn explained(what: &str, error: &StackError) -> String {
 
 /// Runs `config` in the local Lambda service until Ctrl-C.
 async fn serve(config: ServiceConfig, port: u16, log_dir: PathBuf, aws: aws_config::SdkConfig) -> Result<(), Failure> {
-    let functions: Vec<String> = config.functions.iter().map(|f| f.name.clone()).collect();
+    // The name Lambda knows each by (what Invoke takes), with its logical ID where they differ.
+    let functions: Vec<String> = config
+        .functions
+        .iter()
+        .map(|f| match f.deployed_name() {
+            deployed if deployed == f.name => deployed.to_owned(),
+            deployed => format!("{deployed} ({})", f.name),
+        })
+        .collect();
     let service =
         LocalLambda::start(config, ServiceOptions { port, log_dir: log_dir.clone(), aws }).await.map_err(|e| {
             Failure::unusable(format!(

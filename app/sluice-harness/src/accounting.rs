@@ -132,7 +132,12 @@ impl Accountant {
     /// completed: the whole processor succeeded, webhook included. Empty when the table cannot
     /// be read (nothing then counts as processed, so a failure shows, never hides).
     async fn done(&self, path: Path) -> HashSet<String> {
-        let prefix = format!("{}#", path.function());
+        // The worker prefixes its keys with its AWS_LAMBDA_FUNCTION_NAME: the deployed name.
+        let deployed = match path {
+            Path::Sqs => &self.resources.sqs_function,
+            Path::Sns => &self.resources.sns_function,
+        };
+        let prefix = format!("{deployed}#");
         let mut done = HashSet::new();
         let mut start = None;
         loop {

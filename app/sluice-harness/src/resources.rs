@@ -33,6 +33,11 @@ pub struct Resources {
     pub subscription_dlq_url: String,
     /// The idempotency table (`IdempotencyTableName`).
     pub idempotency_table: String,
+    /// The SQS worker's deployed name (what CloudFormation named `SqsWorker`): its
+    /// `AWS_LAMBDA_FUNCTION_NAME`, so its idempotency records' key prefix.
+    pub sqs_function: String,
+    /// The SNS worker's deployed name.
+    pub sns_function: String,
 }
 
 impl Resources {
@@ -66,6 +71,18 @@ impl Resources {
             direct_failures_url: stack.output("DirectFailuresQueueUrl")?.to_owned(),
             subscription_dlq_url: stack.output("SubscriptionDeadLetterQueueUrl")?.to_owned(),
             idempotency_table: stack.output("IdempotencyTableName")?.to_owned(),
+            sqs_function: deployed_name(stack, crate::deployment::SQS_WORKER),
+            sns_function: deployed_name(stack, crate::deployment::SNS_WORKER),
         })
     }
+}
+
+/// The name CloudFormation gave the function `logical_id` (its logical ID if the stack does not
+/// list it).
+fn deployed_name(stack: &Stack, logical_id: &str) -> String {
+    stack
+        .resources
+        .iter()
+        .find(|r| r.logical_id == logical_id)
+        .map_or_else(|| logical_id.to_owned(), |r| r.physical_id.clone())
 }

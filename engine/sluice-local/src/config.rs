@@ -22,8 +22,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct FunctionConfig {
-    /// Function name.
+    /// The function's key in this configuration: mappings, subscriptions and records name it
+    /// by this (under `sluice local up`, its logical ID in the template).
     pub name: String,
+    /// The name Lambda knows it by: its `FunctionName`, or the name CloudFormation gave it
+    /// (`<stack>-<LogicalId>-<suffix>`). The Invoke API, `AWS_LAMBDA_FUNCTION_NAME` and the
+    /// function's ARN use it. `None`: `name`.
+    #[serde(default)]
+    pub function_name: Option<String>,
     /// The executable Lambda would run (`bootstrap` of a `provided.al2023` function).
     pub bootstrap: PathBuf,
     /// Environment variables.
@@ -234,6 +240,19 @@ fn yes() -> bool {
 }
 
 impl FunctionConfig {
+    /// The name Lambda knows the function by.
+    ///
+    /// ```
+    /// let mut f: sluice_local::FunctionConfig =
+    ///     serde_json::from_value(serde_json::json!({"name": "OrderFn", "bootstrap": "bootstrap"})).unwrap();
+    /// assert_eq!(f.deployed_name(), "OrderFn");
+    /// f.function_name = Some("shop-OrderFn-1A2B3C".into());
+    /// assert_eq!(f.deployed_name(), "shop-OrderFn-1A2B3C");
+    /// ```
+    pub fn deployed_name(&self) -> &str {
+        self.function_name.as_deref().unwrap_or(&self.name)
+    }
+
     /// Invocations one instance runs at once: 1 unless Managed Instances say more.
     pub fn invocations_per_instance(&self) -> u32 {
         self.per_execution_environment_max_concurrency.unwrap_or(1).max(1)

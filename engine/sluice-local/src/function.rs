@@ -172,7 +172,7 @@ impl Function {
         region: &str,
         network: Option<Arc<crate::network::Network>>,
     ) -> Self {
-        let arn = format!("arn:aws:lambda:{region}:000000000000:function:{}", config.name);
+        let arn = format!("arn:aws:lambda:{region}:000000000000:function:{}", config.deployed_name());
         let faults = config.faults.map(|f| Mutex::new(fastrand::Rng::with_seed(f.seed)));
         Function {
             region: region.to_owned(),
@@ -456,10 +456,10 @@ impl Function {
             .env("LAMBDA_TASK_ROOT", &task_root)
             .env("LAMBDA_RUNTIME_DIR", &task_root)
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-            .env("AWS_LAMBDA_FUNCTION_NAME", &self.config.name)
+            .env("AWS_LAMBDA_FUNCTION_NAME", self.config.deployed_name())
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.config.memory_mb.to_string())
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", self.config.name))
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", self.config.deployed_name()))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/[$LATEST]{id:032x}"))
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("_HANDLER", "bootstrap")

@@ -11,17 +11,18 @@ use serde_json::json;
 
 use crate::function::InvokeRequest;
 use crate::records::{Outcome, Trigger};
-use crate::shared::Shared;
+use crate::shared::{Lookup, Shared};
 
-/// The function name in an Invoke path: a name, a name with a qualifier (`name:$LATEST`), a
-/// partial ARN (`123456789012:function:name`) or a full ARN, qualified or not (Lambda API
-/// `Invoke`, `FunctionName`).
-fn function_name(path: &str) -> &str {
+/// The function name in an Invoke path, and its qualifier if it carries one: a name, a name
+/// with a qualifier (`name:$LATEST`), a partial ARN (`123456789012:function:name`) or a full
+/// ARN, qualified or not (Lambda API `Invoke`, `FunctionName`).
+fn name_and_qualifier(path: &str) -> (&str, Option<&str>) {
     let parts: Vec<&str> = path.split(':').collect();
-    match parts.iter().position(|p| *p == "function") {
-        Some(i) if i + 1 < parts.len() => parts[i + 1],
-        _ => parts[0],
-    }
+    let at = match parts.iter().position(|p| *p == "function") {
+        Some(i) if i + 1 < parts.len() => i + 1,
+        _ => 0,
+    };
+    (parts[at], parts.get(at + 1).copied())
 }
 
 /// The largest synchronous payload, request or response: 6 MB (Lambda quotas, "Invocation
@@ -46,18 +47,27 @@ pub(crate) async fn invoke(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let name = function_name(&name).to_owned();
+    let (name, path_qualifier) = name_and_qualifier(&name);
+    let (name, path_qualifier) = (name.to_owned(), path_qualifier.map(str::to_owned));
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let Some(function) = shared.functions.get(&name).cloned() else {
-        let arn = format!("arn:aws:lambda:{}:000000000000:function:{name}", shared.region);
-        return aws_error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
-            format!("Function not found: {arn}"),
-            &request_id,
-        );
+    let function = match shared.by_deployed_name(&name) {
+        Lookup::Found(function) => function,
+        other => {
+            let arn = format!("arn:aws:lambda:{}:000000000000:function:{name}", shared.region);
+            let known_as = match other {
+                Lookup::KnownAs(deployed) => format!(" ({name} is a logical ID; the function is named {deployed})"),
+                _ => String::new(),
+            };
+            return aws_error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                format!("Function not found: {arn}{known_as}"),
+                &request_id,
+            );
+        }
     };
-    if let Some(qualifier) = query.get("Qualifier").filter(|q| *q != "$LATEST") {
+    let qualifier = query.get("Qualifier").or(path_qualifier.as_ref());
+    if let Some(qualifier) = qualifier.filter(|q| *q != "$LATEST") {
         let message = format!("Function not found: {}:{qualifier} (only $LATEST is served)", function.arn);
         return aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", message, &request_id);
     }
@@ -144,7 +154,9 @@ mod tests {
             "arn:aws:lambda:us-east-1:000000000000:function:worker",
             "arn:aws:lambda:us-east-1:000000000000:function:worker:$LATEST",
         ] {
-            assert_eq!(super::function_name(path), "worker", "{path}");
+            assert_eq!(super::name_and_qualifier(path).0, "worker", "{path}");
         }
+        assert_eq!(super::name_and_qualifier("worker:live"), ("worker", Some("live")));
+        assert_eq!(super::name_and_qualifier("000000000000:function:worker"), ("worker", None));
     }
 }

@@ -444,6 +444,30 @@ async fn a_managed_runtime_gets_its_execution_env_and_a_qualified_arn_reaches_th
 
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test"]
+async fn a_deployed_function_answers_to_its_deployed_name_and_not_to_its_logical_id() {
+    let mut function = test_function("OrderFn", 3000);
+    function.function_name = Some("shop-OrderFn-1A2B3C4D".into());
+    let service = start(ServiceConfig { functions: vec![function], ..Default::default() }).await;
+    let arn = "arn:aws:lambda:us-east-1:000000000000:function:shop-OrderFn-1A2B3C4D";
+    for name in
+        ["shop-OrderFn-1A2B3C4D", "shop-OrderFn-1A2B3C4D:$LATEST", "000000000000:function:shop-OrderFn-1A2B3C4D", arn]
+    {
+        let (status, error, body) = invoke(&service, name, "RequestResponse", json!({"action": "context"})).await;
+        assert_eq!((status, error), (200, None), "{name}: {body}");
+        assert_eq!(body["function_name"], "shop-OrderFn-1A2B3C4D", "AWS_LAMBDA_FUNCTION_NAME");
+        assert_eq!(body["function_arn"], arn);
+    }
+    let (status, _, body) = invoke(&service, "OrderFn", "RequestResponse", json!({"action": "context"})).await;
+    assert_eq!(status, 404, "Lambda does not know a logical ID: {body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("shop-OrderFn-1A2B3C4D"), "the answer names the deployed name: {message}");
+    let (status, _, _) = invoke(&service, "shop-OrderFn-1A2B3C4D:live", "RequestResponse", json!({})).await;
+    assert_eq!(status, 404, "only $LATEST is served");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
 async fn an_init_error_fails_the_pending_invocation_at_once_with_its_type() {
     let mut function = test_function("broken", 3000);
     function.environment = BTreeMap::from([("TEST_FUNCTION_INIT_ERROR".into(), "Runtime.ImportModuleError".into())]);

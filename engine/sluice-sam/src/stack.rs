@@ -406,6 +406,7 @@ impl Stack {
             by_arn.insert(c.function_arn().unwrap_or_default().to_owned(), function.clone());
             config.functions.push(FunctionConfig {
                 name: function.clone(),
+                function_name: Some(name.clone()),
                 bootstrap: bootstrap.clone(),
                 environment,
                 timeout: Duration::from_secs(c.timeout().unwrap_or(3) as u64),
