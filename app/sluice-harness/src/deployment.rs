@@ -28,10 +28,7 @@ pub fn repository_template() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
 }
 
-/// The SQS worker's logical ID in `template.yaml` (its name in the local Lambda service).
-pub const SQS_WORKER: &str = "SqsWorker";
-/// The SNS worker's logical ID in `template.yaml`.
-pub const SNS_WORKER: &str = "SnsWorker";
+pub use crate::resources::{SNS_WORKER, SQS_WORKER};
 
 /// What a deployment may vary.
 #[derive(Debug, Clone)]

@@ -10,6 +10,11 @@
 
 use sluice_sam::stack::{Stack, StackError};
 
+/// The SQS worker's logical ID in `template.yaml` (its key in the local Lambda service).
+pub const SQS_WORKER: &str = "SqsWorker";
+/// The SNS worker's logical ID in `template.yaml`.
+pub const SNS_WORKER: &str = "SnsWorker";
+
 /// Names and addresses of the pipeline's resources.
 #[derive(Debug, Clone, serde::Serialize)]
 #[non_exhaustive]
@@ -71,8 +76,8 @@ impl Resources {
             direct_failures_url: stack.output("DirectFailuresQueueUrl")?.to_owned(),
             subscription_dlq_url: stack.output("SubscriptionDeadLetterQueueUrl")?.to_owned(),
             idempotency_table: stack.output("IdempotencyTableName")?.to_owned(),
-            sqs_function: deployed_name(stack, crate::deployment::SQS_WORKER),
-            sns_function: deployed_name(stack, crate::deployment::SNS_WORKER),
+            sqs_function: deployed_name(stack, SQS_WORKER),
+            sns_function: deployed_name(stack, SNS_WORKER),
         })
     }
 }
