@@ -11,6 +11,7 @@ use sluice_compare::{Outage, Pattern, Progress, Setup, Workload};
 use crate::Failure;
 use crate::model::{self, ModelArgs};
 use crate::output::write;
+use sluice_compare::model::ModelSettings;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum PatternName {
@@ -157,19 +158,11 @@ pub(crate) fn beside_this_binary() -> PathBuf {
 
 pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     if args.model {
-        let settings = args.aws.settings(model::Workload {
-            objects: args.objects as u64,
-            pattern: args.pattern(),
-            processing: Duration::from_millis(args.processing_ms),
-            account_concurrency: args.account_concurrency,
-            reserved_concurrency: args.reserved_concurrency,
-            batch_size: args.batch_size,
-            batching_window: Duration::from_secs(args.batching_window_s),
-            maximum_concurrency: (args.maximum_concurrency != 0).then_some(args.maximum_concurrency),
-            outage: args.outage(None),
-            direct_dlq: !args.no_direct_dlq,
-            seed: args.seed,
-        });
+        // The local run's workload, at AWS scale: no outage unless asked, AWS's account default.
+        let mut workload = args.workload();
+        workload.outage = args.outage(None);
+        workload.account_concurrency = args.account_concurrency.unwrap_or(ModelSettings::default().account_concurrency);
+        let settings = args.aws.settings(&workload);
         let report = args.report.clone().unwrap_or_else(model::default_report);
         let out = model::Output { json: args.json, report: &report, charts: args.charts.as_deref() };
         return model::run(settings, out).await;

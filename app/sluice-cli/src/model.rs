@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sluice_compare::model::{self, Arrivals, Dist, ModelSettings, Pollers, ServiceTimes};
-use sluice_compare::{Outage, Pattern};
+use sluice_compare::Workload;
+use sluice_compare::model::{self, Dist, ModelSettings, Pollers};
 
 use crate::Failure;
 use crate::output::write;
@@ -51,57 +51,29 @@ pub(crate) struct ModelArgs {
     memory_mb: u32,
 }
 
-/// What a model run takes from `sluice compare`'s workload options.
-pub(crate) struct Workload {
-    pub objects: u64,
-    pub pattern: Pattern,
-    pub processing: Duration,
-    /// `None`: AWS's default.
-    pub account_concurrency: Option<u32>,
-    pub reserved_concurrency: Option<u32>,
-    pub batch_size: u32,
-    pub batching_window: Duration,
-    pub maximum_concurrency: Option<u32>,
-    pub outage: Option<Outage>,
-    pub direct_dlq: bool,
-    pub seed: u64,
-}
-
 impl ModelArgs {
-    /// The model's settings for `w` with these AWS settings.
-    pub(crate) fn settings(&self, w: Workload) -> ModelSettings {
-        let mut times = ServiceTimes::published(w.processing);
+    /// The model's settings for workload `w` with these AWS settings.
+    pub(crate) fn settings(&self, w: &Workload) -> ModelSettings {
+        let mut s = ModelSettings::of_workload(w);
         let fixed = |ms: u64| Dist::fixed(Duration::from_millis(ms));
         if let Some(ms) = self.init_ms {
-            times.init = fixed(ms);
+            s.times.init = fixed(ms);
         }
         if let Some(ms) = self.direct_hop_ms {
-            times.direct_hop = fixed(ms);
+            s.times.direct_hop = fixed(ms);
         }
         if let Some(ms) = self.queue_hop_ms {
-            times.queue_hop = fixed(ms);
+            s.times.queue_hop = fixed(ms);
         }
-        let mut s = ModelSettings::default();
-        s.arrivals = Arrivals::Pattern { objects: w.objects, pattern: w.pattern };
-        s.account_concurrency = w.account_concurrency.unwrap_or(s.account_concurrency);
         s.direct.maximum_retry_attempts = self.maximum_retry_attempts;
         s.direct.maximum_event_age = Duration::from_secs(self.maximum_event_age_s);
-        s.direct.on_failure = w.direct_dlq;
-        s.direct.reserved_concurrency = w.reserved_concurrency;
-        s.queue.batch_size = w.batch_size;
-        s.queue.batching_window = w.batching_window;
-        s.queue.pollers = match (self.minimum_pollers, self.maximum_pollers) {
-            (Some(minimum), Some(maximum)) => Pollers::Provisioned { minimum, maximum },
-            _ => Pollers::OnDemand { maximum_concurrency: w.maximum_concurrency },
-        };
+        if let (Some(minimum), Some(maximum)) = (self.minimum_pollers, self.maximum_pollers) {
+            s.queue.pollers = Pollers::Provisioned { minimum, maximum };
+        }
         s.queue.visibility_timeout = Duration::from_secs(self.visibility_timeout_s);
         s.queue.max_receive_count = self.max_receive_count;
-        s.queue.reserved_concurrency = w.reserved_concurrency;
-        s.outages = w.outage.into_iter().collect();
-        s.times = times;
         s.function_timeout = Duration::from_secs(self.function_timeout_s);
         s.memory_mb = self.memory_mb;
-        s.seed = w.seed;
         s
     }
 }

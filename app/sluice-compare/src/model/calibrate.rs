@@ -9,7 +9,7 @@ use std::time::Duration;
 use sluice_local::{BatchRecord, InvocationRecord, Outcome, Trigger};
 
 use crate::model::service_times::{Dist, InvocationTime, ServiceTimes};
-use crate::model::settings::{Arrivals, DirectSettings, ModelSettings, Pollers, QueueSettings};
+use crate::model::settings::{Arrivals, ModelSettings};
 use crate::workload::Workload;
 
 /// The template's redrive policy: a message is moved to the work DLQ after 5 receives
@@ -124,29 +124,16 @@ pub fn settings_for(run: &LocalRun<'_>) -> ModelSettings {
         lease: sluice::DEFAULT_LEASE.min(run.function_timeout),
     };
     let memory_mb = direct.iter().chain(&queue).map(|r| r.memory_mb).next().unwrap_or(256);
-    ModelSettings {
-        arrivals,
-        account_concurrency: w.account_concurrency,
-        direct: DirectSettings {
-            on_failure: w.direct_dlq,
-            reserved_concurrency: w.reserved_concurrency,
-            ..DirectSettings::default()
-        },
-        queue: QueueSettings {
-            batch_size: w.batch_size,
-            batching_window: w.batching_window,
-            pollers: Pollers::OnDemand { maximum_concurrency: w.maximum_concurrency },
-            visibility_timeout: run.visibility_timeout,
-            max_receive_count: TEMPLATE_MAX_RECEIVE_COUNT,
-            reserved_concurrency: w.reserved_concurrency,
-        },
-        outages: w.outage.into_iter().collect(),
-        times,
-        function_timeout: run.function_timeout,
-        memory_mb,
-        time_scale: w.time_scale,
-        seed: w.seed,
-    }
+    // The run's own uploads, settings, time scale and service times over the workload's.
+    let mut settings = ModelSettings::of_workload(w);
+    settings.arrivals = arrivals;
+    settings.queue.visibility_timeout = run.visibility_timeout;
+    settings.queue.max_receive_count = TEMPLATE_MAX_RECEIVE_COUNT;
+    settings.times = times;
+    settings.function_timeout = run.function_timeout;
+    settings.memory_mb = memory_mb;
+    settings.time_scale = w.time_scale;
+    settings
 }
 
 /// Measured durations by records per invocation: (start, ms after the first upload; µs).

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sluice_rules::{async_invoke, scaling, sqs_mapping};
 
 use crate::model::service_times::ServiceTimes;
-use crate::workload::{Outage, Pattern, WorkloadError};
+use crate::workload::{Outage, Pattern, Workload, WorkloadError};
 
 /// When the objects are uploaded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -211,6 +211,42 @@ fn bad(option: &'static str, problem: impl Into<String>) -> Result<(), WorkloadE
 pub const MAX_OBJECTS: u64 = 10_000_000;
 
 impl ModelSettings {
+    /// The settings of a `sluice compare` workload: its objects and pattern, account and
+    /// reserved concurrency, batch size, batching window, mapping cap, outage and DLQ, seed,
+    /// and AWS's published service times with its processing time; the rest as
+    /// [`Default`] (the template's settings, AWS time).
+    ///
+    /// ```
+    /// use sluice_compare::Workload;
+    /// use sluice_compare::model::ModelSettings;
+    /// let mut w = Workload::default();
+    /// w.batch_size = 7;
+    /// let s = ModelSettings::of_workload(&w);
+    /// assert_eq!((s.arrivals.objects(), s.queue.batch_size, s.time_scale), (w.objects as u64, 7, 1.0));
+    /// ```
+    pub fn of_workload(w: &Workload) -> ModelSettings {
+        ModelSettings {
+            arrivals: Arrivals::Pattern { objects: w.objects as u64, pattern: w.pattern },
+            account_concurrency: w.account_concurrency,
+            direct: DirectSettings {
+                on_failure: w.direct_dlq,
+                reserved_concurrency: w.reserved_concurrency,
+                ..DirectSettings::default()
+            },
+            queue: QueueSettings {
+                batch_size: w.batch_size,
+                batching_window: w.batching_window,
+                pollers: Pollers::OnDemand { maximum_concurrency: w.maximum_concurrency },
+                reserved_concurrency: w.reserved_concurrency,
+                ..QueueSettings::default()
+            },
+            outages: w.outage.into_iter().collect(),
+            times: ServiceTimes::published(w.processing),
+            seed: w.seed,
+            ..ModelSettings::default()
+        }
+    }
+
     /// Checks every option against what AWS allows, naming the first that is out of range.
     pub fn check(&self) -> Result<(), WorkloadError> {
         let objects = self.arrivals.objects();
