@@ -32,8 +32,14 @@ pub(crate) const SYNC_PAYLOAD_LIMIT: usize = sluice_rules::scaling::SYNC_PAYLOAD
 /// "More room to build: serverless services now support payloads up to 1 MB").
 pub(crate) const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
 
-/// An error answer in the Lambda API's shape, with its request id.
+/// The longest error message the API answers with: the function name or qualifier of a
+/// request, or a JSON parser's error, may quote input of any length.
+const MESSAGE_LIMIT: usize = 1024;
+
+/// An error answer in the Lambda API's shape, with its request id; the message is clipped to
+/// [`MESSAGE_LIMIT`] bytes.
 fn aws_error(status: StatusCode, error_type: &str, message: String, request_id: &str) -> Response {
+    let message = sluice_excerpt::clip(&message, MESSAGE_LIMIT);
     let headers = [("x-amzn-errortype", error_type.to_owned()), ("x-amzn-requestid", request_id.to_owned())];
     (status, headers, axum::Json(json!({"Type": "User", "message": message}))).into_response()
 }

@@ -463,6 +463,11 @@ async fn a_deployed_function_answers_to_its_deployed_name_and_not_to_its_logical
     assert!(message.contains("shop-OrderFn-1A2B3C4D"), "the answer names the deployed name: {message}");
     let (status, _, _) = invoke(&service, "shop-OrderFn-1A2B3C4D:live", "RequestResponse", json!({})).await;
     assert_eq!(status, 404, "only $LATEST is served");
+    let long = "x".repeat(5_000);
+    let (status, _, body) = invoke(&service, &long, "RequestResponse", json!({})).await;
+    assert_eq!(status, 404);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.len() < 1_100 && message.ends_with("bytes)"), "a clipped quote: {} bytes", message.len());
     service.shutdown().await;
 }
 
