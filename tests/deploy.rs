@@ -163,6 +163,7 @@ async fn a_second_sam_app_runs_from_its_own_template() {
     let function = config.functions.iter().find(|f| f.name == "OrdersFunction").expect("OrdersFunction configured");
     assert_eq!(function.function_name, physical, "the deployed name");
     assert_ne!(function.deployed_name(), "OrdersFunction");
+    let deployed = function.deployed_name().to_owned();
     config.time_scale = Some(60.0);
     let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
     let options = ServiceOptions { port: 0, log_dir: log_dir.clone(), aws: aws.clone() };
@@ -183,7 +184,8 @@ async fn a_second_sam_app_runs_from_its_own_template() {
     .await
     .expect("o-2 in the DLQ within 60 s");
     assert_eq!(letter.body(), Some(r#"{"id":"o-2","amount":-1}"#));
-    let log = std::fs::read_to_string(log_dir.join("OrdersFunction.log")).unwrap();
+    // The local logs are named as the function is: by its deployed name.
+    let log = std::fs::read_to_string(log_dir.join(format!("{deployed}.log"))).unwrap();
     let accepted: Vec<&str> = log.lines().filter(|l| l.contains("order accepted")).collect();
     assert_eq!(accepted.len(), 1, "o-1 accepted once: {accepted:?}");
     assert!(accepted[0].contains("o-1"), "{}", accepted[0]);

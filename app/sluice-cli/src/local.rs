@@ -8,10 +8,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use sluice_local::launch::Launch;
 use sluice_local::{LocalLambda, ServiceConfig, ServiceOptions};
 use sluice_sam::artifacts::Workers;
 use sluice_sam::samconfig::{SamConfig, parse_override};
 use sluice_sam::stack::{Stack, StackError, StackRequest};
+use sluice_sam::template::SamTemplate;
 
 use crate::Failure;
 
@@ -122,6 +124,7 @@ pub(crate) async fn run(command: Command) -> Result<(), Failure> {
             for (key, value) in &stack.outputs {
                 println!("  {key} = {value}");
             }
+            runnable(&mut service_config, &template).await;
             serve(service_config, port, log_dir, aws).await?;
             println!("the stack stays: `sluice local down --stack-name {name}` deletes it");
             Ok(())
@@ -140,6 +143,39 @@ pub(crate) async fn run(command: Command) -> Result<(), Failure> {
                 serde_json::from_slice(&bytes).map_err(|e| Failure::unusable(format!("{}: {e}", config.display())))?;
             serve(parsed, port, log_dir, aws_config::load_from_env().await).await
         }
+    }
+}
+
+/// Takes out of `config` each function whose runtime cannot run here, naming it with its runtime
+/// and what would make it run, and says what each managed runtime runs under and which layers
+/// are not found locally: the rest of the stack runs.
+async fn runnable(config: &mut ServiceConfig, template: &std::path::Path) {
+    let mut unrunnable = Vec::new();
+    for function in &config.functions {
+        match Launch::resolve(function).await {
+            Ok(launch) => {
+                if let Some(interpreter) = launch.interpreter {
+                    println!("  {} ({}) runs under {interpreter}", function.deployed_name(), function.runtime);
+                }
+            }
+            Err(why) => unrunnable.push((function.name.clone(), why)),
+        }
+    }
+    for (name, why) in unrunnable {
+        println!("  not running {name}: {why}");
+        config.remove_function(&name);
+    }
+    let functions = match SamTemplate::read(template).await.and_then(|t| t.functions()) {
+        Ok(functions) => functions,
+        Err(_) => return, // deployed from it a moment ago: nothing new to say
+    };
+    for function in functions.iter().filter(|f| !f.unresolved_layers.is_empty()) {
+        println!(
+            "  {}: layers not found locally, left out: {} (a layer runs locally when the template builds it, \
+             AWS::Serverless::LayerVersion with a local ContentUri)",
+            function.logical_id,
+            function.unresolved_layers.join(", ")
+        );
     }
 }
 

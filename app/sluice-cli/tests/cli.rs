@@ -222,13 +222,13 @@ fn the_network_demo_shows_each_invocations_calls_leaving_from_the_elastic_ip() {
 }
 
 #[test]
-fn local_up_refuses_a_function_it_cannot_run_before_deploying_anything() {
+fn local_up_refuses_a_container_image_and_a_bad_parameter_before_deploying_anything() {
     let dir = scratch("up-python");
     let template = dir.join("template.yaml");
     std::fs::write(
         &template,
         "Transform: AWS::Serverless-2016-10-31\nResources:\n  Handler:\n    Type: AWS::Serverless::Function\n    \
-         Properties:\n      Runtime: python3.12\n      Handler: app.handler\n      CodeUri: .\n",
+         Properties:\n      PackageType: Image\n      ImageUri: 1.dkr.ecr.us-east-1.amazonaws.com/app:1\n",
     )
     .unwrap();
     // Nothing answers at the endpoint: a refusal that reached for the stack would say so instead.
@@ -236,7 +236,7 @@ fn local_up_refuses_a_function_it_cannot_run_before_deploying_anything() {
     let out = sluice(&["local", "up", "--template", template.to_str().unwrap()], &[("AWS_ENDPOINT_URL", &endpoint)]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.starts_with("sluice: up: function Handler: runtime \"python3.12\" is not supported"), "{err}");
+    assert!(err.starts_with("sluice: up: function Handler: container images"), "{err}");
     let out = sluice(
         &[
             "local",

@@ -133,11 +133,7 @@ impl Accountant {
     /// be read (nothing then counts as processed, so a failure shows, never hides).
     async fn done(&self, path: Path) -> HashSet<String> {
         // The worker prefixes its keys with its AWS_LAMBDA_FUNCTION_NAME: the deployed name.
-        let deployed = match path {
-            Path::Sqs => &self.resources.sqs_function,
-            Path::Sns => &self.resources.sns_function,
-        };
-        let prefix = format!("{deployed}#");
+        let prefix = format!("{}#", self.deployed_name(path));
         let mut done = HashSet::new();
         let mut start = None;
         loop {
@@ -334,9 +330,19 @@ impl Accountant {
         self.log(path).await.lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
     }
 
-    /// The function log of `path` so far (empty before its first line).
+    /// The function log of `path` so far (empty before its first line): the local Lambda service
+    /// names each function's log after its deployed name.
     async fn log(&self, path: Path) -> String {
-        tokio::fs::read_to_string(self.log_dir.join(format!("{}.log", path.function()))).await.unwrap_or_default()
+        let file = self.log_dir.join(format!("{}.log", self.deployed_name(path)));
+        tokio::fs::read_to_string(file).await.unwrap_or_default()
+    }
+
+    /// The name Lambda knows `path`'s worker by.
+    fn deployed_name(&self, path: Path) -> &str {
+        match path {
+            Path::Sqs => &self.resources.sqs_function,
+            Path::Sns => &self.resources.sns_function,
+        }
     }
 }
 

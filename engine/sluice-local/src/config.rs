@@ -17,7 +17,8 @@ pub const ELASTIC_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 0, 2, 10
 /// Lambda's default function timeout (3 s) and memory (128 MB).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A function: a `bootstrap` binary and its configuration.
+/// A function: what runs it (a `bootstrap`, or a managed runtime's handler in its code
+/// directory) and its configuration.
 #[serde_as]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -30,8 +31,24 @@ pub struct FunctionConfig {
     /// function's ARN use it. `None`: `name`.
     #[serde(default)]
     pub function_name: Option<String>,
-    /// The executable Lambda would run (`bootstrap` of a `provided.al2023` function).
+    /// The executable Lambda would run for an OS-only runtime (`bootstrap` of a
+    /// `provided.al2023` function). A managed runtime (`python3.12`, ...) has none: its
+    /// `handler` runs in `task_root` under the runtime's interface client ([`crate::launch`]).
+    #[serde(default)]
     pub bootstrap: PathBuf,
+    /// The handler (`_HANDLER`): `module.function` for Python, `file.export` for Node.js. Needed
+    /// by managed runtimes; default `bootstrap`.
+    #[serde(default)]
+    pub handler: Option<String>,
+    /// The function's code (`LAMBDA_TASK_ROOT`, the working directory). Default: the
+    /// bootstrap's directory.
+    #[serde(default)]
+    pub task_root: Option<PathBuf>,
+    /// The content of the function's layers, in order, each a directory standing for what
+    /// Lambda extracts into `/opt`: its `python/`, `nodejs/node_modules/` and `bin/` are put on
+    /// the runtime's paths as Lambda puts `/opt`'s.
+    #[serde(default)]
+    pub layers: Vec<PathBuf>,
     /// Environment variables.
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
@@ -253,6 +270,25 @@ impl FunctionConfig {
         self.function_name.as_deref().unwrap_or(&self.name)
     }
 
+    /// Whether Lambda provides its runtime (`python3.12`, `nodejs22.x`, ...), as against an
+    /// OS-only runtime (`provided.*`), whose `bootstrap` is the program.
+    ///
+    /// ```
+    /// let mut f: sluice_local::FunctionConfig =
+    ///     serde_json::from_value(serde_json::json!({"name": "f", "bootstrap": "bootstrap"})).unwrap();
+    /// assert!(!f.is_managed_runtime());
+    /// f.runtime = "python3.12".into();
+    /// assert!(f.is_managed_runtime());
+    /// ```
+    pub fn is_managed_runtime(&self) -> bool {
+        !self.runtime.starts_with("provided")
+    }
+
+    /// The function's code directory: `task_root`, else the bootstrap's directory.
+    pub fn code_dir(&self) -> PathBuf {
+        self.task_root.clone().unwrap_or_else(|| self.bootstrap.parent().map(PathBuf::from).unwrap_or_default())
+    }
+
     /// Invocations one instance runs at once: 1 unless Managed Instances say more.
     pub fn invocations_per_instance(&self) -> u32 {
         self.per_execution_environment_max_concurrency.unwrap_or(1).max(1)
@@ -273,6 +309,24 @@ impl ServiceConfig {
     /// `duration` of AWS time, as it passes here.
     pub fn scaled(&self, duration: Duration) -> Duration {
         duration.div_f64(self.scale())
+    }
+
+    /// Takes function `name` out, with the event source mappings and SNS subscriptions that
+    /// invoke it: what is left runs without it.
+    ///
+    /// ```
+    /// let mut config: sluice_local::ServiceConfig = serde_json::from_value(serde_json::json!({
+    ///     "functions": [{"name": "a", "bootstrap": "a"}, {"name": "b", "bootstrap": "b"}],
+    ///     "sns_subscriptions": [{"topic_arn": "arn:aws:sns:us-east-1:000000000000:t", "function": "b"}]
+    /// })).unwrap();
+    /// assert_eq!(config.remove_function("b").map(|f| f.name), Some("b".to_owned()));
+    /// assert_eq!((config.functions.len(), config.sns_subscriptions.len()), (1, 0));
+    /// ```
+    pub fn remove_function(&mut self, name: &str) -> Option<FunctionConfig> {
+        let at = self.functions.iter().position(|f| f.name == name)?;
+        self.event_source_mappings.retain(|m| m.function != name);
+        self.sns_subscriptions.retain(|s| s.function != name);
+        Some(self.functions.remove(at))
     }
 
     /// Checks every setting against the range Lambda accepts, and names the first that is not.

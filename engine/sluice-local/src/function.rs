@@ -145,6 +145,8 @@ impl InvokeResult {
 /// A function and its instances.
 pub(crate) struct Function {
     pub config: FunctionConfig,
+    /// How its instances start.
+    launch: crate::launch::Launch,
     pub arn: String,
     region: String,
     log_file: PathBuf,
@@ -166,6 +168,7 @@ pub(crate) struct Function {
 impl Function {
     pub(crate) fn new(
         config: FunctionConfig,
+        launch: crate::launch::Launch,
         slots: Slots,
         log_dir: &std::path::Path,
         records: Arc<Records>,
@@ -177,8 +180,9 @@ impl Function {
         Function {
             region: region.to_owned(),
             slots,
-            log_file: log_dir.join(format!("{}.log", config.name)),
+            log_file: log_dir.join(format!("{}.log", config.deployed_name())),
             config,
+            launch,
             arn,
             idle: Mutex::default(),
             choosing: tokio::sync::Mutex::default(),
@@ -244,7 +248,7 @@ impl Function {
                     request.request_id.clone(),
                     Outcome::RuntimeError,
                     "Runtime.InvalidEntrypoint",
-                    format!("cannot start {}: {e}", self.config.bootstrap.display()),
+                    format!("cannot start {}: {e}", self.launch.program.display()),
                 );
                 self.finish(&result, &request, None, started, clock);
                 return result;
@@ -438,18 +442,27 @@ impl Function {
         let log = Arc::new(crate::logs::InstanceLog::new(Arc::new(Mutex::new(file))));
         // Absolute before the working directory changes to the task root, as Lambda's is
         // (/var/task): a path relative to the service's directory would not be found from there.
-        let bootstrap = std::path::absolute(&self.config.bootstrap)?;
-        let mut command = match &self.network {
-            Some(network) => network.function_command(&bootstrap).map_err(std::io::Error::other)?,
-            None => tokio::process::Command::new(&bootstrap),
+        // A bare program name (an interpreter on PATH) stays as it is, for the PATH lookup.
+        let launch = &self.launch;
+        let program = if launch.program.components().count() > 1 {
+            std::path::absolute(&launch.program)?
+        } else {
+            launch.program.clone()
         };
-        let task_root = bootstrap.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let mut command = match &self.network {
+            Some(network) => network.function_command(&program).map_err(std::io::Error::other)?,
+            None => tokio::process::Command::new(&program),
+        };
+        command.args(&launch.args);
+        let task_root = std::path::absolute(&launch.task_root)?;
         // The reserved variables Lambda sets (Lambda Developer Guide, "Defined runtime
-        // environment variables"); /var/task and /var/runtime are the bootstrap's directory here.
+        // environment variables"); /var/task and /var/runtime are the code's directory here. The
+        // runtime's paths (PYTHONPATH, NODE_PATH) are unreserved: the function's own win.
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LANG", "en_US.UTF-8")
+            .envs(&launch.environment)
             .envs(&self.config.environment)
             .env("AWS_REGION", &self.region)
             .env("AWS_DEFAULT_REGION", &self.region)
@@ -462,7 +475,7 @@ impl Function {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", self.config.deployed_name()))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/[$LATEST]{id:032x}"))
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-            .env("_HANDLER", "bootstrap")
+            .env("_HANDLER", &launch.handler)
             .env("TZ", ":UTC")
             .current_dir(&task_root)
             .stdin(Stdio::null())
@@ -470,7 +483,7 @@ impl Function {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         // "Not defined for OS-only runtimes (the provided family)": only managed runtimes get it.
-        if !self.config.runtime.starts_with("provided") {
+        if self.config.is_managed_runtime() {
             command.env("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", self.config.runtime));
         }
         let per_instance = self.config.invocations_per_instance();

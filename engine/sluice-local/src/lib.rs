@@ -42,6 +42,8 @@ mod function;
 mod instance;
 /// The Invoke API.
 mod invoke_api;
+/// How an execution environment's process starts: a bootstrap or a managed runtime's client.
+pub mod launch;
 /// Function logs with Lambda's START, END and REPORT lines.
 mod logs;
 /// Network namespaces, veth links and sockets opened inside them.

@@ -66,16 +66,16 @@ impl LocalLambda {
             }
             None => None,
         };
-        let functions: HashMap<String, Arc<Function>> = config
-            .functions
-            .iter()
-            .map(|f| {
-                let slots = pool.slots_for(f.reserved_concurrency);
-                let function =
-                    Function::new(f.clone(), slots, &options.log_dir, records.clone(), &region, network.clone());
-                (f.name.clone(), Arc::new(function))
-            })
-            .collect();
+        let mut functions: HashMap<String, Arc<Function>> = HashMap::new();
+        for f in &config.functions {
+            let launch = crate::launch::Launch::resolve(f)
+                .await
+                .map_err(|source| StartError::Runtime { function: f.name.clone(), source })?;
+            let slots = pool.slots_for(f.reserved_concurrency);
+            let function =
+                Function::new(f.clone(), launch, slots, &options.log_dir, records.clone(), &region, network.clone());
+            functions.insert(f.name.clone(), Arc::new(function));
+        }
         let shared = Arc::new(Shared {
             functions,
             time_scale: config.scale(),

@@ -6,6 +6,15 @@ use crate::sqs_mapping::MappingError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
+    /// A function's runtime cannot run here.
+    #[error("function {function}: {source}")]
+    Runtime {
+        /// The function.
+        function: String,
+        /// Why, and what would make it run.
+        #[source]
+        source: crate::launch::RuntimeUnavailable,
+    },
     /// A listener could not be bound.
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),

@@ -626,12 +626,20 @@ fn python() -> PathBuf {
     python
 }
 
-/// A function running `tests/python/handler.py` under AWS's Python runtime interface client.
+/// A managed `python3.12` function: `handler.handler` in `tests/python`, which the service runs
+/// under AWS's Python runtime interface client, in the interpreter `SLUICE_LOCAL_PYTHON` names
+/// (scripts/test sets it to the project's Python runtime venv).
 fn python_function(name: &str, timeout_ms: u64) -> FunctionConfig {
+    assert!(
+        std::env::var_os(sluice_local::launch::PYTHON_VARIABLE).is_some(),
+        "run scripts/test, which sets SLUICE_LOCAL_PYTHON to {}",
+        python().display()
+    );
     let mut function = test_function(name, timeout_ms);
-    function.bootstrap = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/bootstrap"));
+    function.bootstrap = PathBuf::new();
     function.runtime = "python3.12".into();
-    function.environment = BTreeMap::from([("SLUICE_PYTHON".into(), python().display().to_string())]);
+    function.handler = Some("handler.handler".into());
+    function.task_root = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python")));
     function
 }
 
@@ -672,6 +680,14 @@ async fn a_python_handler_under_awslambdaric_and_boto3_see_what_lambda_gives_the
     assert_eq!(handler["memory_limit_in_mb"], "256");
     assert_eq!(handler["invoked_function_arn"], "arn:aws:lambda:us-east-1:000000000000:function:py");
     assert_eq!(handler["client_context"], json!({"tenant": "t1"}));
+    // A managed runtime's environment: its handler, runtime and code directory (the working directory).
+    let task_root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python");
+    assert_eq!(
+        handler["environment"],
+        json!({"_HANDLER": "handler.handler", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+               "LAMBDA_TASK_ROOT": task_root, "AWS_LAMBDA_FUNCTION_NAME": "py"})
+    );
+    assert_eq!(handler["working_directory"], task_root);
     let remaining = handler["remaining_time_in_millis"].as_u64().unwrap();
     assert!(remaining > 0 && remaining <= 3000, "{remaining} ms left");
     let request_id = seen["request_id"].as_str().expect("boto3 read x-amzn-RequestId");

@@ -1,19 +1,22 @@
-//! Each function's bootstrap, as `sam build` would make it: a Rust crate is built with cargo
+//! Each function's code, as `sam build` would make it: a Rust crate is built with cargo
 //! (natively: the local Lambda service runs it on this machine, where `sam build` cross-compiles
-//! for the function's architecture with cargo-lambda), a prebuilt bootstrap is taken as it is.
+//! for the function's architecture with cargo-lambda), a prebuilt bootstrap is taken as it is,
+//! and a managed runtime's source directory and layers are run in place (dependencies are not
+//! installed: `sam build` would `pip install` a `requirements.txt`; here they come from a layer,
+//! the code directory or the interpreter).
 //!
 //! Building runs cargo as a child process the caller's runtime waits on (`tokio::process`),
 //! never blocking it.
 //!
 //! ```no_run
 //! # async fn run() {
-//! use sluice_sam::artifacts::{Workers, bootstraps};
+//! use sluice_sam::artifacts::{Workers, artifacts};
 //! let template = sluice_sam::template::SamTemplate::read("template.yaml".as_ref()).await.unwrap();
 //! let functions = template.functions().unwrap();
 //! // Built already (the tests): binaries by name in target/debug.
-//! let built = bootstraps(&functions, &Workers::Built("target/debug".into())).await.unwrap();
+//! let built = artifacts(&functions, &Workers::Built("target/debug".into())).await.unwrap();
 //! // Or built now, in release, as `sluice local up` does by default.
-//! let fresh = bootstraps(&functions, &Workers::Build { release: true }).await.unwrap();
+//! let fresh = artifacts(&functions, &Workers::Build { release: true }).await.unwrap();
 //! # }
 //! ```
 
@@ -36,16 +39,39 @@ pub enum Workers {
     },
 }
 
-/// The bootstrap of every function, by logical ID.
-pub async fn bootstraps(
+/// What runs a function locally.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Artifact {
+    /// A custom runtime's `bootstrap`.
+    Bootstrap(PathBuf),
+    /// A managed runtime's source, run in place.
+    Source {
+        /// The code directory (`LAMBDA_TASK_ROOT`).
+        dir: PathBuf,
+        /// Its layers' content, in order.
+        layers: Vec<PathBuf>,
+    },
+}
+
+/// The artifact of every function, by logical ID.
+pub async fn artifacts(
     functions: &[SamFunction],
     workers: &Workers,
-) -> Result<BTreeMap<String, PathBuf>, TemplateError> {
+) -> Result<BTreeMap<String, Artifact>, TemplateError> {
     let mut out = BTreeMap::new();
     for function in functions {
         let unsupported = |reason: String| TemplateError::Unsupported { function: function.logical_id.clone(), reason };
         let path = match (&function.code, workers) {
             (FunctionCode::Bootstrap(path), _) => path.clone(),
+            (FunctionCode::Source(dir), _) => {
+                let mut layers = Vec::new();
+                for layer in &function.layers {
+                    layers.push(canonical(layer).await);
+                }
+                out.insert(function.logical_id.clone(), Artifact::Source { dir: canonical(dir).await, layers });
+                continue;
+            }
             (FunctionCode::Cargo { binary, .. }, Workers::Built(dir)) => {
                 let name = binary.clone().ok_or_else(|| {
                     unsupported("name its binary (Metadata: BuildProperties: Binary) to run a prebuilt one".into())
@@ -60,13 +86,14 @@ pub async fn bootstraps(
                 build(dir, binary.as_deref(), *release).await.map_err(unsupported)?
             }
         };
-        let path = match tokio::fs::canonicalize(&path).await {
-            Ok(canonical) => canonical,
-            Err(_) => path,
-        };
-        out.insert(function.logical_id.clone(), path);
+        out.insert(function.logical_id.clone(), Artifact::Bootstrap(canonical(&path).await));
     }
     Ok(out)
+}
+
+/// `path` made absolute with links resolved, or as it is when it cannot be.
+async fn canonical(path: &Path) -> PathBuf {
+    tokio::fs::canonicalize(path).await.unwrap_or_else(|_| path.to_owned())
 }
 
 /// `cargo build --bin <binary>` in `dir`, and the binary's path.

@@ -3,10 +3,11 @@
 //!
 //! [`Stack::deploy`](crate::stack::Stack::deploy) does what `sam build && sam deploy` does, against whatever CloudFormation
 //! the SDK's endpoint names (the local stack's engine, see `deploy/local/cloudformation.py`):
-//! 1. each function's bootstrap is located or built ([`crate::artifacts`]);
+//! 1. each function's bootstrap is located or built, or its source located ([`crate::artifacts`]);
 //! 2. each function's code package is uploaded and `CodeUri` rewritten to it, as `sam package`
-//!    does. The package names the local bootstrap instead of holding it (the local Lambda service
-//!    runs the file in place), so the engine stores a few bytes, not the binary;
+//!    does. The package names the local bootstrap or source instead of holding it (the local
+//!    Lambda service runs it in place), so the engine stores a few bytes, not the code. Layers
+//!    built from a local `ContentUri` are packaged the same way;
 //! 3. `CreateStack` with the parameters; the engine runs the SAM transform and creates every
 //!    resource, resolving every reference.
 //!
@@ -42,7 +43,7 @@ use sluice_local::{
     AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, NetworkConfig, ServiceConfig, SnsSubscriptionConfig,
 };
 
-use crate::artifacts::{self, Workers};
+use crate::artifacts::{self, Artifact, Workers};
 use crate::template::{SamTemplate, TemplateError};
 
 /// The bucket code packages go to (created when missing), as SAM's managed bucket.
@@ -173,8 +174,8 @@ pub struct Stack {
     pub outputs: BTreeMap<String, String>,
     /// Its resources (the ones the engine created).
     pub resources: Vec<StackResource>,
-    /// The bootstrap of each function, by logical ID.
-    pub bootstraps: BTreeMap<String, PathBuf>,
+    /// What runs each function locally, by logical ID.
+    pub artifacts: BTreeMap<String, Artifact>,
 }
 
 impl Stack {
@@ -183,7 +184,7 @@ impl Stack {
         let template = SamTemplate::read(&request.template).await?;
         template.check_parameters(&request.parameters)?;
         let functions = template.functions()?;
-        let bootstraps = artifacts::bootstraps(&functions, &request.workers).await?;
+        let artifacts = artifacts::artifacts(&functions, &request.workers).await?;
 
         let s3 = sluice::aws::s3_client(aws);
         match s3.create_bucket().bucket(ARTIFACTS_BUCKET).send().await {
@@ -192,9 +193,11 @@ impl Stack {
             Err(e) => return Err(call(format!("CreateBucket {ARTIFACTS_BUCKET}"))(e)),
         }
         let mut locations = BTreeMap::new();
-        for (logical_id, bootstrap) in &bootstraps {
+        let layers =
+            template.local_layers().into_iter().map(|(id, dir)| (id, Artifact::Source { dir, layers: Vec::new() }));
+        for (logical_id, artifact) in artifacts.iter().map(|(k, v)| (k.clone(), v.clone())).chain(layers) {
             let key = format!("{}/{logical_id}.json", request.name);
-            let package = json!({"bootstrap": bootstrap, "runs": "in place, in the local Lambda service"});
+            let package = json!({"code": artifact, "runs": "in place, in the local Lambda service"});
             s3.put_object()
                 .bucket(ARTIFACTS_BUCKET)
                 .key(&key)
@@ -202,7 +205,7 @@ impl Stack {
                 .send()
                 .await
                 .map_err(call(format!("PutObject {key}")))?;
-            locations.insert(logical_id.clone(), (ARTIFACTS_BUCKET.to_owned(), key));
+            locations.insert(logical_id, (ARTIFACTS_BUCKET.to_owned(), key));
         }
 
         let cloudformation = aws_sdk_cloudformation::Client::new(aws);
@@ -229,14 +232,14 @@ impl Stack {
                 reason: status.1,
             });
         }
-        Self::read(aws, &request.name, bootstraps).await
+        Self::read(aws, &request.name, artifacts).await
     }
 
     /// Reads stack `name`'s outputs and resources.
     async fn read(
         aws: &aws_config::SdkConfig,
         name: &str,
-        bootstraps: BTreeMap<String, PathBuf>,
+        artifacts: BTreeMap<String, Artifact>,
     ) -> Result<Stack, StackError> {
         let cloudformation = aws_sdk_cloudformation::Client::new(aws);
         let described = cloudformation
@@ -273,7 +276,7 @@ impl Stack {
                 })
             })
             .collect();
-        Ok(Stack { name: name.to_owned(), outputs, resources, bootstraps })
+        Ok(Stack { name: name.to_owned(), outputs, resources, artifacts })
     }
 
     /// Whether stack `name` exists (created and not deleted).
@@ -321,7 +324,7 @@ impl Stack {
         let mut in_vpc = false;
         for resource in self.resources_of("AWS::Lambda::Function") {
             let function = &resource.logical_id;
-            let Some(bootstrap) = self.bootstraps.get(function) else { continue };
+            let Some(artifact) = self.artifacts.get(function) else { continue };
             let name = &resource.physical_id;
             let unsupported = |reason: String| StackError::Unsupported { function: function.clone(), reason };
             let c = lambda
@@ -407,7 +410,19 @@ impl Stack {
             config.functions.push(FunctionConfig {
                 name: function.clone(),
                 function_name: Some(name.clone()),
-                bootstrap: bootstrap.clone(),
+                bootstrap: match artifact {
+                    Artifact::Bootstrap(path) => path.clone(),
+                    Artifact::Source { .. } => PathBuf::new(),
+                },
+                handler: c.handler().map(str::to_owned),
+                task_root: match artifact {
+                    Artifact::Bootstrap(_) => None,
+                    Artifact::Source { dir, .. } => Some(dir.clone()),
+                },
+                layers: match artifact {
+                    Artifact::Bootstrap(_) => Vec::new(),
+                    Artifact::Source { layers, .. } => layers.clone(),
+                },
                 environment,
                 timeout: Duration::from_secs(c.timeout().unwrap_or(3) as u64),
                 memory_mb: c.memory_size().unwrap_or(128) as u32,

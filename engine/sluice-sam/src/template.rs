@@ -1,14 +1,18 @@
 //! A SAM template, read as `sam build` reads it: its functions, their runtimes and where their
 //! code comes from.
 //!
-//! The local Lambda service runs custom-runtime bootstraps (`provided.al2023`, `provided.al2`),
-//! so a function runs locally when its code is one of:
+//! A function's code is one of:
 //! - a Rust crate built with `BuildMethod: rust-cargolambda` (the binary named by
 //!   `BuildProperties.Binary`), as SAM builds Rust functions;
-//! - a directory (`CodeUri`) holding a prebuilt `bootstrap`.
+//! - a directory (`CodeUri`) holding a prebuilt `bootstrap`, for a custom runtime
+//!   (`provided.al2023`, `provided.al2`);
+//! - a directory of source for a managed runtime (`python3.12` with `Handler: app.handler`, ...),
+//!   run in place with its `Layers` (those the template builds from a local `ContentUri`).
+//!   Whether this machine can run that runtime is the local Lambda service's question
+//!   (`sluice_local::launch`): a function it cannot run is named, and the rest run.
 //!
-//! Anything else (another runtime, a container image, code already packaged to S3, another build
-//! method) is refused with the function's name and what to change, before anything is deployed.
+//! Anything else (a container image, code already packaged to S3, another build method) is
+//! refused with the function's name and what to change, before anything is deployed.
 //!
 //! ```no_run
 //! let template = sluice_sam::template::SamTemplate::load("template.yaml".as_ref()).unwrap();
@@ -75,6 +79,8 @@ pub enum FunctionCode {
     },
     /// A prebuilt `bootstrap` file.
     Bootstrap(PathBuf),
+    /// Source a managed runtime runs in place: the directory `CodeUri` names.
+    Source(PathBuf),
 }
 
 /// A function of the template, with the `Globals` applied.
@@ -83,10 +89,14 @@ pub enum FunctionCode {
 pub struct SamFunction {
     /// Its logical ID.
     pub logical_id: String,
-    /// Its runtime (`provided.al2023` or `provided.al2`).
+    /// Its runtime (`provided.al2023`, `python3.12`, ...).
     pub runtime: String,
     /// Where its code comes from.
     pub code: FunctionCode,
+    /// The content of its layers that the template builds from a local `ContentUri`, in order.
+    pub layers: Vec<PathBuf>,
+    /// Its layers that cannot be found locally (an ARN of a published layer, ...), as written.
+    pub unresolved_layers: Vec<String>,
 }
 
 /// A SAM template: its JSON (intrinsic functions in long form) and where it lives.
@@ -98,7 +108,8 @@ pub struct SamTemplate {
     pub body: Value,
 }
 
-/// The runtimes the local Lambda service runs: custom runtimes, whose `bootstrap` is the program.
+/// The OS-only runtimes, whose `bootstrap` is the program (custom runtimes). Any other runtime is
+/// managed: Lambda's bootstrap runs the function's `Handler`.
 pub const RUNTIMES: [&str; 3] = ["provided.al2023", "provided.al2", "provided"];
 
 impl SamTemplate {
@@ -161,15 +172,13 @@ impl SamTemplate {
                 return Err(unsupported("container images (PackageType: Image) are not run locally".into()));
             }
             let runtime = property("Runtime").as_str().unwrap_or_default().to_owned();
-            if !RUNTIMES.contains(&runtime.as_str()) {
+            if runtime.is_empty() {
                 return Err(unsupported(format!(
-                    "runtime {} is not supported: the local Lambda service runs custom-runtime bootstraps ({}); \
-                     build the function as a Rust crate (Metadata: BuildMethod: rust-cargolambda) or put a prebuilt \
-                     bootstrap in its CodeUri",
-                    if runtime.is_empty() { "(none)".to_owned() } else { Excerpt::of(&runtime).to_string() },
+                    "no Runtime: name one ({} for a bootstrap, python3.12, ...)",
                     RUNTIMES[..2].join(", ")
                 )));
             }
+            let managed = !RUNTIMES.contains(&runtime.as_str());
             let code_uri = match property("CodeUri") {
                 Value::String(uri) if uri.starts_with("s3://") => {
                     return Err(unsupported(format!(
@@ -199,6 +208,15 @@ impl SamTemplate {
                         Excerpt::of(other)
                     )));
                 }
+                None if managed => {
+                    if !code_uri.is_dir() {
+                        return Err(unsupported(format!(
+                            "{} is not a directory: CodeUri must name the function's source",
+                            code_uri.display()
+                        )));
+                    }
+                    FunctionCode::Source(code_uri)
+                }
                 None => {
                     let bootstrap = if code_uri.file_name().is_some_and(|n| n == "bootstrap") {
                         code_uri.clone()
@@ -215,9 +233,30 @@ impl SamTemplate {
                     FunctionCode::Bootstrap(bootstrap)
                 }
             };
-            functions.push(SamFunction { logical_id: logical_id.clone(), runtime, code });
+            let (layers, unresolved_layers) = self.layers(&property("Layers"));
+            functions.push(SamFunction { logical_id: logical_id.clone(), runtime, code, layers, unresolved_layers });
         }
         Ok(functions)
+    }
+
+    /// The local content of each of `layers` (a function's `Layers`): a `Ref` to an
+    /// `AWS::Serverless::LayerVersion` of this template whose `ContentUri` is a local directory.
+    /// The rest are returned as written.
+    fn layers(&self, layers: &Value) -> (Vec<PathBuf>, Vec<String>) {
+        let (mut local, mut unresolved) = (Vec::new(), Vec::new());
+        for layer in layers.as_array().into_iter().flatten() {
+            let resource = layer["Ref"].as_str().map(|id| &self.body["Resources"][id]);
+            match resource {
+                Some(r)
+                    if r["Type"] == "AWS::Serverless::LayerVersion" && r["Properties"]["ContentUri"].is_string() =>
+                {
+                    let uri = r["Properties"]["ContentUri"].as_str().unwrap_or_default();
+                    local.push(self.dir().join(uri));
+                }
+                _ => unresolved.push(Excerpt::of(&layer.to_string()).to_string()),
+            }
+        }
+        (local, unresolved)
     }
 
     /// `overrides` checked against the declared parameters: an undeclared name, a value outside
@@ -252,13 +291,28 @@ impl SamTemplate {
         Ok(())
     }
 
-    /// The template with each function's `CodeUri` replaced by the S3 location of its package,
-    /// as `sam package` writes it.
+    /// The layers the template builds from a local directory: (logical ID, `ContentUri`).
+    pub fn local_layers(&self) -> Vec<(String, PathBuf)> {
+        let resources = self.body["Resources"].as_object().into_iter().flatten();
+        resources
+            .filter(|(_, r)| r["Type"] == "AWS::Serverless::LayerVersion")
+            .filter_map(|(id, r)| Some((id.clone(), self.dir().join(r["Properties"]["ContentUri"].as_str()?))))
+            .filter(|(_, dir)| !dir.to_string_lossy().starts_with("s3://"))
+            .collect()
+    }
+
+    /// The template with each function's `CodeUri` (a layer's `ContentUri`) replaced by the S3
+    /// location of its package, as `sam package` writes it.
     pub fn packaged(&self, locations: &BTreeMap<String, (String, String)>) -> Value {
         let mut body = self.body.clone();
         for (logical_id, (bucket, key)) in locations {
-            if let Some(properties) = body["Resources"][logical_id].get_mut("Properties") {
-                properties["CodeUri"] = json!({"Bucket": bucket, "Key": key});
+            let resource = &mut body["Resources"][logical_id];
+            let property = match resource["Type"].as_str() {
+                Some("AWS::Serverless::LayerVersion") => "ContentUri",
+                _ => "CodeUri",
+            };
+            if let Some(properties) = resource.get_mut("Properties") {
+                properties[property] = json!({"Bucket": bucket, "Key": key});
             }
         }
         body
@@ -339,7 +393,6 @@ Resources:
     #[test]
     fn other_runtimes_images_and_build_methods_are_refused_by_name() {
         for (from, to, expected) in [
-            ("Runtime: provided.al2023", "Runtime: python3.12", "runtime \"python3.12\" is not supported"),
             ("Handler: bootstrap", "PackageType: Image", "container images"),
             ("BuildMethod: rust-cargolambda", "BuildMethod: makefile", "BuildMethod \"makefile\" is not supported"),
             ("CodeUri: .", "CodeUri: s3://bucket/code.zip", "already packaged"),
@@ -348,6 +401,28 @@ Resources:
             let error = template.functions().unwrap_err().to_string();
             assert!(error.starts_with("function Worker: ") && error.contains(expected), "{to}: {error}");
         }
+    }
+
+    #[test]
+    fn a_managed_runtime_runs_its_source_in_place_with_the_layers_the_template_builds() {
+        let text = RUST
+            .replace(
+                "    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: worker\n",
+                "",
+            )
+            .replace("Runtime: provided.al2023", "Runtime: python3.12")
+            .replace("CodeUri: .", "CodeUri: src/\n      Layers: [!Ref Deps, arn:aws:lambda:us-east-1:1:layer:x:1]")
+            .replace("Handler: bootstrap", "Handler: app.handler")
+            + "  Deps:\n    Type: AWS::Serverless::LayerVersion\n    Properties:\n      ContentUri: deps/\n";
+        let (dir, template) = template(&text);
+        let error = template.functions().unwrap_err().to_string();
+        assert!(error.contains("is not a directory: CodeUri must name the function's source"), "{error}");
+        std::fs::create_dir_all(dir.0.join("src")).unwrap();
+        let functions = template.functions().unwrap();
+        assert_eq!(functions[0].runtime, "python3.12");
+        assert_eq!(functions[0].code, FunctionCode::Source(dir.0.join("src/")));
+        assert_eq!(functions[0].layers, vec![dir.0.join("deps/")]);
+        assert_eq!(functions[0].unresolved_layers, vec!["\"\\\"arn:aws:lambda:us-east-1:1:layer:x:1\\\"\"".to_owned()]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 """A Python handler for the local Lambda service's tests, run by AWS's runtime interface client
 (awslambdaric). It reports what the handler sees: the event as parsed, and the context."""
 
+import os
 import time
 
 
@@ -21,4 +22,9 @@ def handler(event, context):
         "aws_request_id": context.aws_request_id,
         "remaining_time_in_millis": context.get_remaining_time_in_millis(),
         "client_context": context.client_context.custom if context.client_context else None,
+        "environment": {
+            name: os.environ.get(name)
+            for name in ("_HANDLER", "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME")
+        },
+        "working_directory": os.getcwd(),
     }
