@@ -5,12 +5,12 @@
 //! own template; and `sluice local up` / `down` do it from the command line, both paths
 //! processing an upload.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use sluice::aws::s3_client;
+use sluice_e2e::local_up::LocalUp;
 use sluice_e2e::scenario::workers;
 use sluice_harness::deployment::repository_template;
 use sluice_harness::deployment::{SNS_WORKER, SQS_WORKER};
@@ -200,35 +200,17 @@ async fn sluice_local_up_runs_template_yaml_and_both_paths_process_an_upload_the
     let aws = aws().await;
     let name = unique("cli-up");
     let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
-    let mut up = Command::new(workers().join("sluice"))
+    let mut command = Command::new(workers().join("sluice"));
+    command
         .args(["local", "up", "--template"])
         .arg(repository_template())
         .args(["--stack-name", &name, "--port", "0", "--time-scale", "60", "--workers"])
         .arg(workers())
         .arg("--log-dir")
         .arg(&log_dir)
-        .args(["--parameter-overrides", "ReservedConcurrency=0", "BatchSize=5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sluice runs");
-    // Its outputs, then the Invoke API's address once the functions run (bounded by the test's
-    // own timeout: `up` exits on any failure, which ends the lines).
-    let mut outputs = std::collections::BTreeMap::new();
-    let mut serving = false;
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        println!("up: {line}");
-        if let Some((key, value)) = line.trim().split_once(" = ") {
-            outputs.insert(key.to_owned(), value.to_owned());
-        }
-        if line.starts_with("AWS_ENDPOINT_URL_LAMBDA=") {
-            serving = true;
-            break;
-        }
-    }
-    assert!(serving, "sluice local up did not start serving");
+        .args(["--parameter-overrides", "ReservedConcurrency=0", "BatchSize=5"]);
+    let up = LocalUp::start(command);
+    let outputs = &up.outputs;
     let (ingest, results) = (outputs["IngestBucketName"].clone(), outputs["ResultsBucketName"].clone());
     let s3 = s3_client(&aws);
     s3.put_object()
@@ -251,9 +233,8 @@ async fn sluice_local_up_runs_template_yaml_and_both_paths_process_an_upload_the
         assert!(receipt.is_some(), "no {path} receipt within 60 s: see {}", log_dir.display());
     }
     // Interrupted, it stops its functions and leaves the stack; down deletes it.
-    Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap();
-    let said: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(up.wait().unwrap().success(), "{said:?}");
+    let (clean, said) = up.interrupt();
+    assert!(clean, "{said:?}");
     assert!(said.iter().any(|l| l.contains(&format!("sluice local down --stack-name {name}"))), "{said:?}");
     assert!(!gone(&aws, &name).await, "up left the stack in place");
     let down = Command::new(workers().join("sluice")).args(["local", "down", "--stack-name", &name]).output().unwrap();

@@ -4,3 +4,6 @@
 
 /// A scenario: deployment, partner, uploads, accounting.
 pub mod scenario;
+
+/// `sluice local up` as a child process.
+pub mod local_up;

@@ -5,13 +5,18 @@ use std::time::Duration;
 
 use sluice_invoke::{Idempotence, InvokeClient, InvokeError};
 use sluice_retry::RetryPolicy;
+use sluice_sam::stack::Stack;
 
 use crate::Failure;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Function name or ARN.
+    /// Function name or ARN; with `--stack-name`, also a logical ID of the stack's template.
     function: String,
+    /// Resolve a logical ID through this stack (as `sam local invoke` does), saying which name it
+    /// resolved to. A name the stack does not know is invoked as it is.
+    #[arg(long)]
+    stack_name: Option<String>,
     /// File with the JSON payload (`-` for standard input).
     #[arg(long)]
     payload: PathBuf,
@@ -35,9 +40,22 @@ pub(crate) async fn run(args: Args) -> Result<(), Failure> {
     }
     .map_err(|e| Failure::unusable(format!("cannot read payload {}: {e}", args.payload.display())))?;
     let aws = aws_config::load_from_env().await;
+    let function = match &args.stack_name {
+        Some(stack) if !args.function.starts_with("arn:") => {
+            match Stack::function_name(&aws, stack, &args.function).await {
+                Ok(Some(deployed)) => {
+                    eprintln!("{} is {deployed} in stack {stack}", args.function);
+                    deployed
+                }
+                Ok(None) => args.function.clone(),
+                Err(e) => return Err(Failure::failed(format!("--stack-name {stack}: {e}"))),
+            }
+        }
+        _ => args.function.clone(),
+    };
     let policy = RetryPolicy::default().max_attempts(args.attempts).cap(Duration::from_millis(args.max_delay_ms));
     let idempotence = if args.idempotent { Idempotence::Idempotent } else { Idempotence::NotIdempotent };
-    match InvokeClient::new(&aws, policy).invoke(&args.function, body, idempotence).await {
+    match InvokeClient::new(&aws, policy).invoke(&function, body, idempotence).await {
         Ok(response) => {
             println!("{}", String::from_utf8_lossy(&response.payload));
             Ok(())

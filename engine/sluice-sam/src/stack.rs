@@ -298,6 +298,18 @@ impl Stack {
         reserved + sluice_local::concurrency::DEFAULT_ACCOUNT_CONCURRENCY
     }
 
+    /// The name CloudFormation gave function `logical_id` of stack `name` (its physical ID), as
+    /// `sam local invoke` resolves a logical ID; `None` when the stack has no such function.
+    pub async fn function_name(
+        aws: &aws_config::SdkConfig,
+        name: &str,
+        logical_id: &str,
+    ) -> Result<Option<String>, StackError> {
+        let stack = Self::read(aws, name, BTreeMap::new()).await?;
+        let function = stack.resources_of("AWS::Lambda::Function").find(|r| r.logical_id == logical_id);
+        Ok(function.map(|r| r.physical_id.clone()))
+    }
+
     /// The resources of `resource_type`.
     pub fn resources_of<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a StackResource> + 'a {
         self.resources.iter().filter(move |r| r.resource_type == resource_type)
