@@ -197,7 +197,7 @@ async fn a_partner_outage_longer_than_the_direct_paths_retries_fills_its_dlq_whi
     assert!(scenario.accountant.settle(&scenario.uploads, SETTLE).await, "not drained");
     let sqs = scenario.accountant.account(Path::Sqs, &scenario.uploads).await;
     let sns = scenario.accountant.account(Path::Sns, &scenario.uploads).await;
-    scenario.print(&[(Path::Sqs, sqs.clone()), (Path::Sns, sns.clone())].into_iter().collect());
+    sluice_e2e::scenario::print(&[(Path::Sqs, sqs.clone()), (Path::Sns, sns.clone())].into_iter().collect());
     println!("webhook: {:?}", webhook.counts());
     // The direct path: every upload in its on-failure destination, after 3 attempts, with the
     // partner's answer as the reason. Kept, not lost.
@@ -229,7 +229,7 @@ async fn killed_instances_timeouts_and_throttles_lose_nothing_and_apply_nothing_
     for path in Path::BOTH {
         accounts.insert(path, scenario.accountant.account(path, &scenario.uploads).await);
     }
-    scenario.print(&accounts);
+    sluice_e2e::scenario::print(&accounts);
     let records = scenario.deployment.service.records();
     let injected: BTreeMap<_, _> = Path::BOTH.iter().map(|p| (p.name(), records.faults(p.function()))).collect();
     println!("injected: {injected:?}");

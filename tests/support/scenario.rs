@@ -100,79 +100,25 @@ impl Scenario {
 
     /// Uploads `count` small CSV objects, each of its own content.
     pub async fn upload(&mut self, count: usize) {
-        for i in 0..count {
-            let key = format!("incoming/{}/{i:04}.csv", self.name);
-            let body: String = (0..=i % 7).map(|line| format!("{i},{line}\n")).collect();
-            let put = self
-                .s3
-                .put_object()
-                .bucket(&self.deployment.resources.ingest_bucket)
-                .key(&key)
-                .body(ByteStream::from(body.into_bytes()))
-                .send()
-                .await
-                .expect("uploaded");
-            self.uploads.push(Upload { key, version_id: put.version_id.expect("a versioned bucket") });
-        }
+        let uploads = upload(&self.s3, &self.deployment.resources.ingest_bucket, &self.name, count).await;
+        self.uploads.extend(uploads);
     }
 
     /// Waits until everything drained, and accounts for both paths.
     pub async fn finish(&self) -> (BTreeMap<Path, PathAccount>, PartnerReport) {
-        let settled = self.accountant.settle(&self.uploads, SETTLE).await;
-        let mut accounts = BTreeMap::new();
-        for path in Path::BOTH {
-            accounts.insert(path, self.accountant.account(path, &self.uploads).await);
-        }
-        self.print(&accounts);
-        assert!(settled, "not drained within {SETTLE:?}: {accounts:#?}");
-        (accounts, self.partner.report())
-    }
-
-    /// Prints each path's account, for a failing test's output.
-    pub fn print(&self, accounts: &BTreeMap<Path, PathAccount>) {
-        println!(
-            "{:<5} {:>8} {:>9} {:>10} {:>12} {:>5}",
-            "path", "uploaded", "processed", "duplicates", "dead-letter", "lost"
-        );
-        for (path, a) in accounts {
-            let dead: usize = a.dead_lettered.values().sum();
-            println!(
-                "{:<5} {:>8} {:>9} {:>10} {:>12} {:>5}",
-                path.name(),
-                a.uploaded,
-                a.processed,
-                a.duplicates_suppressed,
-                dead,
-                a.lost.len()
-            );
-        }
+        (settle(&self.accountant, &self.uploads).await, self.partner.report())
     }
 
     /// Where the trail of `upload` ends: its lines in the function logs.
     pub async fn trail(&self, path: Path, upload: &Upload) -> String {
-        let lines = self.accountant.log_lines(path, &upload.key).await;
-        format!("{} {}@{}: {} log lines\n{}", path.name(), upload.key, upload.version_id, lines.len(), lines.join("\n"))
+        trail(&self.accountant, path, upload).await
     }
 
     /// Nothing lost, every version processed on both paths, its webhook effect applied once,
     /// no body conflicting under one key.
     pub async fn assert_processed_once(&self, accounts: &BTreeMap<Path, PathAccount>, partner: &PartnerReport) {
-        for (path, account) in accounts {
-            let mut trails = Vec::new();
-            for upload in &account.lost {
-                trails.push(self.trail(*path, upload).await);
-            }
-            assert!(account.lost.is_empty(), "lost on the {} path:\n{}", path.name(), trails.join("\n\n"));
-            assert_eq!(account.processed, self.uploads.len(), "{} path: {account:#?}", path.name());
-        }
-        assert!(partner.conflicts.is_empty(), "bodies conflicting under one key: {:?}", partner.conflicts);
         let bucket = &self.deployment.resources.ingest_bucket;
-        for upload in &self.uploads {
-            let identity = upload.identity(bucket);
-            let key = sluice_object_summary::idempotency_key(&identity);
-            assert!(partner.applied.contains_key(&key), "no webhook effect for {identity}");
-        }
-        assert_eq!(partner.applied.len(), self.uploads.len(), "one applied effect per object version");
+        assert_processed_once(&self.accountant, bucket, &self.uploads, accounts, partner).await;
     }
 
     /// A scenario whose workers reach S3, DynamoDB and the partner through fault proxies with
@@ -274,6 +220,89 @@ impl Scenario {
         self.deployment.service.shutdown().await;
         let _ = &self.aws;
     }
+}
+
+/// Uploads `count` small CSV objects under `incoming/<name>/` of `bucket`, each of its own content.
+pub async fn upload(s3: &aws_sdk_s3::Client, bucket: &str, name: &str, count: usize) -> Vec<Upload> {
+    let mut uploads = Vec::new();
+    for i in 0..count {
+        let key = format!("incoming/{name}/{i:04}.csv");
+        let body: String = (0..=i % 7).map(|line| format!("{i},{line}\n")).collect();
+        let put = s3
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(ByteStream::from(body.into_bytes()))
+            .send()
+            .await
+            .expect("uploaded");
+        uploads.push(Upload { key, version_id: put.version_id.expect("a versioned bucket") });
+    }
+    uploads
+}
+
+/// Waits until `uploads` drained (bounded by [`SETTLE`]), and accounts for both paths.
+pub async fn settle(accountant: &Accountant, uploads: &[Upload]) -> BTreeMap<Path, PathAccount> {
+    let settled = accountant.settle(uploads, SETTLE).await;
+    let mut accounts = BTreeMap::new();
+    for path in Path::BOTH {
+        accounts.insert(path, accountant.account(path, uploads).await);
+    }
+    print(&accounts);
+    assert!(settled, "not drained within {SETTLE:?}: {accounts:#?}");
+    accounts
+}
+
+/// Prints each path's account, for a failing test's output.
+pub fn print(accounts: &BTreeMap<Path, PathAccount>) {
+    println!(
+        "{:<5} {:>8} {:>9} {:>10} {:>12} {:>5}",
+        "path", "uploaded", "processed", "duplicates", "dead-letter", "lost"
+    );
+    for (path, a) in accounts {
+        let dead: usize = a.dead_lettered.values().sum();
+        println!(
+            "{:<5} {:>8} {:>9} {:>10} {:>12} {:>5}",
+            path.name(),
+            a.uploaded,
+            a.processed,
+            a.duplicates_suppressed,
+            dead,
+            a.lost.len()
+        );
+    }
+}
+
+/// Where the trail of `upload` ends on `path`: its lines in the function logs.
+pub async fn trail(accountant: &Accountant, path: Path, upload: &Upload) -> String {
+    let lines = accountant.log_lines(path, &upload.key).await;
+    format!("{} {}@{}: {} log lines\n{}", path.name(), upload.key, upload.version_id, lines.len(), lines.join("\n"))
+}
+
+/// Nothing lost, every version of `uploads` (to `bucket`) processed on both paths, its webhook
+/// effect applied once, no body conflicting under one key.
+pub async fn assert_processed_once(
+    accountant: &Accountant,
+    bucket: &str,
+    uploads: &[Upload],
+    accounts: &BTreeMap<Path, PathAccount>,
+    partner: &PartnerReport,
+) {
+    for (path, account) in accounts {
+        let mut trails = Vec::new();
+        for upload in &account.lost {
+            trails.push(trail(accountant, *path, upload).await);
+        }
+        assert!(account.lost.is_empty(), "lost on the {} path:\n{}", path.name(), trails.join("\n\n"));
+        assert_eq!(account.processed, uploads.len(), "{} path: {account:#?}", path.name());
+    }
+    assert!(partner.conflicts.is_empty(), "bodies conflicting under one key: {:?}", partner.conflicts);
+    for upload in uploads {
+        let identity = upload.identity(bucket);
+        let key = sluice_object_summary::idempotency_key(&identity);
+        assert!(partner.applied.contains_key(&key), "no webhook effect for {identity}");
+    }
+    assert_eq!(partner.applied.len(), uploads.len(), "one applied effect per object version");
 }
 
 /// Deploys template.yaml with `settings` as a stack of its own, named after `name`: the SDK

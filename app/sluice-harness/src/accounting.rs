@@ -118,6 +118,13 @@ impl Accountant {
         }
     }
 
+    /// The same accountant, reading the idempotency table through `aws`'s endpoint: for a stack
+    /// whose DynamoDB is served apart from its S3, SNS and SQS.
+    pub fn with_dynamodb(mut self, aws: &aws_config::SdkConfig) -> Self {
+        self.dynamodb = aws_sdk_dynamodb::Client::new(aws);
+        self
+    }
+
     fn receipt_key(path: Path, upload: &Upload) -> String {
         sluice_object_summary::version_receipt_key_under(
             &format!("receipts/{}/", path.name()),

@@ -8,6 +8,8 @@
 //! - [`partner`]: the downstream API the workers' webhook posts to (latency, outage windows);
 //! - [`proxy`]: a fault proxy and request meter in front of S3, DynamoDB or the partner;
 //! - [`accounting`]: where every uploaded object ended on each path;
+//! - [`provisioned`]: the pipeline made by API calls, for LocalStack, whose CloudFormation cannot
+//!   deploy the template here;
 //! - [`demo`]: both paths end to end on sample uploads, a poison object among them;
 //! - [`network_demo`]: both paths in Lambda's network, a VPC without NAT, or behind a NAT
 //!   gateway, with the address each invocation's webhook calls came from.
@@ -22,6 +24,8 @@ pub mod deployment;
 pub mod network_demo;
 /// The partner API the workers' webhook posts to.
 pub mod partner;
+/// The pipeline made by API calls, for a stack without a usable CloudFormation.
+pub mod provisioned;
 /// A fault proxy and request meter.
 pub mod proxy;
 /// The pipeline's resources in a deployed stack.

@@ -599,8 +599,9 @@ async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), Stack
 }
 
 /// What Lambda gives every function's environment that the template does not: the region and
-/// credentials (here the caller's), and the local stack's endpoints and log filter.
-fn execution_environment() -> BTreeMap<String, String> {
+/// credentials (here the caller's), and the local stack's endpoints and log filter, taken from
+/// this process's environment.
+pub fn execution_environment() -> BTreeMap<String, String> {
     std::env::vars()
         .filter(|(name, _)| {
             name.starts_with("AWS_ENDPOINT_URL")
