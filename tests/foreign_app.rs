@@ -114,6 +114,34 @@ async fn a_foreign_sam_app_runs_under_local_up_as_it_would_on_lambda() {
     assert!(not_found.is_resource_not_found_exception(), "{not_found:?}");
     assert!(format!("{not_found:?}").contains(&deployed), "the 404 names the deployed name: {not_found:?}");
 
+    // The read side of the control plane answers to the same names.
+    for function in [deployed.clone(), arn.clone()] {
+        let got = lambda.get_function().function_name(&function).send().await.expect("GetFunction");
+        let configuration = got.configuration().expect("a configuration");
+        assert_eq!(configuration.function_name(), Some(deployed.as_str()));
+        assert_eq!(configuration.runtime().map(|r| r.as_str()), Some("python3.12"));
+        assert_eq!(configuration.handler(), Some("app.handler"));
+    }
+    let listed = lambda.list_functions().send().await.expect("ListFunctions");
+    let mut names: Vec<&str> = listed.functions().iter().filter_map(|f| f.function_name()).collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&deployed.as_str()) && names.iter().any(|n| n.contains("-NotifyFn-")), "{names:?}");
+    let mappings =
+        lambda.list_event_source_mappings().function_name(&deployed).send().await.expect("ListEventSourceMappings");
+    let [mapping] = mappings.event_source_mappings() else { panic!("one mapping: {mappings:?}") };
+    let queue_name = output("OrderQueueUrl").rsplit('/').next().unwrap().to_owned();
+    assert!(mapping.event_source_arn().is_some_and(|a| a.ends_with(&format!(":{queue_name}"))), "{mapping:?}");
+    assert_eq!(
+        mapping.function_response_types().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        ["ReportBatchItemFailures"]
+    );
+    let uuid = mapping.uuid().expect("a UUID");
+    let got = lambda.get_event_source_mapping().uuid(uuid).send().await.expect("GetEventSourceMapping");
+    assert_eq!(got.batch_size(), Some(10));
+    let logical = lambda.get_function().function_name("OrderFn").send().await.expect_err("not a Lambda name");
+    assert!(format!("{logical:?}").contains(&deployed), "the 404 names the deployed name: {logical:?}");
+
     // `sluice invoke` takes the logical ID with the stack, and says what it resolved it to.
     let mut invoke = Command::new(workers().join("sluice"))
         .args(["invoke", "OrderFn", "--stack-name", &name, "--payload", "-"])

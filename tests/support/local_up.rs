@@ -44,8 +44,21 @@ impl LocalUp {
 
     /// Interrupts it as Ctrl-C does; whether it exited cleanly, and what it printed meanwhile.
     pub fn interrupt(mut self) -> (bool, Vec<String>) {
+        self.interrupted()
+    }
+
+    fn interrupted(&mut self) -> (bool, Vec<String>) {
         Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().expect("kill runs");
         let said: Vec<String> = self.lines.by_ref().map_while(Result::ok).collect();
         (self.child.wait().expect("sluice exits").success(), said)
+    }
+}
+
+/// A test that fails midway still stops the service it started (which would otherwise hold the
+/// test's output open).
+impl Drop for LocalUp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

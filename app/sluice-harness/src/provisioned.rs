@@ -12,7 +12,7 @@
 //! - the local Lambda service's configuration of both workers, with the template's environment,
 //!   timeout, memory, mapping and asynchronous-invocation settings, for `sluice local serve`.
 //!
-//! [`Provisioned::template_environment_names`] reads the variable names the template gives each
+//! [`Provisioned::template_environment_names`](crate::provisioned::Provisioned::template_environment_names) reads the variable names the template gives each
 //! worker, so a test can check that this copy has not drifted from it.
 //!
 //! ```no_run

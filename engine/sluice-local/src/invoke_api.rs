@@ -38,10 +38,39 @@ const MESSAGE_LIMIT: usize = 1024;
 
 /// An error answer in the Lambda API's shape, with its request id; the message is clipped to
 /// [`MESSAGE_LIMIT`] bytes.
-fn aws_error(status: StatusCode, error_type: &str, message: String, request_id: &str) -> Response {
+pub(crate) fn aws_error(status: StatusCode, error_type: &str, message: String, request_id: &str) -> Response {
     let message = sluice_excerpt::clip(&message, MESSAGE_LIMIT);
     let headers = [("x-amzn-errortype", error_type.to_owned()), ("x-amzn-requestid", request_id.to_owned())];
     (status, headers, axum::Json(json!({"Type": "User", "message": message}))).into_response()
+}
+
+/// The function a Lambda API path names (a name, `name:qualifier`, a partial or full ARN), with
+/// `qualifier` from the query if any; or the API's 404, which names the deployed name when it
+/// was given a logical ID, and says that only `$LATEST` is served when asked for another.
+pub(crate) fn resolve(
+    shared: &Shared,
+    path: &str,
+    qualifier: Option<&str>,
+    request_id: &str,
+) -> Result<Arc<crate::function::Function>, Box<Response>> {
+    let (name, path_qualifier) = name_and_qualifier(path);
+    let function = match shared.by_deployed_name(name) {
+        Lookup::Found(function) => function,
+        other => {
+            let arn = format!("arn:aws:lambda:{}:000000000000:function:{name}", shared.region);
+            let known_as = match other {
+                Lookup::KnownAs(deployed) => format!(" ({name} is a logical ID; the function is named {deployed})"),
+                _ => String::new(),
+            };
+            let message = format!("Function not found: {arn}{known_as}");
+            return Err(Box::new(aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", message, request_id)));
+        }
+    };
+    if let Some(qualifier) = qualifier.or(path_qualifier).filter(|q| *q != "$LATEST") {
+        let message = format!("Function not found: {}:{qualifier} (only $LATEST is served)", function.arn);
+        return Err(Box::new(aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", message, request_id)));
+    }
+    Ok(function)
 }
 
 /// `POST /2015-03-31/functions/{name}/invocations` (Lambda API `Invoke`).
@@ -53,30 +82,11 @@ pub(crate) async fn invoke(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let (name, path_qualifier) = name_and_qualifier(&name);
-    let (name, path_qualifier) = (name.to_owned(), path_qualifier.map(str::to_owned));
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let function = match shared.by_deployed_name(&name) {
-        Lookup::Found(function) => function,
-        other => {
-            let arn = format!("arn:aws:lambda:{}:000000000000:function:{name}", shared.region);
-            let known_as = match other {
-                Lookup::KnownAs(deployed) => format!(" ({name} is a logical ID; the function is named {deployed})"),
-                _ => String::new(),
-            };
-            return aws_error(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                format!("Function not found: {arn}{known_as}"),
-                &request_id,
-            );
-        }
+    let function = match resolve(&shared, &name, query.get("Qualifier").map(String::as_str), &request_id) {
+        Ok(function) => function,
+        Err(not_found) => return *not_found,
     };
-    let qualifier = query.get("Qualifier").or(path_qualifier.as_ref());
-    if let Some(qualifier) = qualifier.filter(|q| *q != "$LATEST") {
-        let message = format!("Function not found: {}:{qualifier} (only $LATEST is served)", function.arn);
-        return aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", message, &request_id);
-    }
     let kind = header("x-amz-invocation-type").unwrap_or("RequestResponse");
     let limit = if kind == "Event" { ASYNC_PAYLOAD_LIMIT } else { SYNC_PAYLOAD_LIMIT };
     if body.len() > limit {

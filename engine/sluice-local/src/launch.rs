@@ -13,9 +13,9 @@
 //! | anything else | not run | |
 //!
 //! The interpreter is this machine's, whatever its version: a `python3.12` function runs under
-//! the interpreter found, and [`Launch::interpreter`] says which, so the difference is visible.
+//! the interpreter found, and [`Launch::interpreter`](crate::launch::Launch::interpreter) says which, so the difference is visible.
 //! Each function is resolved once, when the service starts; a function that cannot run is named
-//! with its runtime and what would make it run ([`RuntimeUnavailable`]).
+//! with its runtime and what would make it run ([`RuntimeUnavailable`](crate::launch::RuntimeUnavailable)).
 //!
 //! ```no_run
 //! # async fn run() {

@@ -7,6 +7,8 @@
 //! - **Invoke API**: `RequestResponse` (200, with `X-Amz-Function-Error` on failure), `Event`
 //!   (202, then the asynchronous queue: retries, event age, DLQ, on-failure destination) and
 //!   `DryRun`.
+//! - **Control plane, read side**: `GetFunction`, `GetFunctionConfiguration`, `ListFunctions`,
+//!   `ListEventSourceMappings`, `GetEventSourceMapping`, by the same names `Invoke` takes.
 //! - **SNS to Lambda**: an HTTP subscription on the topic, confirmed through the
 //!   API, each notification turned into a Lambda SNS event and invoked asynchronously.
 //! - **SQS event source mappings**: batch size, batching window, maximum concurrency,
@@ -36,6 +38,8 @@ mod async_queue;
 pub mod concurrency;
 /// Functions, their retry and mapping settings.
 pub mod config;
+/// The control plane's read side: GetFunction, ListFunctions, the event source mappings.
+mod control_api;
 /// Functions and their instances.
 mod function;
 /// One execution environment: its process, its queue, its answers.

@@ -85,6 +85,11 @@ impl LocalLambda {
             sns: aws_sdk_sns::Client::new(&options.aws),
             confirmed: Notify::new(),
             network,
+            event_source_mappings: config
+                .event_source_mappings
+                .iter()
+                .map(|m| (uuid::Uuid::new_v4().to_string(), m.clone()))
+                .collect(),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
         let address = listener.local_addr()?;
@@ -185,6 +190,13 @@ fn serve(listener: tokio::net::TcpListener, router: Router, stop: CancellationTo
 fn invoke_router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(crate::invoke_api::invoke))
+        .route("/2015-03-31/functions", get(crate::control_api::list_functions))
+        .route("/2015-03-31/functions/", get(crate::control_api::list_functions))
+        .route("/2015-03-31/functions/{name}", get(crate::control_api::get_function))
+        .route("/2015-03-31/functions/{name}/configuration", get(crate::control_api::get_function_configuration))
+        .route("/2015-03-31/event-source-mappings", get(crate::control_api::list_event_source_mappings))
+        .route("/2015-03-31/event-source-mappings/", get(crate::control_api::list_event_source_mappings))
+        .route("/2015-03-31/event-source-mappings/{uuid}", get(crate::control_api::get_event_source_mapping))
         .route("/sns/{function}", post(crate::sns_subscription::deliver))
         .route("/records", get(records))
         // Room for Lambda's own limits, so an oversized payload gets Lambda's answer

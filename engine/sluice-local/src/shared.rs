@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     pub(crate) sns: aws_sdk_sns::Client,
     pub(crate) confirmed: Notify,
     pub(crate) network: Option<Arc<crate::network::Network>>,
+    /// The event source mappings, each with its UUID, as the control API lists them.
+    pub(crate) event_source_mappings: Vec<(String, crate::config::EventSourceMappingConfig)>,
 }
 
 /// What the Lambda API finds for a function name.
