@@ -3,7 +3,8 @@
 //! Python runtime interface client, an SQS queue with a DLQ and `ReportBatchItemFailures`, an SNS
 //! subscription, S3 writes), deployed with `sluice local up` from a shell whose `python3` has
 //! `awslambdaric` and `boto3` (the project's Python runtime venv, as a user's activated venv),
-//! and driven with the AWS SDK as its users' code would drive it.
+//! and driven with the AWS SDK as its users' code would drive it. And a stack with runtimes this
+//! machine cannot run: `local up` names each with what would make it run, and runs the rest.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -170,4 +171,74 @@ async fn a_foreign_sam_app_runs_under_local_up_as_it_would_on_lambda() {
     assert!(sqs.get_queue_url().queue_name(queue_name).send().await.is_err(), "the queue is gone");
     let topic = sns.get_topic_attributes().topic_arn(&topic_arn).send().await;
     assert!(topic.is_err(), "the topic is gone");
+}
+
+/// Writes `files` (path, content) under a fresh directory, and returns it.
+fn app_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join("sluice-e2e").join(name);
+    for (path, content) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn local_up_names_each_function_it_cannot_run_and_runs_the_rest() {
+    assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "AWS_ENDPOINT_URL is not set: run scripts/test");
+    let aws = aws_config::load_from_env().await;
+    let name = format!("mixed-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let dir = app_dir(
+        &name,
+        &[
+            (
+                "template.yaml",
+                "Transform: AWS::Serverless-2016-10-31\nResources:\n  Greeter:\n    Type: AWS::Serverless::Function\n    \
+                 Properties:\n      Runtime: python3.12\n      Handler: app.handler\n      CodeUri: greeter/\n  Legacy:\n    \
+                 Type: AWS::Serverless::Function\n    Properties:\n      Runtime: java21\n      Handler: shop.Legacy::handle\n      \
+                 CodeUri: legacy/\n  Web:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: nodejs22.x\n      \
+                 Handler: index.handler\n      CodeUri: web/\n",
+            ),
+            ("greeter/app.py", "def handler(event, context):\n    return {\"hello\": event.get(\"name\")}\n"),
+            ("legacy/Legacy.java", "class Legacy {}\n"),
+            ("web/index.mjs", "export const handler = async () => ({});\n"),
+        ],
+    );
+    // A python3 with awslambdaric on PATH; no aws-lambda-ric anywhere.
+    let path = std::env::join_paths([venv_bin(), PathBuf::from("/usr/bin"), PathBuf::from("/bin")]).unwrap();
+    let mut command = Command::new(workers().join("sluice"));
+    command
+        .args(["local", "up", "--template"])
+        .arg(dir.join("template.yaml"))
+        .args(["--stack-name", &name, "--port", "0", "--log-dir"])
+        .arg(dir.join("logs"))
+        .env("PATH", &path)
+        .env_remove(sluice_local::launch::PYTHON_VARIABLE)
+        .env_remove(sluice_local::launch::NODE_RIC_VARIABLE);
+    let up = LocalUp::start(command);
+    let said = up.said.join("\n");
+    assert!(said.contains("not running Legacy: runtime java21 is not run locally"), "{said}");
+    assert!(said.contains("Runtime: provided.al2023 and a bootstrap in CodeUri"), "what would make it run: {said}");
+    assert!(said.contains("not running Web: runtime nodejs22.x: no aws-lambda-ric"), "{said}");
+    assert!(said.contains("npm install -g aws-lambda-ric"), "what would make it run: {said}");
+    let functions = up.said.iter().find(|l| l.starts_with("functions: ")).expect("the functions line");
+    assert!(
+        functions.contains("(Greeter)") && !functions.contains("Legacy") && !functions.contains("Web"),
+        "{functions}"
+    );
+
+    let deployed = Stack::function_name(&aws, &name, "Greeter").await.unwrap().expect("Greeter deployed");
+    let lambda_config = aws_sdk_lambda::config::Builder::from(&aws).endpoint_url(&up.endpoint).build();
+    let lambda = aws_sdk_lambda::Client::from_conf(lambda_config);
+    let answer =
+        lambda.invoke().function_name(&deployed).payload(Blob::new(r#"{"name":"shop"}"#)).send().await.unwrap();
+    assert_eq!(answer.payload().map(|p| p.as_ref().to_vec()), Some(br#"{"hello": "shop"}"#.to_vec()));
+
+    let (clean, said) = up.interrupt();
+    assert!(clean, "{said:?}");
+    let down = Command::new(workers().join("sluice")).args(["local", "down", "--stack-name", &name]).output().unwrap();
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
 }

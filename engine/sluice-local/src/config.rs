@@ -32,8 +32,9 @@ pub struct FunctionConfig {
     #[serde(default)]
     pub function_name: Option<String>,
     /// The executable Lambda would run for an OS-only runtime (`bootstrap` of a
-    /// `provided.al2023` function). A managed runtime (`python3.12`, ...) has none: its
-    /// `handler` runs in `task_root` under the runtime's interface client ([`crate::launch`]).
+    /// `provided.al2023` function). A managed runtime (`python3.12`, ...) needs none: its
+    /// `handler` runs in `task_root` under the runtime's interface client ([`crate::launch`]);
+    /// given one, it runs the bootstrap instead, as a wrapper that starts the client itself.
     #[serde(default)]
     pub bootstrap: PathBuf,
     /// The handler (`_HANDLER`): `module.function` for Python, `file.export` for Node.js. Needed

@@ -7,7 +7,7 @@
 //!
 //! | runtime | runs as | found by |
 //! |---|---|---|
-//! | `provided.*` | the function's `bootstrap` | the function's code |
+//! | `provided.*`, or any runtime with a `bootstrap` configured | the function's `bootstrap` | the function's code |
 //! | `python3.x` | `python -m awslambdaric <Handler>` | `SLUICE_LOCAL_PYTHON`, else `python3.x`, else `python3`, whichever imports `awslambdaric` |
 //! | `nodejs*.x` | `aws-lambda-ric <Handler>` (AWS's Node.js client) | `SLUICE_LOCAL_NODE_RIC`, else `aws-lambda-ric` on `PATH` |
 //! | anything else | not run | |
@@ -100,10 +100,14 @@ impl Launch {
     pub async fn resolve(function: &FunctionConfig) -> Result<Launch, RuntimeUnavailable> {
         let runtime = function.runtime.clone();
         let task_root = function.code_dir();
-        if !function.is_managed_runtime() {
-            if function.bootstrap.as_os_str().is_empty() {
-                return Err(RuntimeUnavailable::NoBootstrap { runtime });
-            }
+        let has_bootstrap = !function.bootstrap.as_os_str().is_empty();
+        if !function.is_managed_runtime() && !has_bootstrap {
+            return Err(RuntimeUnavailable::NoBootstrap { runtime });
+        }
+        // A bootstrap runs as it is, whatever the runtime: a managed runtime's bootstrap is a
+        // wrapper that starts the runtime client itself (configurations written before
+        // managed runtimes ran, the benchmark's Python side).
+        if has_bootstrap {
             return Ok(Launch {
                 program: function.bootstrap.clone(),
                 args: Vec::new(),
@@ -263,6 +267,10 @@ mod tests {
         assert_eq!((launch.program, launch.handler), (PathBuf::from("/code/bootstrap"), "bootstrap".to_owned()));
         let none = Launch::resolve(&function("provided.al2", None)).await.unwrap_err();
         assert!(matches!(none, RuntimeUnavailable::NoBootstrap { .. }), "{none}");
+        let mut wrapped = function("python3.12", Some("app.handler"));
+        wrapped.bootstrap = "/code/run-python".into();
+        let launch = Launch::resolve(&wrapped).await.unwrap();
+        assert_eq!((launch.program, launch.handler), (PathBuf::from("/code/run-python"), "app.handler".to_owned()));
         let java = Launch::resolve(&function("java21", Some("a.B::handle"))).await.unwrap_err();
         assert!(matches!(java, RuntimeUnavailable::Unsupported { .. }), "{java}");
         assert!(java.to_string().contains("provided.al2023"), "{java}");

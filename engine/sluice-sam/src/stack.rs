@@ -16,8 +16,9 @@
 //! environment (references resolved), timeout, memory, reserved concurrency, VPC subnets and
 //! logging format; its event source mappings; the SNS subscriptions that target it; its event
 //! invoke config, dead-letter queue and on-failure destination. Nothing of this is repeated in
-//! code. Functions are named by logical ID in the local Lambda service, as `sam local` names
-//! them.
+//! code. Each function is keyed by its logical ID in the service's configuration (mappings and
+//! records name it so) and answers to the name CloudFormation gave it, as on Lambda; its handler,
+//! code directory and layers are those of its runtime ([`crate::artifacts::Artifact`]).
 //!
 //! ```no_run
 //! # async fn run(aws: &aws_config::SdkConfig) -> Result<(), sluice_sam::stack::StackError> {
