@@ -39,6 +39,9 @@ pub const PYTHON_VARIABLE: &str = "SLUICE_LOCAL_PYTHON";
 /// AWS's Node.js runtime interface client (`aws-lambda-ric`) to run Node.js functions with, when set.
 pub const NODE_RIC_VARIABLE: &str = "SLUICE_LOCAL_NODE_RIC";
 
+/// The longest runtime identifier an error quotes whole (AWS's are under 20 bytes).
+const RUNTIME_QUOTE_LIMIT: usize = 64;
+
 /// How one function's execution environments start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launch {
@@ -98,7 +101,8 @@ impl Launch {
     /// How `function` starts, or why it cannot. Runs the candidate interpreters to check that
     /// they have the runtime client (`tokio::process`, a few tens of milliseconds each).
     pub async fn resolve(function: &FunctionConfig) -> Result<Launch, RuntimeUnavailable> {
-        let runtime = function.runtime.clone();
+        // Quoted in every error: a runtime identifier is short, and a configuration's may be anything.
+        let runtime = sluice_excerpt::clip(&function.runtime, RUNTIME_QUOTE_LIMIT).into_owned();
         let task_root = function.code_dir();
         let has_bootstrap = !function.bootstrap.as_os_str().is_empty();
         if !function.is_managed_runtime() && !has_bootstrap {
@@ -274,6 +278,8 @@ mod tests {
         let java = Launch::resolve(&function("java21", Some("a.B::handle"))).await.unwrap_err();
         assert!(matches!(java, RuntimeUnavailable::Unsupported { .. }), "{java}");
         assert!(java.to_string().contains("provided.al2023"), "{java}");
+        let hostile = Launch::resolve(&function(&"x".repeat(5000), Some("a.b"))).await.unwrap_err().to_string();
+        assert!(hostile.len() < 400, "a runtime is quoted as an excerpt: {} bytes", hostile.len());
         let handlerless = Launch::resolve(&function("python3.12", None)).await.unwrap_err();
         assert!(matches!(handlerless, RuntimeUnavailable::NoHandler { .. }), "{handlerless}");
     }
