@@ -40,6 +40,7 @@ pub use receipt::{
 pub use webhook::{WEBHOOK_CONNECT_TIMEOUT, WEBHOOK_DEADLINE_MARGIN, Webhook, WebhookError, idempotency_key};
 pub use worker::ObjectSummary;
 
+use sluice::trace::SdkTraceHeader;
 use sluice::{EmfMetrics, Idempotency, Path, SnsHandler, SqsBatchHandler, SqsDeadLetterQueue};
 use std::sync::Arc;
 
@@ -94,8 +95,7 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
         .webhook(webhook);
     let idempotency = idempotency(&config, &aws).await?;
     let metrics = EmfMetrics::new(METRICS_NAMESPACE, &config.function_name);
-    let dead_letters =
-        config.dead_letter_queue_url.as_ref().map(|url| SqsDeadLetterQueue::new(aws_sdk_sqs::Client::new(&aws), url));
+    let dead_letters = config.dead_letter_queue_url.as_ref().map(|url| SqsDeadLetterQueue::new(sqs_client(&aws), url));
     tracing::info!(path = path.as_str(), results_bucket = %config.results_bucket, "object-summary worker starting");
     match path {
         Path::Sqs => {
@@ -117,6 +117,11 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
             lambda_runtime::run_concurrent(builder.build()).await
         }
     }
+}
+
+/// The SQS client for dead letters, putting the failed record's trace on each send.
+fn sqs_client(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(aws).interceptor(SdkTraceHeader).build())
 }
 
 /// The webhook signing key, read once per execution environment: from AWS Secrets Manager (its
@@ -151,7 +156,9 @@ async fn signing_key(
 async fn idempotency(config: &Config, aws: &aws_config::SdkConfig) -> Result<Idempotency, lambda_runtime::Error> {
     let store: Arc<dyn IdempotencyStore> = if let Some(table) = &config.idempotency_table {
         tracing::info!(table = %table, "idempotency records in DynamoDB");
-        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+        // Claims and completions carry the record's trace, like every call made for it.
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(aws).interceptor(SdkTraceHeader);
+        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), table);
         Arc::new(CachedStore::new(store, DEFAULT_CACHE_CAPACITY))
     } else if let Some(url) = &config.idempotency_redis_url {
         tracing::info!("idempotency records in Redis");

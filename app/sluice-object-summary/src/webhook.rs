@@ -229,6 +229,13 @@ impl Webhook {
         if let Some(id) = request_id {
             request = request.header("Lambda-Request-Id", id);
         }
+        if let Some(trace) = sluice::trace::current() {
+            // The record's trace, in both forms: W3C for the partner's own tracing, X-Ray's as
+            // AWS services and X-Ray-instrumented partners read it.
+            request = request
+                .header(sluice::trace::TRACEPARENT_HEADER, trace.traceparent())
+                .header(sluice::trace::XRAY_HEADER, trace.xray_header());
+        }
         if let Some(key) = &self.signing {
             let now = sluice_clock::epoch_secs(std::time::SystemTime::now());
             request = request.header(crate::signature::SIGNATURE_HEADER, key.sign(now, body));

@@ -60,6 +60,18 @@ pub fn now_millis() -> u64 {
     epoch_millis(SystemTime::now())
 }
 
+/// Milliseconds since the Unix epoch of an RFC 3339 timestamp, as S3 (`eventTime`) and SNS
+/// (`Timestamp`) write them (`2026-11-26T14:13:23.773Z`); `None` if `text` is not one.
+///
+/// ```
+/// assert_eq!(sluice_clock::rfc3339_millis("2023-11-14T22:13:20.123Z"), Some(1_700_000_000_123));
+/// assert_eq!(sluice_clock::rfc3339_millis("yesterday"), None);
+/// ```
+pub fn rfc3339_millis(text: &str) -> Option<u64> {
+    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,5 +59,7 @@ where
 pub fn s3_client(aws: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
     let local = aws.endpoint_url().is_some()
         || ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"].iter().any(|v| std::env::var_os(v).is_some());
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(local).build())
+    let config =
+        aws_sdk_s3::config::Builder::from(aws).force_path_style(local).interceptor(sluice_trace::SdkTraceHeader);
+    aws_sdk_s3::Client::from_conf(config.build())
 }

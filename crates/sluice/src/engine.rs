@@ -6,11 +6,12 @@
 //! invocation.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt;
 use sluice_events::Decoded;
+use sluice_trace::TraceContext;
 use tokio::time::Instant;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
@@ -56,9 +57,13 @@ impl Default for Timing {
 }
 
 /// Facts about the current invocation.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Invocation {
     pub request_id: Arc<str>,
+    /// The invocation's trace: Lambda's `Lambda-Runtime-Trace-Id` (`Context::xray_trace_id`).
+    pub trace: Option<TraceContext>,
+    /// Each item's age when it started, in milliseconds, for the invocation's metrics.
+    pub record_ages_ms: Mutex<Vec<u64>>,
     pub deadline: Deadline,
     pub path: Path,
     /// Items still running then are abandoned.
@@ -128,6 +133,13 @@ pub(crate) struct Engine<T> {
     pub timing: Timing,
 }
 
+impl Invocation {
+    /// The ages recorded so far, leaving none.
+    pub(crate) fn take_record_ages(&self) -> Vec<u64> {
+        std::mem::take(&mut *self.record_ages_ms.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 impl<T: Item> Engine<T> {
     /// The invocation `ctx` describes. A deadline that has already passed when it starts (a
     /// clock far off, a wrong `Lambda-Runtime-Deadline-Ms`) is logged as such: every item will
@@ -147,6 +159,8 @@ impl<T: Item> Engine<T> {
         let reserve = self.timing.finish_reserve;
         Invocation {
             request_id: Arc::from(ctx.request_id.as_str()),
+            trace: ctx.xray_trace_id.as_deref().and_then(|header| trace_header("Lambda-Runtime-Trace-Id", header)),
+            record_ages_ms: Mutex::new(Vec::new()),
             deadline,
             path,
             processing_cutoff: deadline.minus(reserve),
@@ -209,8 +223,15 @@ impl<T: Item> Engine<T> {
             Some(f) => f(&item, meta),
             None => item.default_key(meta),
         };
+        let age_from = meta.sent_at_ms.or_else(|| item.event_time_ms());
+        let age = age_from.map(|from| Duration::from_millis(sluice_clock::now_millis().saturating_sub(from)));
+        if let Some(age) = age {
+            inv.record_ages_ms.lock().unwrap_or_else(|e| e.into_inner()).push(age.as_millis() as u64);
+        }
         let ctx = ItemContext {
             request_id: inv.request_id.clone(),
+            trace: meta.trace,
+            age,
             message_id: meta.message_id.clone(),
             idempotency_key: key.map(Arc::from),
             path: inv.path,
@@ -225,6 +246,27 @@ impl<T: Item> Engine<T> {
             Ok(Err(e)) => Err(Failure::new(e.is_retryable(), e.chain())),
             Err(panic) => Err(Failure::retryable(format!("an item layer panicked: {}", panic_message(&*panic)))),
         }
+    }
+}
+
+/// Reads a trace header, or logs at debug why not: a malformed header never fails a message.
+pub(crate) fn trace_header(source: &str, header: &str) -> Option<TraceContext> {
+    TraceContext::parse(header).inspect_err(|error| tracing::debug!(source, %error, "trace header ignored")).ok()
+}
+
+/// The span a message runs in: its log lines name the request and the message's trace.
+pub(crate) fn message_span(meta: &MessageMeta, inv: &Invocation) -> tracing::Span {
+    match meta.trace {
+        Some(trace) => tracing::info_span!("message", requestId = &*inv.request_id, trace_id = %trace.trace_id),
+        None => tracing::info_span!("message", requestId = &*inv.request_id),
+    }
+}
+
+/// The span an invocation runs in, naming its request and trace.
+pub(crate) fn invocation_span(inv: &Invocation) -> tracing::Span {
+    match inv.trace {
+        Some(trace) => tracing::info_span!("invocation", requestId = &*inv.request_id, trace_id = %trace.trace_id),
+        None => tracing::info_span!("invocation", requestId = &*inv.request_id),
     }
 }
 

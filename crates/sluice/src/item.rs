@@ -29,6 +29,12 @@ pub struct MessageMeta {
     pub receive_count: Option<u32>,
     /// The queue or topic ARN the message came from.
     pub source_arn: Option<String>,
+    /// The message's trace: on SQS its `AWSTraceHeader` (the sender's), else the invocation's
+    /// `Lambda-Runtime-Trace-Id`.
+    pub trace: Option<sluice_trace::TraceContext>,
+    /// When the message entered its last hop, in epoch milliseconds: SQS's `SentTimestamp`, or
+    /// the SNS `Timestamp` on the direct path.
+    pub sent_at_ms: Option<u64>,
 }
 
 /// A decodable item with an idempotency identity.
@@ -45,6 +51,12 @@ pub trait Item: Payload + Send + 'static {
 
     /// A short description for log lines, such as `bucket/key`.
     fn label(&self) -> Option<String> {
+        None
+    }
+
+    /// When the item's event happened, in epoch milliseconds (an S3 event's `eventTime`): its
+    /// age is measured from it when the message has no [`MessageMeta::sent_at_ms`].
+    fn event_time_ms(&self) -> Option<u64> {
         None
     }
 }
@@ -84,6 +96,10 @@ impl Item for S3ObjectEvent {
 
     fn label(&self) -> Option<String> {
         Some(format!("{}/{}", self.bucket, self.key))
+    }
+
+    fn event_time_ms(&self) -> Option<u64> {
+        self.event_time.as_deref().and_then(sluice_clock::rfc3339_millis)
     }
 }
 

@@ -118,6 +118,9 @@ pub use sluice_excerpt::Excerpt;
 pub use sluice_idempotency as stores;
 /// Retry policies and error classes (`sluice-retry`).
 pub use sluice_retry as retry;
+/// Trace context (`sluice-trace`): X-Ray and W3C headers, the current record's trace, the SDK
+/// interceptor.
+pub use sluice_trace as trace;
 pub use sns::{SnsHandler, SnsHandlerError};
 pub use sqs::{SqsBatchError, SqsBatchHandler};
 #[cfg(feature = "sqs-dead-letter")]

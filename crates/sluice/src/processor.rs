@@ -117,6 +117,13 @@ pub struct ItemContext {
     pub receive_count: Option<u32>,
     /// The invocation deadline.
     pub deadline: Deadline,
+    /// The trace calls made for this item continue ([`MessageMeta::trace`](crate::MessageMeta)).
+    /// The handler also makes it [`sluice_trace::current`] while the item runs, so the AWS SDK
+    /// interceptor and HTTP middleware find it without being handed it.
+    pub trace: Option<sluice_trace::TraceContext>,
+    /// How old the item was when it started: now minus SQS's `SentTimestamp`, the SNS
+    /// `Timestamp` or the S3 `eventTime`, the first the message has.
+    pub age: Option<Duration>,
     /// Items still running then are abandoned.
     pub(crate) processing_cutoff: Instant,
     /// Store and dead-letter calls still running then are abandoned, and the handler answers.

@@ -55,6 +55,9 @@ pub struct InvocationReport {
     pub counts: Counts,
     /// Wall time of the invocation.
     pub duration: Duration,
+    /// Each item's age when it started, in milliseconds (now minus SQS's `SentTimestamp`, the
+    /// SNS `Timestamp` or the S3 `eventTime`): how long the pipeline held it before this worker.
+    pub record_ages_ms: Vec<u64>,
 }
 
 impl InvocationReport {
@@ -72,10 +75,14 @@ impl InvocationReport {
             dead_lettered = c.dead_lettered,
             unrecorded = c.unrecorded,
             duration_ms = self.duration.as_millis() as u64,
+            max_record_age_ms = self.record_ages_ms.iter().max().copied(),
             "invocation summary"
         );
     }
 }
+
+/// Values one EMF metric may carry in one line.
+const MAX_EMF_VALUES: usize = 100;
 
 type Sink = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -136,7 +143,7 @@ impl EmfMetrics {
     pub fn render(&self, report: &InvocationReport) -> String {
         let ms = sluice_clock::epoch_millis;
         let c = &report.counts;
-        json!({
+        let mut line = json!({
             "_aws": {
                 "Timestamp": ms(SystemTime::now()),
                 "CloudWatchMetrics": [{
@@ -166,8 +173,23 @@ impl EmfMetrics {
             "DeadLettered": c.dead_lettered,
             "Unrecorded": c.unrecorded,
             "BatchDuration": report.duration.as_secs_f64() * 1000.0,
-        })
-        .to_string()
+        });
+        if !report.record_ages_ms.is_empty() {
+            // One value per item, so CloudWatch keeps percentiles, not only the batch's maximum.
+            // EMF takes at most 100 values per metric (EMF specification, "MetricDirective"):
+            // beyond that, the 100 oldest stand for the batch.
+            let mut ages = report.record_ages_ms.clone();
+            if ages.len() > MAX_EMF_VALUES {
+                ages.sort_unstable_by(|a, b| b.cmp(a));
+                ages.truncate(MAX_EMF_VALUES);
+            }
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array_mut()
+                .expect("declared above")
+                .push(json!({"Name": "RecordAge", "Unit": "Milliseconds"}));
+            line["RecordAge"] = json!(ages);
+        }
+        line.to_string()
     }
 
     pub(crate) fn emit(&self, report: &InvocationReport) {
@@ -189,6 +211,7 @@ mod tests {
             failed_messages: 1,
             counts: Counts { processed: 2, failed: 1, ..Counts::default() },
             duration: Duration::from_millis(12),
+            record_ages_ms: vec![],
         };
         let doc: serde_json::Value = serde_json::from_str(&EmfMetrics::new("ns", "fn").render(&report)).unwrap();
         let declared = &doc["_aws"]["CloudWatchMetrics"][0];
@@ -203,5 +226,26 @@ mod tests {
         assert_eq!(doc["Processed"], 2);
         assert_eq!(doc["Path"], "sqs");
         assert_eq!(doc["BatchDuration"], 12.0);
+        assert!(doc.get("RecordAge").is_none(), "no ages, no RecordAge metric");
+    }
+
+    #[test]
+    fn record_ages_are_one_value_per_item_and_at_most_a_hundred() {
+        let report = |ages: Vec<u64>| InvocationReport {
+            path: Path::Sns,
+            messages: 1,
+            failed_messages: 0,
+            counts: Counts::default(),
+            duration: Duration::ZERO,
+            record_ages_ms: ages,
+        };
+        let render = |r| serde_json::from_str::<serde_json::Value>(&EmfMetrics::new("ns", "fn").render(&r)).unwrap();
+        let doc = render(report(vec![40, 7]));
+        assert_eq!(doc["RecordAge"], json!([40, 7]));
+        let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap();
+        assert!(declared.contains(&json!({"Name": "RecordAge", "Unit": "Milliseconds"})));
+        let doc = render(report((0..250).collect()));
+        let ages = doc["RecordAge"].as_array().unwrap();
+        assert_eq!((ages.len(), ages[0].as_u64(), ages[99].as_u64()), (100, Some(249), Some(150)));
     }
 }

@@ -17,9 +17,10 @@ use std::task::{Context as TaskContext, Poll};
 use aws_lambda_events::sns::{SnsEvent, SnsRecord};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::dead_letter::{self, DeadLetterSink};
-use crate::engine::{Engine, Failure, Invocation};
+use crate::engine::{Engine, Failure, Invocation, invocation_span, message_span};
 use crate::item::{Item, MessageMeta};
 use crate::parts::HandlerParts;
 use crate::processor::Path;
@@ -109,10 +110,15 @@ impl<T: Item> Inner<T> {
     async fn handle(&self, event: SnsEvent, ctx: &Context) -> Result<(), SnsHandlerError> {
         let started = Instant::now();
         let inv = self.engine.invocation(ctx, Path::Sns);
+        let span = invocation_span(&inv);
+        sluice_trace::scope(inv.trace, self.handle_event(event, &inv, started)).instrument(span).await
+    }
+
+    async fn handle_event(&self, event: SnsEvent, inv: &Invocation, started: Instant) -> Result<(), SnsHandlerError> {
         let mut counts = Counts::default();
         let mut error: Option<SnsHandlerError> = None;
         for record in &event.records {
-            let (failure, record_counts) = self.run_record(record, &inv).await;
+            let (failure, record_counts) = self.run_record(record, inv).await;
             counts += record_counts;
             let Some(failure) = failure else { continue };
             let message_id = record.sns.message_id.clone();
@@ -132,6 +138,7 @@ impl<T: Item> Inner<T> {
             failed_messages: u32::from(error.is_some()),
             counts,
             duration: started.elapsed(),
+            record_ages_ms: inv.take_record_ages(),
         };
         report.log();
         self.metrics.emit(&report);
@@ -145,8 +152,18 @@ impl<T: Item> Inner<T> {
             sns_message_id: Some(sns.message_id.clone()),
             topic_arn: Some(sns.topic_arn.clone()),
             source_arn: Some(sns.topic_arn.clone()),
+            // An asynchronous invocation carries one message: its trace is the invocation's
+            // `Lambda-Runtime-Trace-Id`, never the process-wide `_X_AMZN_TRACE_ID`.
+            trace: inv.trace,
+            sent_at_ms: u64::try_from(sns.timestamp.timestamp_millis()).ok(),
             ..MessageMeta::default()
         };
+        let span = message_span(&meta, inv);
+        sluice_trace::scope(meta.trace, self.run_message(record, meta, inv)).instrument(span).await
+    }
+
+    async fn run_message(&self, record: &SnsRecord, meta: MessageMeta, inv: &Invocation) -> (Option<Failure>, Counts) {
+        let sns = &record.sns;
         let outcome = self.engine.process_payload(&sns.message, &meta, inv).await;
         let mut counts = outcome.counts;
         let (failure, sent) =

@@ -23,9 +23,10 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use futures::StreamExt;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::dead_letter::{self, DeadLetterSink};
-use crate::engine::{Engine, Failure, Invocation};
+use crate::engine::{Engine, Failure, Invocation, invocation_span, message_span, trace_header};
 use crate::item::{Item, MessageMeta};
 use crate::parts::HandlerParts;
 use crate::processor::Path;
@@ -127,11 +128,21 @@ impl<T: Item> Inner<T> {
     async fn handle(&self, event: SqsEvent, ctx: &Context) -> Result<SqsBatchResponse, SqsBatchError> {
         let started = Instant::now();
         let inv = self.engine.invocation(ctx, Path::Sqs);
+        let span = invocation_span(&inv);
+        sluice_trace::scope(inv.trace, self.handle_batch(event, &inv, started)).instrument(span).await
+    }
+
+    async fn handle_batch(
+        &self,
+        event: SqsEvent,
+        inv: &Invocation,
+        started: Instant,
+    ) -> Result<SqsBatchResponse, SqsBatchError> {
         let records = event.records;
         let groups = fifo_groups(&records);
         let mut results: Vec<Option<MessageResult>> = (0..records.len()).map(|_| None).collect();
         let mut finished = futures::stream::iter(groups)
-            .map(|group| self.run_group(&records, group, &inv))
+            .map(|group| self.run_group(&records, group, inv))
             .buffer_unordered(self.batch_concurrency);
         while let Some(group_results) = finished.next().await {
             for (index, result) in group_results {
@@ -163,6 +174,7 @@ impl<T: Item> Inner<T> {
             failed_messages: response.batch_item_failures.len() as u32,
             counts,
             duration: started.elapsed(),
+            record_ages_ms: inv.take_record_ages(),
         };
         report.log();
         self.metrics.emit(&report);
@@ -199,13 +211,25 @@ impl<T: Item> Inner<T> {
     }
 
     async fn run_message(&self, record: &SqsMessage, inv: &Invocation) -> MessageResult {
-        let mut meta = MessageMeta {
+        let attribute = |name: &str| record.attributes.get(name);
+        let meta = MessageMeta {
             message_id: Arc::from(record.message_id.as_deref().unwrap_or("")),
-            message_group_id: record.attributes.get("MessageGroupId").cloned(),
-            receive_count: record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()),
+            message_group_id: attribute("MessageGroupId").cloned(),
+            receive_count: attribute("ApproximateReceiveCount").and_then(|c| c.parse().ok()),
             source_arn: record.event_source_arn.clone(),
+            // The sender's trace, which SQS keeps (SQS Developer Guide, "AWS X-Ray"); else the
+            // invocation's.
+            trace: attribute(sluice_trace::SQS_TRACE_ATTRIBUTE)
+                .and_then(|header| trace_header(sluice_trace::SQS_TRACE_ATTRIBUTE, header))
+                .or(inv.trace),
+            sent_at_ms: attribute("SentTimestamp").and_then(|t| t.parse().ok()),
             ..MessageMeta::default()
         };
+        let span = message_span(&meta, inv);
+        sluice_trace::scope(meta.trace, self.run_message_in(record, meta, inv)).instrument(span).await
+    }
+
+    async fn run_message_in(&self, record: &SqsMessage, mut meta: MessageMeta, inv: &Invocation) -> MessageResult {
         let Some(body) = record.body.as_deref() else {
             let failure = Failure::permanent("message has no body");
             tracing::warn!(message_id = %meta.message_id, error = %failure.reason, "message failed");

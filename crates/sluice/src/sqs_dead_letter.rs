@@ -2,7 +2,7 @@
 //! [`DeadLetterSink`] that sends each letter with the AWS SDK for SQS.
 
 use async_trait::async_trait;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue};
 
 use crate::BoxError;
 use crate::dead_letter::{DeadLetter, DeadLetterSink};
@@ -72,6 +72,13 @@ impl DeadLetterSink for SqsDeadLetterQueue {
                 "ApproximateReceiveCount",
                 MessageAttributeValue::builder().data_type("Number").string_value(count.to_string()).build()?,
             );
+        }
+        if let Some(trace) = sluice_trace::current() {
+            // The failed message's trace continues in the dead-letter queue (SQS keeps an
+            // `AWSTraceHeader` system attribute for its consumer).
+            let header = MessageSystemAttributeValue::builder().data_type("String").string_value(trace.xray_header());
+            request =
+                request.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, header.build()?);
         }
         if self.queue_url.ends_with(".fifo") {
             request = request

@@ -10,7 +10,7 @@ use crate::processor::ProcessError;
 
 /// Logs each item's end: `item done` (processed or duplicate, at info), `item skipped` (info)
 /// or `item failed` (warn), with the message id, the item's label, its idempotency key, the
-/// outcome and the duration in milliseconds.
+/// outcome, the duration in milliseconds and the item's age when it started (`age_ms`).
 ///
 /// ```
 /// use sluice::layers::ItemLogLayer;
@@ -53,6 +53,7 @@ where
         let label = request.item.label().unwrap_or_default();
         let message_id = request.ctx.message_id.clone();
         let key = request.ctx.idempotency_key.clone().unwrap_or_else(|| "".into());
+        let age_ms = request.ctx.age.map(|age| age.as_millis() as u64);
         let call = self.inner.call(request);
         Box::pin(async move {
             let result = call.await.map_err(process_error);
@@ -62,15 +63,16 @@ where
                 Err(e) => {
                     let outcome = if e.is_retryable() { "failed_retryable" } else { "failed_permanent" };
                     tracing::warn!(
-                        %message_id, key = label, idempotency_key = key, outcome, duration_ms,
+                        %message_id, key = label, idempotency_key = key, outcome, duration_ms, age_ms,
                         error = %e.chain(), "item failed"
                     );
                 }
                 Ok(ItemOutcome::Skipped(reason)) => tracing::info!(
-                    %message_id, key = label, outcome = "skipped", duration_ms, reason = %reason, "item skipped"
+                    %message_id, key = label, outcome = "skipped", duration_ms, age_ms, reason = %reason, "item skipped"
                 ),
                 Ok(done) => tracing::info!(
-                    %message_id, key = label, idempotency_key = key, outcome = done.name(), duration_ms, "item done"
+                    %message_id, key = label, idempotency_key = key, outcome = done.name(), duration_ms, age_ms,
+                    "item done"
                 ),
             }
             result
