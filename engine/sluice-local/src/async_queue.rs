@@ -33,14 +33,18 @@ use crate::records::{AsyncEventRecord, Trigger};
 const ERROR_MESSAGE_BYTES: usize = 1024;
 
 /// Runs `event` through `function` with Lambda's asynchronous retry rules, AWS's waits
-/// divided by `time_scale`.
+/// divided by `time_scale`. Every attempt continues one trace: the caller's, else one started
+/// for the event.
 pub(crate) async fn run(
     function: Arc<Function>,
     sqs: aws_sdk_sqs::Client,
     event: Vec<u8>,
     request_id: String,
+    trace: Option<sluice_trace::TraceContext>,
     time_scale: f64,
 ) {
+    let trace =
+        Some(trace.unwrap_or(sluice_trace::TraceContext { sampled: None, ..sluice_trace::TraceContext::generate() }));
     let received = Instant::now();
     let config = function.config.async_invoke.clone();
     let maximum_event_age = config.maximum_event_age.div_f64(time_scale);
@@ -71,6 +75,7 @@ pub(crate) async fn run(
             attempt: attempts,
             throttles,
             queue_wait: received.elapsed(),
+            trace,
             ..InvokeRequest::new(event.clone(), Trigger::Async)
         };
         let result = function.invoke(slot, request).await;

@@ -80,9 +80,23 @@ pub struct FunctionConfig {
     /// Asynchronous invocation: retries, event age, DLQ and on-failure destination.
     #[serde(default)]
     pub async_invoke: AsyncInvokeConfig,
+    /// X-Ray tracing (`TracingConfig.Mode`, SAM's `Tracing`): whether an invocation that no
+    /// caller's trace decided is sampled (default `PassThrough`: not sampled).
+    #[serde(default)]
+    pub tracing: TracingMode,
     /// Faults the service injects into this function's invocations (tests and soak runs).
     #[serde(default)]
     pub faults: Option<FaultInjection>,
+}
+
+/// A function's X-Ray tracing mode (Lambda API reference, `TracingConfig`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TracingMode {
+    /// Lambda samples invocations no caller's trace decided.
+    Active,
+    /// Lambda follows the caller's decision and samples nothing else.
+    #[default]
+    PassThrough,
 }
 
 /// Faults the service injects, each with a probability in percent, drawn from `seed`.

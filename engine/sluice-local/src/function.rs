@@ -40,6 +40,9 @@ pub(crate) struct InvokeRequest {
     pub client_context: Option<String>,
     pub trigger: Trigger,
     pub batch_size: usize,
+    /// The caller's trace (`X-Amzn-Trace-Id` on Invoke), which the invocation continues;
+    /// `None` starts a new one.
+    pub trace: Option<sluice_trace::TraceContext>,
     /// 1 for the first attempt of an asynchronous event, 2 and 3 for its retries.
     pub attempt: u32,
     /// Times the event was throttled before this invocation.
@@ -55,6 +58,7 @@ impl InvokeRequest {
             request_id: uuid::Uuid::new_v4().to_string(),
             payload,
             client_context: None,
+            trace: None,
             trigger,
             batch_size: 1,
             attempt: 1,
@@ -343,6 +347,7 @@ impl Function {
             request_id: request_id.clone(),
             payload: request.payload.clone(),
             client_context: request.client_context.clone(),
+            trace: crate::trace::invocation_header(self.config.tracing, request.trace),
             picked: picked_tx,
             answer: answer_tx,
         };

@@ -16,6 +16,8 @@ pub(crate) struct Invocation {
     pub request_id: String,
     pub payload: Vec<u8>,
     pub client_context: Option<String>,
+    /// `Lambda-Runtime-Trace-Id`.
+    pub trace: String,
     /// Told the deadline (epoch ms) when the runtime picks the event up.
     pub picked: oneshot::Sender<u64>,
     /// Told the runtime's answer.

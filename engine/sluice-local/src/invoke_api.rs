@@ -108,6 +108,7 @@ pub(crate) async fn invoke(
             return aws_error(StatusCode::BAD_REQUEST, "InvalidRequestContentException", message, &request_id);
         }
     };
+    let trace = crate::trace::caller_trace(header("x-amzn-trace-id"));
     match kind {
         "Event" => {
             tokio::spawn(crate::async_queue::run(
@@ -115,6 +116,7 @@ pub(crate) async fn invoke(
                 shared.sqs.clone(),
                 payload,
                 request_id.clone(),
+                trace,
                 shared.time_scale,
             ));
             (StatusCode::ACCEPTED, [("x-amzn-requestid", request_id)]).into_response()
@@ -131,7 +133,8 @@ pub(crate) async fn invoke(
                     return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
                 }
             };
-            let request = InvokeRequest { request_id, client_context, ..InvokeRequest::new(payload, Trigger::Sync) };
+            let request =
+                InvokeRequest { request_id, client_context, trace, ..InvokeRequest::new(payload, Trigger::Sync) };
             let result = function.invoke(slot, request).await;
             let mut response = (
                 StatusCode::OK,

@@ -68,6 +68,8 @@ mod sns_subscription;
 pub mod sqs_mapping;
 /// Why the service could not start.
 mod start_error;
+/// The trace header of each invocation.
+mod trace;
 /// Waiting on conditions with a deadline.
 pub mod wait;
 

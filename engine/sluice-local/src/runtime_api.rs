@@ -47,12 +47,6 @@ async fn next(State(instance): State<Arc<Instance>>) -> Response {
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "ServiceException", "instance is shutting down");
     };
     let deadline_ms = sluice_clock::now_millis() + instance.timeout.as_millis() as u64;
-    let trace = format!(
-        "Root=1-{:08x}-{};Parent={};Sampled=0",
-        deadline_ms / 1000,
-        &uuid::Uuid::new_v4().simple().to_string()[..24],
-        &uuid::Uuid::new_v4().simple().to_string()[..16]
-    );
     instance.current.lock().expect("instance poisoned").insert(invocation.request_id.clone(), invocation.answer);
     let _ = invocation.picked.send(deadline_ms);
     let mut response = (
@@ -63,7 +57,7 @@ async fn next(State(instance): State<Arc<Instance>>) -> Response {
             ("lambda-runtime-aws-request-id", invocation.request_id),
             ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
             ("lambda-runtime-invoked-function-arn", instance.function_arn.clone()),
-            ("lambda-runtime-trace-id", trace),
+            ("lambda-runtime-trace-id", invocation.trace),
         ],
         invocation.payload,
     )

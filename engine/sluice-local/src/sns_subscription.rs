@@ -122,6 +122,8 @@ pub(crate) async fn deliver(
                 shared.sqs.clone(),
                 event.to_string().into_bytes(),
                 uuid::Uuid::new_v4().to_string(),
+                // SNS passes the publisher's trace on when it has one (an actively traced topic).
+                crate::trace::caller_trace(headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok())),
                 shared.time_scale,
             ));
             StatusCode::OK.into_response()

@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{MessageSystemAttributeNameForSends, MessageSystemAttributeValue, QueueAttributeName};
 use serde_json::{Value, json};
+use sluice_local::config::TracingMode;
 use sluice_local::wait::{receive_one, wait_for};
 use sluice_local::{
     AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, LocalLambda, Outcome, ServiceConfig, ServiceOptions,
     SnsSubscriptionConfig, StartError, Trigger,
 };
+use sluice_trace::TraceContext;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -962,4 +964,114 @@ async fn an_init_that_never_asks_for_an_event_times_out_at_ten_seconds_as_sandbo
     assert_eq!(record.outcome, Outcome::Timeout);
     assert!(record.duration_ms >= 10_000, "it waited the whole init limit: {} ms", record.duration_ms);
     service.shutdown().await;
+}
+
+/// A sync `Invoke` of the test function's `context` action, with `X-Amzn-Trace-Id` if given:
+/// the `Lambda-Runtime-Trace-Id` the function saw.
+async fn invoked_trace(service: &LocalLambda, function: &str, caller: Option<&str>) -> TraceContext {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/2015-03-31/functions/{function}/invocations", service.endpoint()))
+        .body(json!({"action": "context"}).to_string());
+    if let Some(header) = caller {
+        request = request.header("X-Amzn-Trace-Id", header);
+    }
+    let body: Value = request.send().await.unwrap().json().await.unwrap();
+    TraceContext::parse(body["trace_id"].as_str().expect("a Lambda-Runtime-Trace-Id")).unwrap()
+}
+
+const CALLER_TRACE: &str = "Root=1-6752a1b0-0123456789abcdef01234567;Parent=1111111111111111;Sampled=1";
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn each_invocation_gets_a_trace_header_and_invoke_continues_the_callers() {
+    let mut active = test_function("active", 3000);
+    active.tracing = TracingMode::Active;
+    let service =
+        start(ServiceConfig { functions: vec![test_function("passive", 3000), active], ..Default::default() }).await;
+    let caller = TraceContext::parse(CALLER_TRACE).unwrap();
+    let continued = invoked_trace(&service, "passive", Some(CALLER_TRACE)).await;
+    assert_eq!(
+        (continued.trace_id, continued.sampled),
+        (caller.trace_id, Some(true)),
+        "the caller's trace and decision"
+    );
+    assert_ne!(continued.parent_id, caller.parent_id, "the function's segment is a new parent");
+
+    let (first, second) =
+        (invoked_trace(&service, "passive", None).await, invoked_trace(&service, "passive", None).await);
+    assert_ne!(first.trace_id, second.trace_id, "a new trace per uncalled-for invocation");
+    assert_eq!(first.sampled, Some(false), "PassThrough samples nothing of its own");
+    assert_eq!(invoked_trace(&service, "active", None).await.sampled, Some(true), "Active does");
+    let ignored = invoked_trace(&service, "passive", Some("Root=broken")).await;
+    assert_ne!(ignored.trace_id, caller.trace_id, "a malformed caller header starts a new trace");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn async_retries_keep_one_trace_and_the_mapping_hands_over_aws_trace_header() {
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let dir = std::env::temp_dir().join(unique("trace"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (traces, events) = (dir.join("traces"), dir.join("events"));
+    let mut retried = test_function("retried", 3000);
+    retried.async_invoke = AsyncInvokeConfig { maximum_retry_attempts: 2, ..AsyncInvokeConfig::default() };
+    retried.environment = BTreeMap::from([("TEST_FUNCTION_TRACE_LOG".into(), traces.display().to_string())]);
+    let mut mapped = test_function("mapped", 3000);
+    mapped.environment = BTreeMap::from([("TEST_FUNCTION_EVENT_LOG".into(), events.display().to_string())]);
+    let url = queue(&sqs, 30).await;
+    let service = start(ServiceConfig {
+        functions: vec![retried, mapped],
+        event_source_mappings: vec![EventSourceMappingConfig {
+            function: "mapped".into(),
+            queue_url: url.clone(),
+            batch_size: 10,
+            batching_window: Duration::ZERO,
+            maximum_concurrency: None,
+            report_batch_item_failures: true,
+        }],
+        time_scale: Some(1200.0),
+        ..Default::default()
+    })
+    .await;
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/2015-03-31/functions/retried/invocations", service.endpoint()))
+        .header("X-Amz-Invocation-Type", "Event")
+        .header("X-Amzn-Trace-Id", CALLER_TRACE)
+        .body(json!({"action": "fail"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let seen = wait_for(LIMIT, || async {
+        let lines = std::fs::read_to_string(&traces).unwrap_or_default();
+        let lines: Vec<String> = lines.lines().map(str::to_owned).collect();
+        (lines.len() == 3).then_some(lines)
+    })
+    .await
+    .expect("one attempt and two retries");
+    let caller = TraceContext::parse(CALLER_TRACE).unwrap();
+    for line in &seen {
+        assert_eq!(TraceContext::parse(line).unwrap().trace_id, caller.trace_id, "{line}");
+    }
+
+    let header = MessageSystemAttributeValue::builder().data_type("String").string_value(CALLER_TRACE).build().unwrap();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("ok")
+        .message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, header)
+        .send()
+        .await
+        .unwrap();
+    let event: Value = wait_for(LIMIT, || async {
+        let text = std::fs::read_to_string(&events).ok()?;
+        serde_json::from_str(text.lines().next()?).ok()
+    })
+    .await
+    .expect("the mapping invoked the function");
+    assert_eq!(event["Records"][0]["attributes"]["AWSTraceHeader"], CALLER_TRACE, "the sender's trace, as SQS kept it");
+    service.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -442,6 +442,10 @@ impl Stack {
                 reserved_concurrency: reserved,
                 runtime: c.runtime().map(|r| r.as_str().to_owned()).unwrap_or_default(),
                 async_invoke,
+                tracing: match c.tracing_config().and_then(|t| t.mode()) {
+                    Some(aws_sdk_lambda::types::TracingMode::Active) => sluice_local::config::TracingMode::Active,
+                    _ => sluice_local::config::TracingMode::PassThrough,
+                },
                 per_execution_environment_max_concurrency: None,
                 faults: None,
             });

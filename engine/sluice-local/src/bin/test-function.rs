@@ -1,5 +1,6 @@
 //! A small function for testing the local Lambda service, driven by its event. With
-//! `TEST_FUNCTION_EVENT_LOG` set, it appends every event it receives to that file.
+//! `TEST_FUNCTION_EVENT_LOG` set, it appends every event it receives to that file; with
+//! `TEST_FUNCTION_TRACE_LOG`, every invocation's `Lambda-Runtime-Trace-Id`.
 //!
 //! - `{"action":"echo", ...}`: returns the event.
 //! - `{"action":"context"}`: returns the request id, deadline, function ARN and Lambda variables.
@@ -32,6 +33,11 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         use std::io::Write;
         let mut log = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
         writeln!(log, "{payload}")?;
+    }
+    if let Ok(path) = std::env::var("TEST_FUNCTION_TRACE_LOG") {
+        use std::io::Write;
+        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        writeln!(log, "{}", ctx.xray_trace_id.as_deref().unwrap_or("none"))?;
     }
     if payload.get("Records").and_then(|r| r.get(0)).and_then(|r| r.get("eventSource")) == Some(&json!("aws:sqs")) {
         return sqs(payload).await;
