@@ -103,7 +103,9 @@ impl Classify for InvokeError {
     }
 }
 
-/// A Lambda client for synchronous invocations with client-side retries.
+/// A Lambda client for synchronous invocations with client-side retries. Inside a record's
+/// trace scope (`sluice_trace::scope`, which sluice's handlers open), each call carries that
+/// trace to the invoked function.
 #[derive(Debug, Clone)]
 pub struct InvokeClient {
     lambda: aws_sdk_lambda::Client,
@@ -113,7 +115,12 @@ pub struct InvokeClient {
 impl InvokeClient {
     /// A client from `config` (endpoint, region, credentials) retrying by `policy`.
     pub fn new(config: &aws_config::SdkConfig, policy: RetryPolicy) -> Self {
-        let lambda = aws_sdk_lambda::config::Builder::from(config).retry_config(RetryConfig::disabled()).build();
+        // The caller's current trace (`sluice_trace::current`, the record being processed)
+        // continues in the function it invokes: Lambda reads `X-Amzn-Trace-Id` on Invoke.
+        let lambda = aws_sdk_lambda::config::Builder::from(config)
+            .retry_config(RetryConfig::disabled())
+            .interceptor(sluice_trace::SdkTraceHeader)
+            .build();
         InvokeClient { lambda: aws_sdk_lambda::Client::from_conf(lambda), policy }
     }
 

@@ -18,11 +18,16 @@ enum Answer {
 }
 
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(String, String, String)>>>);
+struct Seen(Arc<Mutex<Vec<(String, String, String)>>>, Arc<Mutex<Vec<Option<String>>>>);
 
 impl Seen {
     fn requests(&self) -> Vec<(String, String, String)> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// Each request's `X-Amzn-Trace-Id`.
+    fn traces(&self) -> Vec<Option<String>> {
+        self.1.lock().unwrap().clone()
     }
 }
 
@@ -37,6 +42,8 @@ async fn lambda_api(script: Vec<Answer>) -> (String, Seen) {
             let invocation_type =
                 headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
             log.0.lock().unwrap().push((name, invocation_type, body.clone()));
+            let trace = headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            log.1.lock().unwrap().push(trace);
             let answer = next.lock().unwrap().next().unwrap_or(Answer::Ok);
             async move {
                 match answer {
@@ -204,4 +211,14 @@ async fn a_function_error_is_retried_when_the_call_is_idempotent() {
         .unwrap();
     assert_eq!(response.attempts, 2);
     assert_eq!(seen.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_call_made_for_a_record_carries_its_trace_into_the_invoked_function() {
+    let (url, seen) = lambda_api(vec![]).await;
+    let client = InvokeClient::new(&sdk_config(&url), RetryPolicy::default());
+    let record = sluice_trace::TraceContext::generate();
+    sluice_trace::scope(Some(record), client.invoke("f", b"{}".to_vec(), Idempotence::NotIdempotent)).await.unwrap();
+    client.invoke("f", b"{}".to_vec(), Idempotence::NotIdempotent).await.unwrap();
+    assert_eq!(seen.traces(), [Some(record.xray_header()), None], "the record's trace, and none outside a record");
 }
