@@ -56,7 +56,7 @@ pub const METRICS_NAMESPACE: &str = "Sluice";
 ///
 /// Invalid configuration fails initialisation with the variable's name.
 pub async fn run(path: Path) -> Result<(), lambda_runtime::Error> {
-    sluice::telemetry::init_logs();
+    init_telemetry()?;
     serve(path).await.inspect_err(|e| tracing::error!(error = %e, "object-summary worker stopped"))
 }
 
@@ -117,6 +117,19 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
             lambda_runtime::run_concurrent(builder.build()).await
         }
     }
+}
+
+/// Logs, and spans exported over OTLP when an endpoint is configured (feature `otel`).
+fn init_telemetry() -> Result<(), lambda_runtime::Error> {
+    #[cfg(feature = "otel")]
+    if ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
+        return Ok(sluice::otel::init()?);
+    }
+    sluice::telemetry::init_logs();
+    Ok(())
 }
 
 /// The SQS client for dead letters, putting the failed record's trace on each send.

@@ -205,7 +205,10 @@ impl Webhook {
                 // gets its chance, until the deadline itself.
                 let is_first = first.swap(false, std::sync::atomic::Ordering::Relaxed);
                 let until = if is_first && Instant::now() >= cutoff { deadline } else { cutoff };
-                match tokio::time::timeout_at(until, self.attempt(&body, &key, request_id)).await {
+                // One span per attempt (DEBUG: exported with the `otel` feature, free without it).
+                let span = tracing::debug_span!("webhook POST", "url.full" = %self.url);
+                let attempt = tracing::Instrument::instrument(self.attempt(&body, &key, request_id), span);
+                match tokio::time::timeout_at(until, attempt).await {
                     Ok(Err(e)) => {
                         let prefix = format!("webhook POST to {}: ", self.url);
                         let text = sluice_retry::error_chain(&e);

@@ -285,7 +285,8 @@ mod tests {
     #[test]
     fn malformed_headers_are_refused_by_kind_with_a_bounded_excerpt() {
         use TraceHeaderError::*;
-        let cases: &[(&str, fn(&TraceHeaderError) -> bool)] = &[
+        type Kind = fn(&TraceHeaderError) -> bool;
+        let cases: &[(&str, Kind)] = &[
             ("", |e| matches!(e, Unrecognised(_))),
             ("garbage", |e| matches!(e, Unrecognised(_))),
             ("Root=2-5759e988-bd862e3fe1be46a994272793", |e| matches!(e, Root(_))),

@@ -254,20 +254,44 @@ pub(crate) fn trace_header(source: &str, header: &str) -> Option<TraceContext> {
     TraceContext::parse(header).inspect_err(|error| tracing::debug!(source, %error, "trace header ignored")).ok()
 }
 
-/// The span a message runs in: its log lines name the request and the message's trace.
-pub(crate) fn message_span(meta: &MessageMeta, inv: &Invocation) -> tracing::Span {
-    match meta.trace {
+/// The span a message runs in, and the trace calls made for it carry (`sluice_trace::current`
+/// inside it). Its log lines name the request and the message's trace. With the `otel`
+/// feature, a message with a trace of its own continues it, and the invocation span (the
+/// current one) links to it.
+pub(crate) fn message_span(meta: &MessageMeta, inv: &Invocation) -> (tracing::Span, Option<TraceContext>) {
+    let span = match meta.trace {
         Some(trace) => tracing::info_span!("message", requestId = &*inv.request_id, trace_id = %trace.trace_id),
         None => tracing::info_span!("message", requestId = &*inv.request_id),
+    };
+    #[cfg(feature = "otel")]
+    {
+        if let Some(trace) = meta.trace.filter(|t| Some(t.trace_id) != inv.trace.map(|i| i.trace_id)) {
+            crate::otel::link(&tracing::Span::current(), &trace);
+            crate::otel::continue_trace(&span, Some(&trace));
+        }
+        let outgoing = crate::otel::outgoing(&span, meta.trace);
+        (span, outgoing)
     }
+    #[cfg(not(feature = "otel"))]
+    (span, meta.trace)
 }
 
-/// The span an invocation runs in, naming its request and trace.
+/// The span an invocation runs in, naming its request and trace. With the `otel` feature it
+/// continues the invocation's trace.
 pub(crate) fn invocation_span(inv: &Invocation) -> tracing::Span {
-    match inv.trace {
+    let span = match inv.trace {
         Some(trace) => tracing::info_span!("invocation", requestId = &*inv.request_id, trace_id = %trace.trace_id),
         None => tracing::info_span!("invocation", requestId = &*inv.request_id),
-    }
+    };
+    #[cfg(feature = "otel")]
+    crate::otel::continue_trace(&span, inv.trace.as_ref());
+    span
+}
+
+/// Exports the invocation's spans, now closed, before the handler answers (`otel` feature).
+pub(crate) async fn flush_spans() {
+    #[cfg(feature = "otel")]
+    crate::otel::flush().await;
 }
 
 fn log_message_failure(meta: &MessageMeta, failure: &Failure) {

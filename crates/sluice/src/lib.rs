@@ -80,6 +80,9 @@ mod idempotent;
 /// Items and their idempotency keys.
 mod item;
 pub mod layers;
+/// OpenTelemetry export over OTLP/HTTP.
+#[cfg(feature = "otel")]
+pub mod otel;
 /// What a built handler is made of.
 mod parts;
 /// One import for a worker's `main.rs`.

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::dead_letter::{self, DeadLetterSink};
-use crate::engine::{Engine, Failure, Invocation, invocation_span, message_span};
+use crate::engine::{Engine, Failure, Invocation, flush_spans, invocation_span, message_span};
 use crate::item::{Item, MessageMeta};
 use crate::parts::HandlerParts;
 use crate::processor::Path;
@@ -111,7 +111,9 @@ impl<T: Item> Inner<T> {
         let started = Instant::now();
         let inv = self.engine.invocation(ctx, Path::Sns);
         let span = invocation_span(&inv);
-        sluice_trace::scope(inv.trace, self.handle_event(event, &inv, started)).instrument(span).await
+        let answer = sluice_trace::scope(inv.trace, self.handle_event(event, &inv, started)).instrument(span).await;
+        flush_spans().await;
+        answer
     }
 
     async fn handle_event(&self, event: SnsEvent, inv: &Invocation, started: Instant) -> Result<(), SnsHandlerError> {
@@ -158,8 +160,8 @@ impl<T: Item> Inner<T> {
             sent_at_ms: u64::try_from(sns.timestamp.timestamp_millis()).ok(),
             ..MessageMeta::default()
         };
-        let span = message_span(&meta, inv);
-        sluice_trace::scope(meta.trace, self.run_message(record, meta, inv)).instrument(span).await
+        let (span, trace) = message_span(&meta, inv);
+        sluice_trace::scope(trace, self.run_message(record, meta, inv)).instrument(span).await
     }
 
     async fn run_message(&self, record: &SnsRecord, meta: MessageMeta, inv: &Invocation) -> (Option<Failure>, Counts) {

@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::dead_letter::{self, DeadLetterSink};
-use crate::engine::{Engine, Failure, Invocation, invocation_span, message_span, trace_header};
+use crate::engine::{Engine, Failure, Invocation, flush_spans, invocation_span, message_span, trace_header};
 use crate::item::{Item, MessageMeta};
 use crate::parts::HandlerParts;
 use crate::processor::Path;
@@ -129,7 +129,9 @@ impl<T: Item> Inner<T> {
         let started = Instant::now();
         let inv = self.engine.invocation(ctx, Path::Sqs);
         let span = invocation_span(&inv);
-        sluice_trace::scope(inv.trace, self.handle_batch(event, &inv, started)).instrument(span).await
+        let answer = sluice_trace::scope(inv.trace, self.handle_batch(event, &inv, started)).instrument(span).await;
+        flush_spans().await;
+        answer
     }
 
     async fn handle_batch(
@@ -225,8 +227,8 @@ impl<T: Item> Inner<T> {
             sent_at_ms: attribute("SentTimestamp").and_then(|t| t.parse().ok()),
             ..MessageMeta::default()
         };
-        let span = message_span(&meta, inv);
-        sluice_trace::scope(meta.trace, self.run_message_in(record, meta, inv)).instrument(span).await
+        let (span, trace) = message_span(&meta, inv);
+        sluice_trace::scope(trace, self.run_message_in(record, meta, inv)).instrument(span).await
     }
 
     async fn run_message_in(&self, record: &SqsMessage, mut meta: MessageMeta, inv: &Invocation) -> MessageResult {

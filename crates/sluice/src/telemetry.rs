@@ -7,10 +7,16 @@
 //! Lambda sets no level. (That function reads `RUST_LOG` again inside `EnvFilter::from_env_lossy`,
 //! so a stray `RUST_LOG` overrides the level the function's configuration chose.)
 //!
-//! The request id is on every line through the span `lambda_runtime` opens per invocation
-//! (`Lambda runtime invoke`, field `requestId`); sluice's handlers open no second one.
+//! Every line inside an invocation names its request and trace: the handlers run each
+//! invocation in a span `invocation` and each message in a span `message`, with the fields
+//! `requestId` and `trace_id` (the message's own trace, which on SQS may be its sender's; see
+//! [`sluice_trace`]). JSON lines carry the current span's fields, so a line names the trace
+//! of the message it was logged for, as Powertools' Logger does with `xray_trace_id`.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry};
 
 /// Installs a `tracing` subscriber writing to standard output.
 ///
@@ -26,11 +32,22 @@ use tracing_subscriber::EnvFilter;
 /// tracing::info!(key = "incoming/a.csv", "hello");
 /// ```
 pub fn init_logs() {
-    let lookup = |name: &str| std::env::var(name).ok();
-    let (filter, json) = settings(lookup);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(false);
-    let _ =
-        if json { builder.json().with_current_span(true).with_span_list(false).try_init() } else { builder.try_init() };
+    let _ = tracing_subscriber::registry().with(log_layer::<Registry>()).try_init();
+}
+
+/// The log layer [`init_logs`] installs, filtered by its level: a subscriber of your own (or
+/// `otel::init`) stacks it with other layers.
+pub fn log_layer<S>() -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    let (filter, json) = settings(|name| std::env::var(name).ok());
+    let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(false);
+    if json {
+        layer.json().with_current_span(true).with_span_list(false).with_filter(filter).boxed()
+    } else {
+        layer.with_filter(filter).boxed()
+    }
 }
 
 /// The filter and whether to write JSON, from the variables `lookup` finds.

@@ -3,6 +3,8 @@
 
 use std::task::{Context, Poll};
 
+use tracing::Instrument;
+
 use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::Idempotency;
 use crate::idempotency::{Admission, Completion};
@@ -77,7 +79,9 @@ where
             let (deadline, cutoff, wrap_up) = (ctx.deadline, ctx.processing_cutoff(), ctx.wrap_up_cutoff());
             let key = ctx.idempotency_key.as_deref().map(str::to_owned);
             let fingerprint = request.item.fingerprint();
-            let lease = match idempotency.admit(key, fingerprint.as_deref(), &deadline, cutoff).await {
+            // DEBUG spans: exported with the `otel` feature, free without it.
+            let claim = idempotency.admit(key, fingerprint.as_deref(), &deadline, cutoff);
+            let lease = match claim.instrument(tracing::debug_span!("claim")).await {
                 Admission::Run { lease, key } => {
                     request.ctx.idempotency_key = key;
                     lease
@@ -95,21 +99,24 @@ where
             };
             match result {
                 Ok(ItemOutcome::Processed { output, .. }) => {
-                    let completion = idempotency.complete(&lease, &output.to_string(), wrap_up).await;
+                    let completion = idempotency
+                        .complete(&lease, &output.to_string(), wrap_up)
+                        .instrument(tracing::debug_span!("complete"))
+                        .await;
                     Ok(ItemOutcome::Processed { output, recorded: completion == Completion::Recorded })
                 }
                 Ok(ItemOutcome::Skipped(reason)) => {
                     // Nothing to do for this item, now or later: record that, so duplicates skip too.
                     let json = serde_json::json!({ "skipped": reason }).to_string();
-                    idempotency.complete(&lease, &json, wrap_up).await;
+                    idempotency.complete(&lease, &json, wrap_up).instrument(tracing::debug_span!("complete")).await;
                     Ok(ItemOutcome::Skipped(reason))
                 }
                 Ok(other) => {
-                    idempotency.release(&lease, wrap_up).await;
+                    idempotency.release(&lease, wrap_up).instrument(tracing::debug_span!("release")).await;
                     Ok(other)
                 }
                 Err(e) => {
-                    idempotency.release(&lease, wrap_up).await;
+                    idempotency.release(&lease, wrap_up).instrument(tracing::debug_span!("release")).await;
                     Err(e)
                 }
             }

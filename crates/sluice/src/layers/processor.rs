@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::FutureExt;
+use tracing::Instrument;
 
 use super::{ItemFuture, ItemOutcome, ItemRequest};
 use crate::processor::{ProcessError, Processor};
@@ -61,7 +62,10 @@ impl<T: Send + 'static, P: Processor<T>> tower::Service<ItemRequest<T>> for Proc
     fn call(&mut self, request: ItemRequest<T>) -> Self::Future {
         let processor = self.processor.clone();
         Box::pin(async move {
-            let run = AssertUnwindSafe(processor.process(request.item, request.ctx)).catch_unwind().await;
+            // A DEBUG span: exported with the `otel` feature, free without it.
+            let span = tracing::debug_span!("process");
+            let run =
+                AssertUnwindSafe(processor.process(request.item, request.ctx)).catch_unwind().instrument(span).await;
             match run {
                 Ok(Ok(output)) => {
                     let output = serde_json::to_value(&output).unwrap_or_else(|e| {
