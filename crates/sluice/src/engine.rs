@@ -19,7 +19,7 @@ use tower::util::BoxCloneSyncService;
 use crate::deadline::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE, Deadline};
 use crate::item::{Item, MessageMeta};
 use crate::layers::{ItemOutcome, ItemRequest, panic_message};
-use crate::processor::{ItemContext, Path, ProcessError};
+use crate::processor::{ItemContext, Path, ProcessError, Timeline};
 use crate::report::Counts;
 
 /// A user function that names an item's idempotency key.
@@ -223,8 +223,17 @@ impl<T: Item> Engine<T> {
             Some(f) => f(&item, meta),
             None => item.default_key(meta),
         };
-        let age_from = meta.sent_at_ms.or_else(|| item.event_time_ms());
-        let age = age_from.map(|from| Duration::from_millis(sluice_clock::now_millis().saturating_sub(from)));
+        let now_ms = sluice_clock::now_millis();
+        let timeline = Timeline {
+            event_ms: item.event_time_ms(),
+            published_ms: meta.published_at_ms,
+            sent_ms: meta.sent_at_ms,
+            received_ms: meta.first_received_at_ms,
+            started_ms: now_ms,
+        };
+        // The age of the last hop's entry: SQS's receipt, else SNS's publish, else the event.
+        let age_from = meta.sent_at_ms.or(meta.published_at_ms).or(timeline.event_ms);
+        let age = age_from.map(|from| Duration::from_millis(now_ms.saturating_sub(from)));
         if let Some(age) = age {
             inv.record_ages_ms.lock().unwrap_or_else(|e| e.into_inner()).push(age.as_millis() as u64);
         }
@@ -232,6 +241,7 @@ impl<T: Item> Engine<T> {
             request_id: inv.request_id.clone(),
             trace: meta.trace,
             age,
+            timeline,
             message_id: meta.message_id.clone(),
             idempotency_key: key.map(Arc::from),
             path: inv.path,

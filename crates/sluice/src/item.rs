@@ -32,9 +32,14 @@ pub struct MessageMeta {
     /// The message's trace: on SQS its `AWSTraceHeader` (the sender's), else the invocation's
     /// `Lambda-Runtime-Trace-Id`.
     pub trace: Option<sluice_trace::TraceContext>,
-    /// When the message entered its last hop, in epoch milliseconds: SQS's `SentTimestamp`, or
-    /// the SNS `Timestamp` on the direct path.
+    /// When SNS published the message (its `Timestamp`), epoch milliseconds: from the SNS
+    /// record, or from the SNS envelope in an SQS body.
+    pub published_at_ms: Option<u64>,
+    /// When SQS received the message (`SentTimestamp`), epoch milliseconds.
     pub sent_at_ms: Option<u64>,
+    /// When SQS first handed the message to a consumer (`ApproximateFirstReceiveTimestamp`),
+    /// epoch milliseconds.
+    pub first_received_at_ms: Option<u64>,
 }
 
 /// A decodable item with an idempotency identity.
@@ -55,7 +60,8 @@ pub trait Item: Payload + Send + 'static {
     }
 
     /// When the item's event happened, in epoch milliseconds (an S3 event's `eventTime`): its
-    /// age is measured from it when the message has no [`MessageMeta::sent_at_ms`].
+    /// age is measured from it when the message has neither [`MessageMeta::sent_at_ms`] nor
+    /// [`MessageMeta::published_at_ms`].
     fn event_time_ms(&self) -> Option<u64> {
         None
     }

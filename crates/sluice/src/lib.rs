@@ -112,7 +112,7 @@ pub use engine::MAX_REASON_BYTES;
 pub use idempotency::{DEFAULT_LEASE, DEFAULT_TTL, Idempotency};
 pub use idempotent::IdempotentError;
 pub use item::{Item, MessageMeta};
-pub use processor::{BoxError, ItemContext, Path, ProcessError, Processor, ProcessorFn, processor_fn};
+pub use processor::{BoxError, ItemContext, Path, ProcessError, Processor, ProcessorFn, Timeline, processor_fn};
 pub use report::{EmfMetrics, InvocationReport};
 /// The event decoders (`sluice-events`): S3 notifications raw or in SNS, JSON payloads.
 pub use sluice_events as events;

@@ -99,6 +99,36 @@ impl Path {
     }
 }
 
+/// When an item passed each hop of its path, in epoch milliseconds: the item's `done` log line
+/// carries them (`event_ms`, `published_ms`, `sent_ms`, `received_ms`, `started_ms`), so
+/// the time between the upload and the worker can be broken down hop by hop.
+///
+/// ```
+/// let timeline = sluice::Timeline { event_ms: Some(1_000), published_ms: Some(1_040), ..Default::default() };
+/// assert_eq!(timeline.oldest_ms(), Some(1_000));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeline {
+    /// The event's own time (an S3 event's `eventTime`).
+    pub event_ms: Option<u64>,
+    /// SNS published it (`Timestamp`).
+    pub published_ms: Option<u64>,
+    /// SQS received it (`SentTimestamp`).
+    pub sent_ms: Option<u64>,
+    /// SQS first handed it to a consumer (`ApproximateFirstReceiveTimestamp`).
+    pub received_ms: Option<u64>,
+    /// The worker started it.
+    pub started_ms: u64,
+}
+
+impl Timeline {
+    /// The earliest stamp: when the item entered the pipeline, as far as its message tells.
+    pub fn oldest_ms(&self) -> Option<u64> {
+        [self.event_ms, self.published_ms, self.sent_ms].into_iter().flatten().min()
+    }
+}
+
 /// What a processor knows about the item it is processing.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -124,6 +154,8 @@ pub struct ItemContext {
     /// How old the item was when it started: now minus SQS's `SentTimestamp`, the SNS
     /// `Timestamp` or the S3 `eventTime`, the first the message has.
     pub age: Option<Duration>,
+    /// When the item passed each hop before this worker, and when it started here.
+    pub timeline: Timeline,
     /// Items still running then are abandoned.
     pub(crate) processing_cutoff: Instant,
     /// Store and dead-letter calls still running then are abandoned, and the handler answers.

@@ -157,7 +157,7 @@ impl<T: Item> Inner<T> {
             // An asynchronous invocation carries one message: its trace is the invocation's
             // `Lambda-Runtime-Trace-Id`, never the process-wide `_X_AMZN_TRACE_ID`.
             trace: inv.trace,
-            sent_at_ms: u64::try_from(sns.timestamp.timestamp_millis()).ok(),
+            published_at_ms: u64::try_from(sns.timestamp.timestamp_millis()).ok(),
             ..MessageMeta::default()
         };
         let (span, trace) = message_span(&meta, inv);

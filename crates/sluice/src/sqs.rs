@@ -225,6 +225,7 @@ impl<T: Item> Inner<T> {
                 .and_then(|header| trace_header(sluice_trace::SQS_TRACE_ATTRIBUTE, header))
                 .or(inv.trace),
             sent_at_ms: attribute("SentTimestamp").and_then(|t| t.parse().ok()),
+            first_received_at_ms: attribute("ApproximateFirstReceiveTimestamp").and_then(|t| t.parse().ok()),
             ..MessageMeta::default()
         };
         let (span, trace) = message_span(&meta, inv);
@@ -242,6 +243,7 @@ impl<T: Item> Inner<T> {
         if let Some(envelope) = &opened.envelope {
             meta.sns_message_id = Some(envelope.message_id.clone());
             meta.topic_arn = Some(envelope.topic_arn.clone());
+            meta.published_at_ms = envelope.timestamp.as_deref().and_then(sluice_clock::rfc3339_millis);
         }
         let outcome = self.engine.process_payload(opened.payload(body), &meta, inv).await;
         let result = MessageResult { failure: outcome.failure, counts: outcome.counts };

@@ -119,6 +119,8 @@ async fn each_sqs_message_runs_under_its_senders_trace_else_the_invocations() {
     let done = lines.parsed().into_iter().find(|l| l["fields"]["message"] == "item done").unwrap();
     assert!(done["fields"]["age_ms"].as_u64().unwrap() >= 1_500, "{done}");
     assert_eq!(done["span"]["requestId"], "req-1", "the request id stays on the line");
+    assert_eq!(done["fields"]["sent_ms"], json!(sent_ms), "the line carries the item's timeline");
+    assert!(done["fields"]["started_ms"].as_u64().unwrap() >= sent_ms + 1_500);
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -139,6 +141,8 @@ async fn an_sns_invocation_runs_under_its_lambda_runtime_trace_id() {
     assert_eq!(lines.trace_of("working", "job", "a"), Some(hex(INVOCATION)));
     assert_eq!(lines.trace_of("invocation summary", "path", "sns"), Some(hex(INVOCATION)));
     assert_eq!(current(), None, "nothing leaks out of the invocation");
+    let done = lines.parsed().into_iter().find(|l| l["fields"]["message"] == "item done").unwrap();
+    assert_eq!(done["fields"]["published_ms"], json!(sluice_clock::rfc3339_millis("2026-11-26T14:13:23.773Z")));
 }
 
 #[tokio::test(flavor = "current_thread")]

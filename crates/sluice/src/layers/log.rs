@@ -10,7 +10,9 @@ use crate::processor::ProcessError;
 
 /// Logs each item's end: `item done` (processed or duplicate, at info), `item skipped` (info)
 /// or `item failed` (warn), with the message id, the item's label, its idempotency key, the
-/// outcome, the duration in milliseconds and the item's age when it started (`age_ms`).
+/// outcome, the duration in milliseconds and the item's age when it started (`age_ms`). An
+/// item done also names its [`Timeline`](crate::Timeline): `event_ms`, `published_ms`,
+/// `sent_ms`, `received_ms`, `started_ms`.
 ///
 /// ```
 /// use sluice::layers::ItemLogLayer;
@@ -54,6 +56,7 @@ where
         let message_id = request.ctx.message_id.clone();
         let key = request.ctx.idempotency_key.clone().unwrap_or_else(|| "".into());
         let age_ms = request.ctx.age.map(|age| age.as_millis() as u64);
+        let t = request.ctx.timeline;
         let call = self.inner.call(request);
         Box::pin(async move {
             let result = call.await.map_err(process_error);
@@ -72,7 +75,8 @@ where
                 ),
                 Ok(done) => tracing::info!(
                     %message_id, key = label, idempotency_key = key, outcome = done.name(), duration_ms, age_ms,
-                    "item done"
+                    event_ms = t.event_ms, published_ms = t.published_ms, sent_ms = t.sent_ms, received_ms = t.received_ms,
+                    started_ms = t.started_ms, "item done"
                 ),
             }
             result
