@@ -85,6 +85,25 @@ fn the_json_figures_agree_with_the_local_services_records() {
         assert_eq!(outcomes["processed"], 24, "{name}: {outcomes}");
         assert_eq!((outcomes["lost"].as_u64(), outcomes["dead_lettered"].as_u64()), (Some(0), Some(0)), "{name}");
         assert_eq!(figures["latency"]["samples"], 24, "{name}: one latency per object");
+        // The latency hop by hop, every object in every hop: each stamp is on its timeline.
+        let hops: Vec<(String, u64)> = figures["hops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["hop"].as_str().unwrap().to_owned(), h["samples"].as_u64().unwrap()))
+            .collect();
+        let expected: &[&str] = match name {
+            "queue" => &[
+                "upload → S3 event",
+                "S3 event → SNS publish",
+                "SNS → in the queue",
+                "queue wait → polled",
+                "polled → handler start",
+                "handler → partner answered",
+            ],
+            _ => &["upload → S3 event", "S3 event → SNS publish", "SNS → handler start", "handler → partner answered"],
+        };
+        assert_eq!(hops, expected.iter().map(|h| (h.to_string(), 24)).collect::<Vec<_>>(), "{name}: hops");
         let billed: f64 = mine
             .iter()
             .map(|r| r["billed_duration_ms"].as_f64().unwrap() / 1000.0 * r["memory_mb"].as_f64().unwrap() / 1024.0)

@@ -6,8 +6,9 @@ use plotters::prelude::*;
 
 use crate::comparison::Comparison;
 use crate::figures::PathFigures;
+use crate::hops::Hop;
 pub use crate::plot::{Chart, ChartError};
-use crate::plot::{Series, grouped_bars, legend, lines, path_colour, steps, svg};
+use crate::plot::{Series, StackedBar, grouped_bars, legend, lines, path_colour, steps, svg};
 
 fn colour(p: &PathFigures) -> RGBColor {
     path_colour(p.path)
@@ -17,6 +18,7 @@ fn colour(p: &PathFigures) -> RGBColor {
 pub fn all(c: &Comparison) -> Result<Vec<Chart>, ChartError> {
     Ok(vec![
         latency_cdf(c)?,
+        hop_breakdown(c)?,
         over_time(c, "concurrency", "Concurrent executions over time", "executions", |p| {
             p.concurrency.curve.iter().map(|(t, n)| (*t, *n as f64)).collect()
         })?,
@@ -73,6 +75,26 @@ fn latency_cdf(c: &Comparison) -> Result<Chart, ChartError> {
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     })?;
     Ok(Chart { id: "latency-cdf", title: "Upload-to-result latency, cumulative", svg })
+}
+
+/// Each path's latency, hop by hop, stacked: p50 and p99 of every hop.
+fn hop_breakdown(c: &Comparison) -> Result<Chart, ChartError> {
+    let mut bars = Vec::new();
+    for p in &c.paths {
+        for (quantile, value) in [("p50", (|h: &Hop| h.p50_ms) as fn(&Hop) -> u64), ("p99", |h: &Hop| h.p99_ms)] {
+            bars.push(StackedBar {
+                path: p.path,
+                label: format!("{} {quantile}", p.path),
+                segments: p.hops.iter().map(|h| (h.hop, value(h) as f64)).collect(),
+            });
+        }
+    }
+    crate::plot::stacked_bars(
+        "hops",
+        "Where the time goes: each hop's p50 and p99, stacked (measured)",
+        "milliseconds (local stack)",
+        &bars,
+    )
 }
 
 /// A step curve per path over time.

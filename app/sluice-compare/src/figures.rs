@@ -9,6 +9,7 @@ use serde::Serialize;
 use sluice_harness::accounting::PathAccount;
 use sluice_local::{InvocationRecord, Outcome};
 
+use crate::hops::{Hop, ItemTimeline};
 use crate::prices::{Cost, Prices, Usage};
 
 /// Upload-to-result latency: from the upload's completion to the moment the partner applied
@@ -169,6 +170,8 @@ pub struct Observed<'a> {
     pub sns_publishes: u64,
     /// Batches the path's event source mapping received (0 on the direct path).
     pub batches: u64,
+    /// The timeline of each processed object, from the path worker's log.
+    pub timelines: Vec<ItemTimeline>,
 }
 
 /// The figures of one path.
@@ -181,6 +184,8 @@ pub struct PathFigures {
     pub label: &'static str,
     /// Upload-to-result latency.
     pub latency: Latency,
+    /// The same latency, hop by hop (p50 and p99 of each).
+    pub hops: Vec<Hop>,
     /// Concurrent executions.
     pub concurrency: Concurrency,
     /// Invocations refused for want of concurrency.
@@ -254,6 +259,7 @@ impl PathFigures {
             path,
             label,
             latency: Latency::of(latencies),
+            hops: crate::hops::measure(path, &observed.timelines, &observed.uploaded_at, &observed.applied_at),
             concurrency: Concurrency::of(&ran, observed.t0_ms),
             throttles: observed.throttles,
             invocations,

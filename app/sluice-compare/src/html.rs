@@ -59,6 +59,17 @@ pub fn page(c: &Comparison, charts: &[Chart]) -> String {
             writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(name), esc(&figure(q)), esc(&figure(d)));
     }
     out.push_str("</table>\n");
+    out.push_str(
+        "<h2>Where the time goes, hop by hop, measured</h2>\n<p class=\"note\">From each object's timeline: the upload, \
+         S3's eventTime, SNS's Timestamp, SQS's SentTimestamp and first receive, the worker's start, the partner's answer. \
+         Percentiles of hops do not add up to the path's.</p>\n<table id=\"hop-table\"><tr><th>path</th><th>hop</th>\
+         <th>p50 ms</th><th>p99 ms</th><th>objects</th></tr>\n",
+    );
+    for row in crate::report::hop_rows(c) {
+        let cells: String = row.iter().map(|cell| format!("<td>{}</td>", esc(cell))).collect();
+        let _ = writeln!(out, "<tr>{cells}</tr>");
+    }
+    out.push_str("</table>\n");
     out.push_str(&crate::model::html::agreement(&c.check));
     out.push_str("<h2>Published AWS figures</h2>\n");
     let _ = writeln!(

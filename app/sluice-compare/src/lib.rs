@@ -33,6 +33,8 @@ pub mod charts;
 pub mod comparison;
 /// One path's figures.
 pub mod figures;
+/// The latency of a path, hop by hop.
+pub mod hops;
 /// The HTML report.
 pub mod html;
 /// Both paths modelled in virtual time.

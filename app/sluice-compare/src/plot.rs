@@ -167,6 +167,98 @@ pub(crate) fn grouped_bars(
     Ok(Chart { id, title, svg })
 }
 
+/// Colours of the segments of stacked bars, by the segment's first appearance.
+const SEGMENTS: [RGBColor; 8] = [
+    RGBColor(141, 160, 203),
+    RGBColor(102, 194, 165),
+    RGBColor(252, 141, 98),
+    RGBColor(231, 138, 195),
+    RGBColor(166, 216, 84),
+    RGBColor(255, 217, 47),
+    RGBColor(229, 196, 148),
+    RGBColor(179, 179, 179),
+];
+
+/// One bar of [`stacked_bars`]: its path (the underline's colour), its label and its segments.
+pub(crate) struct StackedBar {
+    pub(crate) path: &'static str,
+    pub(crate) label: String,
+    /// `(name, value)`, left to right.
+    pub(crate) segments: Vec<(&'static str, f64)>,
+}
+
+/// Horizontal stacked bars, each underlined in its path's colour; a segment name has one
+/// colour wherever it appears.
+pub(crate) fn stacked_bars(
+    id: &'static str,
+    title: &'static str,
+    unit: &str,
+    bars: &[StackedBar],
+) -> Result<Chart, ChartError> {
+    let total = bars.iter().map(|b| b.segments.iter().map(|(_, v)| v).sum::<f64>()).fold(1e-9f64, f64::max);
+    let mut names: Vec<&'static str> = Vec::new();
+    for bar in bars {
+        for (name, _) in &bar.segments {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+    }
+    let colour = |name: &str| SEGMENTS[names.iter().position(|n| *n == name).unwrap_or(0) % SEGMENTS.len()];
+    let svg = svg(id, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(90)
+            .build_cartesian_2d(0f64..total * 1.6, -0.5f64..bars.len() as f64 - 0.5)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(bars.len())
+            .y_label_formatter(&|y| {
+                let i = y.round();
+                if (y - i).abs() < 0.01 && i >= 0.0 {
+                    bars.get(i as usize).map(|b| b.label.clone()).unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc(unit)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for name in &names {
+            let fill = colour(name);
+            let rects: Vec<Rectangle<(f64, f64)>> = bars
+                .iter()
+                .enumerate()
+                .filter_map(|(i, bar)| {
+                    let segments = &bar.segments;
+                    let at = segments.iter().position(|(n, _)| n == name)?;
+                    let start: f64 = segments[..at].iter().map(|(_, v)| v).sum();
+                    let y = i as f64;
+                    Some(Rectangle::new([(start, y - 0.35), (start + segments[at].1, y + 0.35)], fill.filled()))
+                })
+                .collect();
+            chart
+                .draw_series(rects)
+                .map_err(|e| e.to_string())?
+                .label(*name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], fill.filled()));
+        }
+        // Each bar underlined in its path's colour.
+        let underlines = bars.iter().enumerate().map(|(i, bar)| {
+            let end: f64 = bar.segments.iter().map(|(_, v)| v).sum();
+            let y = i as f64;
+            Rectangle::new([(0.0, y - 0.45), (end, y - 0.37)], path_colour(bar.path).filled())
+        });
+        chart.draw_series(underlines).map_err(|e| e.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })?;
+    Ok(Chart { id, title, svg })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

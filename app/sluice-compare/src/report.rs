@@ -74,6 +74,16 @@ pub fn text(c: &Comparison) -> String {
         let _ = writeln!(out, "| {name} | {} | {} |", figure(q), figure(d));
     }
     let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Where the time goes, hop by hop (measured; the p50s and p99s of hops do not add up to the path's):"
+    );
+    let _ = writeln!(out, "| path | hop | p50 ms | p99 ms | objects |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for [path, hop, p50, p99, samples] in hop_rows(c) {
+        let _ = writeln!(out, "| {path} | {hop} | {p50} | {p99} | {samples} |");
+    }
+    let _ = writeln!(out);
     let _ = writeln!(out, "Published AWS latencies, producer to consumer Lambda ({}):", published::LATENCY_SOURCE);
     for p in published::LATENCIES {
         let p90 = p.p90_ms.map(|v| format!("{v} ms")).unwrap_or_else(|| "-".into());
@@ -95,6 +105,18 @@ pub fn text(c: &Comparison) -> String {
         c.prices.sources.join(", ")
     );
     out
+}
+
+/// The hop table: path, hop, p50, p99 and the objects measured, one row per hop.
+pub(crate) fn hop_rows(c: &Comparison) -> Vec<[String; 5]> {
+    c.paths
+        .iter()
+        .flat_map(|p| {
+            p.hops.iter().map(|h| {
+                [p.path.to_owned(), h.hop.to_owned(), h.p50_ms.to_string(), h.p99_ms.to_string(), h.samples.to_string()]
+            })
+        })
+        .collect()
 }
 
 /// One detailed figure of a path, as text.

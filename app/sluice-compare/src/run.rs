@@ -343,6 +343,22 @@ pub async fn compare(
         .iter()
         .map(|(u, at)| (sluice_object_summary::idempotency_key(&u.identity(&resources.ingest_bucket)), epoch_ms(*at)))
         .collect();
+    // Each worker's log: the timeline of every object it processed.
+    let mut timelines = HashMap::new();
+    for path in [Path::Sqs, Path::Sns] {
+        let log = deployment
+            .service
+            .function_config(path.function())
+            .map(|c| log_dir.join(format!("{}.log", c.deployed_name())));
+        let text = match log {
+            Some(log) => tokio::fs::read_to_string(&log).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, file = %log.display(), "no worker log: the path has no hop breakdown");
+                String::new()
+            }),
+            None => String::new(),
+        };
+        timelines.insert(path, crate::hops::read_log(&text));
+    }
     let observe = |path: Path, instruments: &Instruments| {
         let function = path.function();
         let mine: Vec<&InvocationRecord> = invocations.iter().filter(|r| r.function == function).collect();
@@ -371,6 +387,7 @@ pub async fn compare(
             dynamodb_requests: instruments.dynamodb.operations(),
             sns_publishes: uploads.len() as u64,
             batches: batches.iter().filter(|b| b.function == function).count() as u64,
+            timelines: timelines.get(&path).cloned().unwrap_or_default(),
         }
     };
     let applied_ms = |instruments: &Instruments| -> Vec<u64> {

@@ -61,14 +61,21 @@ pub fn now_millis() -> u64 {
 }
 
 /// Milliseconds since the Unix epoch of an RFC 3339 timestamp, as S3 (`eventTime`) and SNS
-/// (`Timestamp`) write them (`2026-11-26T14:13:23.773Z`); `None` if `text` is not one.
+/// (`Timestamp`) write them (`2026-11-26T14:13:23.773Z`); `None` if `text` is not one. A
+/// timestamp without an offset is read as UTC, which both services document their times in
+/// (moto writes S3's `eventTime` so: `2026-11-26T14:13:23.773512`).
 ///
 /// ```
 /// assert_eq!(sluice_clock::rfc3339_millis("2023-11-14T22:13:20.123Z"), Some(1_700_000_000_123));
+/// assert_eq!(sluice_clock::rfc3339_millis("2023-11-14T22:13:20.123456"), Some(1_700_000_000_123));
 /// assert_eq!(sluice_clock::rfc3339_millis("yesterday"), None);
 /// ```
 pub fn rfc3339_millis(text: &str) -> Option<u64> {
-    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    use time::macros::format_description;
+    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().or_else(|| {
+        let local = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
+        time::PrimitiveDateTime::parse(text, local).ok().map(time::PrimitiveDateTime::assume_utc)
+    })?;
     u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
