@@ -3,8 +3,8 @@
 //! Every stamp is measured. The upload's completion comes from the run, the partner's first
 //! application from the partner. The stamps in between come from the worker's `item done`
 //! log line, which names the item's timeline (`sluice::Timeline`): the S3 event's
-//! `eventTime`, SNS's `Timestamp`, SQS's `SentTimestamp` and `ApproximateFirstReceiveTimestamp`,
-//! and when the worker started the item.
+//! `eventTime`, SNS's `Timestamp`, SQS's `SentTimestamp` and `ApproximateFirstReceiveTimestamp`;
+//! the worker started the item at the line's `timestamp` minus its `duration_ms`.
 //!
 //! The hops, in order:
 //! - queue: upload → S3 event → SNS publish → in the queue (SNS's delivery) → polled (the
@@ -39,7 +39,8 @@ pub struct ItemTimeline {
     pub sent_ms: Option<u64>,
     /// SQS's `ApproximateFirstReceiveTimestamp`.
     pub received_ms: Option<u64>,
-    /// The worker started the item.
+    /// The worker started the item: the line's `timestamp` minus its `duration_ms` (within a
+    /// millisecond, the duration being whole milliseconds).
     pub started_ms: Option<u64>,
 }
 
@@ -47,9 +48,9 @@ pub struct ItemTimeline {
 /// `processed` (a duplicate's line names the run that did the work, not a hop).
 ///
 /// ```
-/// let log = r#"{"fields":{"message":"item done","outcome":"processed","idempotency_key":"b/k@v:1","started_ms":7}}"#;
+/// let log = r#"{"timestamp":"2026-12-05T12:00:00.250Z","fields":{"message":"item done","outcome":"processed","idempotency_key":"b/k@v:1","duration_ms":50}}"#;
 /// let timelines = sluice_compare::hops::read_log(log);
-/// assert_eq!(timelines[0].started_ms, Some(7));
+/// assert_eq!(timelines[0].started_ms, sluice_clock::rfc3339_millis("2026-12-05T12:00:00.200Z"));
 /// assert_eq!(timelines[0].key, sluice_object_summary::idempotency_key("b/k@v:1"));
 /// ```
 pub fn read_log(text: &str) -> Vec<ItemTimeline> {
@@ -68,7 +69,10 @@ pub fn read_log(text: &str) -> Vec<ItemTimeline> {
                 published_ms: fields["published_ms"].as_u64(),
                 sent_ms: fields["sent_ms"].as_u64(),
                 received_ms: fields["received_ms"].as_u64(),
-                started_ms: fields["started_ms"].as_u64(),
+                started_ms: line["timestamp"]
+                    .as_str()
+                    .and_then(sluice_clock::rfc3339_millis)
+                    .map(|done| done.saturating_sub(fields["duration_ms"].as_u64().unwrap_or(0))),
             })
         })
         .collect()
@@ -191,11 +195,11 @@ mod tests {
         let hops = measure("direct", &[t], &HashMap::from([("k".into(), 100)]), &HashMap::new());
         assert_eq!((hops[0].samples, hops[0].p50_ms), (1, 0));
         let log = concat!(
-            r#"{"fields":{"message":"item done","outcome":"duplicate","idempotency_key":"x","started_ms":1}}"#,
+            r#"{"timestamp":"1970-01-01T00:00:00.001Z","fields":{"message":"item done","outcome":"duplicate","idempotency_key":"x"}}"#,
             "\nSTART RequestId: r\nnot json \"item done\"\n",
-            r#"{"fields":{"message":"item done","outcome":"processed","idempotency_key":"x","started_ms":2}}"#,
+            r#"{"timestamp":"1970-01-01T00:00:00.002Z","fields":{"message":"item done","outcome":"processed","idempotency_key":"x"}}"#,
             "\n",
-            r#"{"fields":{"message":"item done","outcome":"processed","idempotency_key":"x","started_ms":3}}"#,
+            r#"{"timestamp":"1970-01-01T00:00:00.003Z","fields":{"message":"item done","outcome":"processed","idempotency_key":"x"}}"#,
         );
         let timelines = read_log(log);
         assert_eq!(timelines.len(), 1);

@@ -99,7 +99,9 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
     tracing::info!(path = path.as_str(), results_bucket = %config.results_bucket, "object-summary worker starting");
     match path {
         Path::Sqs => {
+            // The timeline on each item's line: `sluice compare` breaks the latency into hops with it.
             let mut builder = SqsBatchHandler::builder(processor, idempotency)
+                .log_timeline(true)
                 .batch_concurrency(config.batch_concurrency)
                 .deadline_margin(config.deadline_margin)
                 .metrics(metrics);
@@ -109,8 +111,10 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
             lambda_runtime::run_concurrent(builder.build()).await
         }
         Path::Sns => {
-            let mut builder =
-                SnsHandler::builder(processor, idempotency).deadline_margin(config.deadline_margin).metrics(metrics);
+            let mut builder = SnsHandler::builder(processor, idempotency)
+                .log_timeline(true)
+                .deadline_margin(config.deadline_margin)
+                .metrics(metrics);
             if let Some(dlq) = dead_letters {
                 builder = builder.dead_letter_queue(dlq);
             }

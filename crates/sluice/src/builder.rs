@@ -53,6 +53,7 @@ pub struct HandlerBuilder<T, S, K> {
     metrics: EmfMetrics,
     batch_concurrency: usize,
     fail_when_all_fail: bool,
+    log_timeline: bool,
     kind: PhantomData<K>,
 }
 
@@ -76,6 +77,7 @@ impl<T: Item, S, K> HandlerBuilder<T, S, K> {
             metrics: EmfMetrics::disabled(),
             batch_concurrency: DEFAULT_BATCH_CONCURRENCY,
             fail_when_all_fail: false,
+            log_timeline: false,
             kind: PhantomData,
         }
     }
@@ -119,6 +121,7 @@ impl<T: Item, S, K> HandlerBuilder<T, S, K> {
             metrics: self.metrics,
             batch_concurrency: self.batch_concurrency,
             fail_when_all_fail: self.fail_when_all_fail,
+            log_timeline: self.log_timeline,
             kind: self.kind,
         }
     }
@@ -136,6 +139,15 @@ impl<T: Item, S, K> HandlerBuilder<T, S, K> {
     /// releasing claims and dead-letter sends get until a fifth of it before the deadline.
     pub fn finish_reserve(mut self, reserve: Duration) -> Self {
         self.timing.finish_reserve = reserve;
+        self
+    }
+
+    /// Puts each item's [`Timeline`](crate::Timeline) on its `item done` line: `event_ms`,
+    /// `published_ms`, `sent_ms`, `received_ms` (default off: four fields on every line). With
+    /// them, the time between an upload and the worker breaks down hop by hop, as
+    /// `sluice compare` does; the item's age (`age_ms`) is on the line either way.
+    pub fn log_timeline(mut self, on: bool) -> Self {
+        self.log_timeline = on;
         self
     }
 
@@ -182,7 +194,7 @@ impl<T: Item, S, K> HandlerBuilder<T, S, K> {
             Layers::Given => BoxCloneSyncService::new(self.service.map_err(process_error as fn(S::Error) -> _)),
         };
         HandlerParts {
-            engine: Engine { stack, key_fn: self.key_fn, timing: self.timing },
+            engine: Engine { stack, key_fn: self.key_fn, timing: self.timing, log_timeline: self.log_timeline },
             dead_letters: self.dead_letters,
             metrics: self.metrics,
             batch_concurrency: self.batch_concurrency,

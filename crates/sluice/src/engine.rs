@@ -131,6 +131,8 @@ pub(crate) struct Engine<T> {
     pub stack: ItemStack<T>,
     pub key_fn: Option<KeyFn<T>>,
     pub timing: Timing,
+    /// Each item's timeline goes on its `item done` line.
+    pub log_timeline: bool,
 }
 
 impl Invocation {
@@ -242,6 +244,7 @@ impl<T: Item> Engine<T> {
             trace: meta.trace,
             age,
             timeline,
+            log_timeline: self.log_timeline,
             message_id: meta.message_id.clone(),
             idempotency_key: key.map(Arc::from),
             path: inv.path,
@@ -265,37 +268,52 @@ pub(crate) fn trace_header(source: &str, header: &str) -> Option<TraceContext> {
 }
 
 /// The span a message runs in, and the trace calls made for it carry (`sluice_trace::current`
-/// inside it). Its log lines name the request and the message's trace. With the `otel`
-/// feature, a message with a trace of its own continues it, and the invocation span (the
-/// current one) links to it.
+/// inside it).
+///
+/// A message whose trace is its own (an SQS message's sender's) runs in a span `message`
+/// naming the request and that trace, so its lines name it. Any other message runs in the
+/// invocation's span, which names the same trace: one span less per message, where log lines
+/// cost the most. Once `otel::init` has run, every message gets its span (an exported one);
+/// one with its own trace continues it, and the invocation span (the current one) links to it.
 pub(crate) fn message_span(meta: &MessageMeta, inv: &Invocation) -> (tracing::Span, Option<TraceContext>) {
-    let span = match meta.trace {
-        Some(trace) => tracing::info_span!("message", requestId = &*inv.request_id, trace_id = %trace.trace_id),
-        None => tracing::info_span!("message", requestId = &*inv.request_id),
-    };
+    let own = meta.trace.filter(|t| Some(t.trace_id) != inv.trace.map(|i| i.trace_id));
     #[cfg(feature = "otel")]
-    {
-        if let Some(trace) = meta.trace.filter(|t| Some(t.trace_id) != inv.trace.map(|i| i.trace_id)) {
+    if crate::otel::active() {
+        let span = match meta.trace {
+            Some(trace) => tracing::info_span!("message", requestId = &*inv.request_id, trace_id = %trace.trace_id),
+            None => tracing::info_span!("message", requestId = &*inv.request_id),
+        };
+        if let Some(trace) = own {
             crate::otel::link(&tracing::Span::current(), &trace);
             crate::otel::continue_trace(&span, Some(&trace));
         }
         let outgoing = crate::otel::outgoing(&span, meta.trace);
-        (span, outgoing)
+        return (span, outgoing);
     }
-    #[cfg(not(feature = "otel"))]
+    let span = match own {
+        Some(trace) => tracing::info_span!("message", requestId = &*inv.request_id, trace_id = %trace.trace_id),
+        None => tracing::Span::none(),
+    };
     (span, meta.trace)
 }
 
-/// The span an invocation runs in, naming its request and trace. With the `otel` feature it
-/// continues the invocation's trace.
+/// The span an invocation runs in, naming its request and trace. Without a trace there is
+/// none: the lines keep the span `lambda_runtime` opens (its `requestId`). Once `otel::init`
+/// has run there always is one, continuing the invocation's trace.
 pub(crate) fn invocation_span(inv: &Invocation) -> tracing::Span {
-    let span = match inv.trace {
-        Some(trace) => tracing::info_span!("invocation", requestId = &*inv.request_id, trace_id = %trace.trace_id),
-        None => tracing::info_span!("invocation", requestId = &*inv.request_id),
-    };
     #[cfg(feature = "otel")]
-    crate::otel::continue_trace(&span, inv.trace.as_ref());
-    span
+    if crate::otel::active() {
+        let span = match inv.trace {
+            Some(trace) => tracing::info_span!("invocation", requestId = &*inv.request_id, trace_id = %trace.trace_id),
+            None => tracing::info_span!("invocation", requestId = &*inv.request_id),
+        };
+        crate::otel::continue_trace(&span, inv.trace.as_ref());
+        return span;
+    }
+    match inv.trace {
+        Some(trace) => tracing::info_span!("invocation", requestId = &*inv.request_id, trace_id = %trace.trace_id),
+        None => tracing::Span::none(),
+    }
 }
 
 /// Exports the invocation's spans, now closed, before the handler answers (`otel` feature).

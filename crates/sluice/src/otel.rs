@@ -1,7 +1,7 @@
 //! OpenTelemetry export: the spans of each invocation, sent over OTLP/HTTP to a collector.
 //!
 //! Without this feature, sluice carries trace ids in log lines and outgoing headers only, and
-//! costs nothing more. With it, [`init`] installs the log layer of
+//! costs nothing more. With it, [`init`](crate::otel::init) installs the log layer of
 //! [`telemetry`](crate::telemetry) beside a `tracing-opentelemetry` layer, and each invocation
 //! exports these spans:
 //!
@@ -18,17 +18,18 @@
 //! messaging conventions do for batch receives. Calls made for a message carry the message
 //! span as their parent (`traceparent`, `X-Amzn-Trace-Id`).
 //!
-//! Ids are X-Ray's ([`XrayIdGenerator`]: the trace id begins with the epoch seconds), and the
-//! global propagator is [`XrayPropagator`], so X-Ray, the ADOT collector and any W3C backend
-//! read the same trace. The exporter is configured by OpenTelemetry's variables:
+//! Ids are X-Ray's ([`XrayIdGenerator`](opentelemetry_aws::trace::XrayIdGenerator): the trace
+//! id begins with the epoch seconds), and the global propagator is
+//! [`XrayPropagator`](opentelemetry_aws::trace::XrayPropagator), so X-Ray, the ADOT collector
+//! and any W3C backend read the same trace. The exporter is configured by OpenTelemetry's variables:
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (the ADOT Lambda layer's collector listens on
 //! `http://localhost:4318`), `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf`, the default, or
 //! `http/json`), `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`.
 //!
 //! **Flushed before the answer.** Lambda may freeze the execution environment as soon as the
 //! handler answers, so spans still buffered would leave only at the next invocation, or never.
-//! The handlers call [`flush`] after each invocation's spans have closed and before they
-//! return. The export runs on a blocking thread, never on the runtime's workers.
+//! The handlers call [`flush`](crate::otel::flush) after each invocation's spans have closed
+//! and before they return. The export runs on a blocking thread, never on the runtime's workers.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -113,6 +114,11 @@ fn exported(meta: &Metadata<'_>) -> bool {
         }
     }
     *meta.level() <= Level::INFO
+}
+
+/// Whether [`init`] has run: until then the handlers open only the spans their log lines need.
+pub(crate) fn active() -> bool {
+    PROVIDER.get().is_some()
 }
 
 /// Exports every finished span now, on a blocking thread. Does nothing without [`init`].

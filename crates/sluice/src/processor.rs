@@ -100,8 +100,9 @@ impl Path {
 }
 
 /// When an item passed each hop of its path, in epoch milliseconds: the item's `done` log line
-/// carries them (`event_ms`, `published_ms`, `sent_ms`, `received_ms`, `started_ms`), so
-/// the time between the upload and the worker can be broken down hop by hop.
+/// carries them (`event_ms`, `published_ms`, `sent_ms`, `received_ms`; the start is the line's
+/// timestamp minus its `duration_ms`), so the time between the upload and the worker can be
+/// broken down hop by hop.
 ///
 /// ```
 /// let timeline = sluice::Timeline { event_ms: Some(1_000), published_ms: Some(1_040), ..Default::default() };
@@ -156,6 +157,8 @@ pub struct ItemContext {
     pub age: Option<Duration>,
     /// When the item passed each hop before this worker, and when it started here.
     pub timeline: Timeline,
+    /// The timeline goes on the item's `item done` line (`HandlerBuilder::log_timeline`).
+    pub(crate) log_timeline: bool,
     /// Items still running then are abandoned.
     pub(crate) processing_cutoff: Instant,
     /// Store and dead-letter calls still running then are abandoned, and the handler answers.

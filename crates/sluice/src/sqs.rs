@@ -141,6 +141,7 @@ impl<T: Item> Inner<T> {
         started: Instant,
     ) -> Result<SqsBatchResponse, SqsBatchError> {
         let records = event.records;
+        inv.record_ages_ms.lock().unwrap_or_else(|e| e.into_inner()).reserve_exact(records.len());
         let groups = fifo_groups(&records);
         let mut results: Vec<Option<MessageResult>> = (0..records.len()).map(|_| None).collect();
         let mut finished = futures::stream::iter(groups)
@@ -213,21 +214,29 @@ impl<T: Item> Inner<T> {
     }
 
     async fn run_message(&self, record: &SqsMessage, inv: &Invocation) -> MessageResult {
-        let attribute = |name: &str| record.attributes.get(name);
-        let meta = MessageMeta {
+        let mut meta = MessageMeta {
             message_id: Arc::from(record.message_id.as_deref().unwrap_or("")),
-            message_group_id: attribute("MessageGroupId").cloned(),
-            receive_count: attribute("ApproximateReceiveCount").and_then(|c| c.parse().ok()),
             source_arn: record.event_source_arn.clone(),
-            // The sender's trace, which SQS keeps (SQS Developer Guide, "AWS X-Ray"); else the
-            // invocation's.
-            trace: attribute(sluice_trace::SQS_TRACE_ATTRIBUTE)
-                .and_then(|header| trace_header(sluice_trace::SQS_TRACE_ATTRIBUTE, header))
-                .or(inv.trace),
-            sent_at_ms: attribute("SentTimestamp").and_then(|t| t.parse().ok()),
-            first_received_at_ms: attribute("ApproximateFirstReceiveTimestamp").and_then(|t| t.parse().ok()),
+            trace: inv.trace,
             ..MessageMeta::default()
         };
+        // One pass over the system attributes: a handful, read for every message.
+        for (name, value) in &record.attributes {
+            match name.as_str() {
+                "MessageGroupId" => meta.message_group_id = Some(value.clone()),
+                "ApproximateReceiveCount" => meta.receive_count = value.parse().ok(),
+                "SentTimestamp" => meta.sent_at_ms = value.parse().ok(),
+                "ApproximateFirstReceiveTimestamp" => meta.first_received_at_ms = value.parse().ok(),
+                // The sender's trace, which SQS keeps (SQS Developer Guide, "AWS X-Ray"); else
+                // the invocation's.
+                sluice_trace::SQS_TRACE_ATTRIBUTE => {
+                    if let Some(trace) = trace_header(sluice_trace::SQS_TRACE_ATTRIBUTE, value) {
+                        meta.trace = Some(trace);
+                    }
+                }
+                _ => {}
+            }
+        }
         let (span, trace) = message_span(&meta, inv);
         sluice_trace::scope(trace, self.run_message_in(record, meta, inv)).instrument(span).await
     }

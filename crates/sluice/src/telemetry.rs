@@ -8,10 +8,12 @@
 //! so a stray `RUST_LOG` overrides the level the function's configuration chose.)
 //!
 //! Every line inside an invocation names its request and trace: the handlers run each
-//! invocation in a span `invocation` and each message in a span `message`, with the fields
-//! `requestId` and `trace_id` (the message's own trace, which on SQS may be its sender's; see
-//! [`sluice_trace`]). JSON lines carry the current span's fields, so a line names the trace
-//! of the message it was logged for, as Powertools' Logger does with `xray_trace_id`.
+//! invocation in a span `invocation`, and each message that has a trace of its own (an SQS
+//! message's sender's, see [`sluice_trace`]) in a span `message`, both with the fields
+//! `requestId` and `trace_id`. JSON lines carry the current span's fields, so a line names the
+//! trace of the message it was logged for, as Powertools' Logger does with `xray_trace_id`.
+//! (An invocation without a trace has no span of sluice's: its lines carry the span
+//! `lambda_runtime` opens, `Lambda runtime invoke`, with `requestId`.)
 
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;

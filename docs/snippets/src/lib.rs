@@ -17,6 +17,7 @@ chapters! {
     Running => "running.md",
     Worker => "worker.md",
     Retries => "retries.md",
+    Tracing => "tracing.md",
     Security => "security.md",
     LocalLambda => "local-lambda.md",
     ObjectSummary => "object-summary.md",

@@ -99,10 +99,9 @@ where
             };
             match result {
                 Ok(ItemOutcome::Processed { output, .. }) => {
-                    let completion = idempotency
-                        .complete(&lease, &output.to_string(), wrap_up)
-                        .instrument(tracing::debug_span!("complete"))
-                        .await;
+                    let stored = output.to_string();
+                    let complete = idempotency.complete(&lease, &stored, wrap_up);
+                    let completion = complete.instrument(tracing::debug_span!("complete")).await;
                     Ok(ItemOutcome::Processed { output, recorded: completion == Completion::Recorded })
                 }
                 Ok(ItemOutcome::Skipped(reason)) => {

@@ -6,13 +6,14 @@ use tokio::time::Instant;
 
 use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::item::Item;
-use crate::processor::ProcessError;
+use crate::processor::{ProcessError, Timeline};
 
 /// Logs each item's end: `item done` (processed or duplicate, at info), `item skipped` (info)
 /// or `item failed` (warn), with the message id, the item's label, its idempotency key, the
-/// outcome, the duration in milliseconds and the item's age when it started (`age_ms`). An
-/// item done also names its [`Timeline`](crate::Timeline): `event_ms`, `published_ms`,
-/// `sent_ms`, `received_ms`, `started_ms`.
+/// outcome, the duration in milliseconds and the item's age when it started (`age_ms`). With
+/// `HandlerBuilder::log_timeline`, an item done also names its [`Timeline`](crate::Timeline):
+/// `event_ms`, `published_ms`, `sent_ms`, `received_ms` (its start is the line's timestamp
+/// minus `duration_ms`).
 ///
 /// ```
 /// use sluice::layers::ItemLogLayer;
@@ -56,7 +57,7 @@ where
         let message_id = request.ctx.message_id.clone();
         let key = request.ctx.idempotency_key.clone().unwrap_or_else(|| "".into());
         let age_ms = request.ctx.age.map(|age| age.as_millis() as u64);
-        let t = request.ctx.timeline;
+        let t = if request.ctx.log_timeline { request.ctx.timeline } else { Timeline::default() };
         let call = self.inner.call(request);
         Box::pin(async move {
             let result = call.await.map_err(process_error);
@@ -76,7 +77,7 @@ where
                 Ok(done) => tracing::info!(
                     %message_id, key = label, idempotency_key = key, outcome = done.name(), duration_ms, age_ms,
                     event_ms = t.event_ms, published_ms = t.published_ms, sent_ms = t.sent_ms, received_ms = t.received_ms,
-                    started_ms = t.started_ms, "item done"
+                    "item done"
                 ),
             }
             result
