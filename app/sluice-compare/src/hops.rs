@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::figures::Latency;
+use crate::latency::Latency;
 
 /// One processed item's stamps, epoch milliseconds, from its `item done` line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

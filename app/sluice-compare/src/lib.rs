@@ -37,6 +37,8 @@ pub mod figures;
 pub mod hops;
 /// The HTML report.
 pub mod html;
+/// Percentiles of latencies.
+mod latency;
 /// Both paths modelled in virtual time.
 pub mod model;
 /// What the HTML pages share.

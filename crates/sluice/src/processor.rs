@@ -105,7 +105,8 @@ impl Path {
 /// broken down hop by hop.
 ///
 /// ```
-/// let timeline = sluice::Timeline { event_ms: Some(1_000), published_ms: Some(1_040), ..Default::default() };
+/// let mut timeline = sluice::Timeline::default();
+/// (timeline.event_ms, timeline.published_ms) = (Some(1_000), Some(1_040));
 /// assert_eq!(timeline.oldest_ms(), Some(1_000));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
