@@ -73,6 +73,8 @@ pub mod dead_letter;
 mod deadline;
 /// One message, start to finish.
 mod engine;
+/// The spans that exist only when exported.
+mod export;
 /// How handlers use idempotency records.
 mod idempotency;
 /// Any async function made idempotent.

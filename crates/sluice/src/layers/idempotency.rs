@@ -7,6 +7,7 @@ use tracing::Instrument;
 
 use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
 use crate::Idempotency;
+use crate::export::exported_span;
 use crate::idempotency::{Admission, Completion};
 use crate::item::Item;
 use crate::processor::ProcessError;
@@ -79,9 +80,9 @@ where
             let (deadline, cutoff, wrap_up) = (ctx.deadline, ctx.processing_cutoff(), ctx.wrap_up_cutoff());
             let key = ctx.idempotency_key.as_deref().map(str::to_owned);
             let fingerprint = request.item.fingerprint();
-            // DEBUG spans: exported with the `otel` feature, free without it.
+            // Spans for the `otel` export only (`crate::export`).
             let claim = idempotency.admit(key, fingerprint.as_deref(), &deadline, cutoff);
-            let lease = match claim.instrument(tracing::debug_span!("claim")).await {
+            let lease = match claim.instrument(exported_span!("claim")).await {
                 Admission::Run { lease, key } => {
                     request.ctx.idempotency_key = key;
                     lease
@@ -101,21 +102,21 @@ where
                 Ok(ItemOutcome::Processed { output, .. }) => {
                     let stored = output.to_string();
                     let complete = idempotency.complete(&lease, &stored, wrap_up);
-                    let completion = complete.instrument(tracing::debug_span!("complete")).await;
+                    let completion = complete.instrument(exported_span!("complete")).await;
                     Ok(ItemOutcome::Processed { output, recorded: completion == Completion::Recorded })
                 }
                 Ok(ItemOutcome::Skipped(reason)) => {
                     // Nothing to do for this item, now or later: record that, so duplicates skip too.
                     let json = serde_json::json!({ "skipped": reason }).to_string();
-                    idempotency.complete(&lease, &json, wrap_up).instrument(tracing::debug_span!("complete")).await;
+                    idempotency.complete(&lease, &json, wrap_up).instrument(exported_span!("complete")).await;
                     Ok(ItemOutcome::Skipped(reason))
                 }
                 Ok(other) => {
-                    idempotency.release(&lease, wrap_up).instrument(tracing::debug_span!("release")).await;
+                    idempotency.release(&lease, wrap_up).instrument(exported_span!("release")).await;
                     Ok(other)
                 }
                 Err(e) => {
-                    idempotency.release(&lease, wrap_up).instrument(tracing::debug_span!("release")).await;
+                    idempotency.release(&lease, wrap_up).instrument(exported_span!("release")).await;
                     Err(e)
                 }
             }

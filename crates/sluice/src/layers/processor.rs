@@ -9,6 +9,7 @@ use futures::FutureExt;
 use tracing::Instrument;
 
 use super::{ItemFuture, ItemOutcome, ItemRequest};
+use crate::export::exported_span;
 use crate::processor::{ProcessError, Processor};
 
 /// A [`Processor`] as a `tower::Service` over [`ItemRequest`]s: the bottom of an item stack.
@@ -62,8 +63,8 @@ impl<T: Send + 'static, P: Processor<T>> tower::Service<ItemRequest<T>> for Proc
     fn call(&mut self, request: ItemRequest<T>) -> Self::Future {
         let processor = self.processor.clone();
         Box::pin(async move {
-            // A DEBUG span: exported with the `otel` feature, free without it.
-            let span = tracing::debug_span!("process");
+            // A span for the `otel` export only (`crate::export`).
+            let span = exported_span!("process");
             let run =
                 AssertUnwindSafe(processor.process(request.item, request.ctx)).catch_unwind().instrument(span).await;
             match run {
