@@ -225,24 +225,16 @@ impl<T: Item> Engine<T> {
             Some(f) => f(&item, meta),
             None => item.default_key(meta),
         };
-        let now_ms = sluice_clock::now_millis();
         let timeline = Timeline {
             event_ms: item.event_time_ms(),
             published_ms: meta.published_at_ms,
             sent_ms: meta.sent_at_ms,
             received_ms: meta.first_received_at_ms,
-            started_ms: now_ms,
+            started_ms: sluice_clock::now_millis(),
         };
-        // The age of the last hop's entry: SQS's receipt, else SNS's publish, else the event.
-        let age_from = meta.sent_at_ms.or(meta.published_at_ms).or(timeline.event_ms);
-        let age = age_from.map(|from| Duration::from_millis(now_ms.saturating_sub(from)));
-        if let Some(age) = age {
-            inv.record_ages_ms.lock().unwrap_or_else(|e| e.into_inner()).push(age.as_millis() as u64);
-        }
         let ctx = ItemContext {
             request_id: inv.request_id.clone(),
             trace: meta.trace,
-            age,
             timeline,
             log_timeline: self.log_timeline,
             message_id: meta.message_id.clone(),
@@ -253,6 +245,9 @@ impl<T: Item> Engine<T> {
             processing_cutoff: inv.processing_cutoff,
             wrap_up_cutoff: inv.wrap_up_cutoff,
         };
+        if let Some(age) = ctx.age() {
+            inv.record_ages_ms.lock().unwrap_or_else(|e| e.into_inner()).push(age.as_millis() as u64);
+        }
         let call = self.stack.clone().oneshot(ItemRequest { item, ctx });
         match AssertUnwindSafe(call).catch_unwind().await {
             Ok(Ok(outcome)) => Ok(outcome),

@@ -107,7 +107,7 @@ impl Path {
 /// ```
 /// let mut timeline = sluice::Timeline::default();
 /// (timeline.event_ms, timeline.published_ms) = (Some(1_000), Some(1_040));
-/// assert_eq!(timeline.oldest_ms(), Some(1_000));
+/// assert_eq!(timeline.entered_ms(), Some(1_040));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -125,9 +125,10 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// The earliest stamp: when the item entered the pipeline, as far as its message tells.
-    pub fn oldest_ms(&self) -> Option<u64> {
-        [self.event_ms, self.published_ms, self.sent_ms].into_iter().flatten().min()
+    /// When the item entered its last hop before this worker: SQS's `SentTimestamp`, else the
+    /// SNS `Timestamp`, else the event's time. Its age counts from here.
+    pub fn entered_ms(&self) -> Option<u64> {
+        self.sent_ms.or(self.published_ms).or(self.event_ms)
     }
 }
 
@@ -153,9 +154,6 @@ pub struct ItemContext {
     /// The handler also makes it [`sluice_trace::current`] while the item runs, so the AWS SDK
     /// interceptor and HTTP middleware find it without being handed it.
     pub trace: Option<sluice_trace::TraceContext>,
-    /// How old the item was when it started: now minus SQS's `SentTimestamp`, the SNS
-    /// `Timestamp` or the S3 `eventTime`, the first the message has.
-    pub age: Option<Duration>,
     /// When the item passed each hop before this worker, and when it started here.
     pub timeline: Timeline,
     /// The timeline goes on the item's `item done` line (`HandlerBuilder::log_timeline`).
@@ -167,6 +165,13 @@ pub struct ItemContext {
 }
 
 impl ItemContext {
+    /// How old the item was when it started: its start minus [`Timeline::entered_ms`] (SQS's
+    /// `SentTimestamp`, the SNS `Timestamp` or the S3 `eventTime`, the first the message has).
+    pub fn age(&self) -> Option<Duration> {
+        let from = self.timeline.entered_ms()?;
+        Some(Duration::from_millis(self.timeline.started_ms.saturating_sub(from)))
+    }
+
     /// Time left before the invocation deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.remaining()

@@ -26,7 +26,7 @@ fn recording(seen: Seen) -> impl sluice::Processor<Json<Job>, Output = ()> {
         let seen = seen.clone();
         async move {
             tracing::info!(job = %job.id, "working");
-            seen.lock().unwrap().push((job.id, ctx.trace, current(), ctx.age));
+            seen.lock().unwrap().push((job.id, ctx.trace, current(), ctx.age()));
             Ok(())
         }
     })

@@ -43,8 +43,7 @@ pub(crate) async fn run(
     trace: Option<sluice_trace::TraceContext>,
     time_scale: f64,
 ) {
-    let trace =
-        Some(trace.unwrap_or(sluice_trace::TraceContext { sampled: None, ..sluice_trace::TraceContext::generate() }));
+    let trace = Some(trace.unwrap_or_else(crate::trace::new_trace));
     let received = Instant::now();
     let config = function.config.async_invoke.clone();
     let maximum_event_age = config.maximum_event_age.div_f64(time_scale);

@@ -14,9 +14,14 @@ use sluice_trace::{SpanId, TraceContext};
 
 use crate::config::TracingMode;
 
+/// A new trace, its sampling left to the function's tracing mode.
+pub(crate) fn new_trace() -> TraceContext {
+    TraceContext { sampled: None, ..TraceContext::generate() }
+}
+
 /// The header for an invocation of a function in `mode`, continuing `caller` if there is one.
 pub(crate) fn invocation_header(mode: TracingMode, caller: Option<TraceContext>) -> String {
-    let caller = caller.unwrap_or(TraceContext { sampled: None, ..TraceContext::generate() });
+    let caller = caller.unwrap_or_else(new_trace);
     let sampled = caller.sampled.unwrap_or(mode == TracingMode::Active);
     TraceContext { sampled: Some(sampled), ..caller.child(SpanId::generate()) }.xray_header()
 }

@@ -56,7 +56,7 @@ where
         let label = request.item.label().unwrap_or_default();
         let message_id = request.ctx.message_id.clone();
         let key = request.ctx.idempotency_key.clone().unwrap_or_else(|| "".into());
-        let age_ms = request.ctx.age.map(|age| age.as_millis() as u64);
+        let age_ms = request.ctx.age().map(|age| age.as_millis() as u64);
         let t = if request.ctx.log_timeline { request.ctx.timeline } else { Timeline::default() };
         let call = self.inner.call(request);
         Box::pin(async move {
