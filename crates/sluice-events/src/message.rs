@@ -63,16 +63,17 @@ impl<T: DeserializeOwned> Payload for Json<T> {
     }
 }
 
-/// A message body with its SNS envelope, if it had one, taken off.
+/// A message body with its SNS envelope, if it had one, taken off. The envelope borrows from
+/// the body ([`SnsEnvelope`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opened {
+pub struct Opened<'a> {
     /// The envelope, when the body was one.
-    pub envelope: Option<SnsEnvelope>,
+    pub envelope: Option<SnsEnvelope<'a>>,
 }
 
-impl Opened {
+impl<'a> Opened<'a> {
     /// The payload: the envelope's `Message`, or the whole body.
-    pub fn payload<'a>(&'a self, body: &'a str) -> &'a str {
+    pub fn payload<'b>(&'b self, body: &'b str) -> &'b str {
         match &self.envelope {
             Some(e) => &e.message,
             None => body,
@@ -88,12 +89,12 @@ impl Opened {
 /// assert_eq!(opened.payload(body), r#"{"id":1}"#);
 /// assert_eq!(sluice_events::open("{}").payload("{}"), "{}");
 /// ```
-pub fn open(body: &str) -> Opened {
+pub fn open(body: &str) -> Opened<'_> {
     Opened { envelope: SnsEnvelope::detect(body) }
 }
 
 /// Opens `body` and decodes its payload: the one call a handler makes per message.
-pub fn decode_body<T: Payload>(body: &str) -> Result<(Option<SnsEnvelope>, Decoded<T>), DecodeError> {
+pub fn decode_body<T: Payload>(body: &str) -> Result<(Option<SnsEnvelope<'_>>, Decoded<T>), DecodeError> {
     let opened = open(body);
     let decoded = T::decode(opened.payload(body))?;
     Ok((opened.envelope, decoded))

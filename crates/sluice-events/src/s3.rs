@@ -11,6 +11,8 @@
 //!   everything else is percent-encoded (`red flower.jpg` arrives as `red+flower.jpg`, and a real
 //!   `+` as `%2B`). [`S3ObjectEvent::key`](crate::s3::S3ObjectEvent::key) is the decoded key; the raw form is kept too.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::{DecodeError, Excerpt};
@@ -131,15 +133,24 @@ impl S3Notification {
 /// # Ok::<(), sluice_events::DecodeError>(())
 /// ```
 pub fn decode_key(raw: &str) -> Result<String, DecodeError> {
+    decoded_key(raw).map(Cow::into_owned)
+}
+
+/// [`decode_key`], borrowing `raw` when it holds nothing to decode (most keys).
+fn decoded_key(raw: &str) -> Result<Cow<'_, str>, DecodeError> {
     // An encoded byte takes at most 3 characters: a longer key cannot decode within the limit.
     if raw.len() > 3 * MAX_KEY_BYTES {
         return Err(too_long(raw.len()));
     }
-    let spaced = raw.replace('+', " ");
-    let key = percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|k| k.into_owned())
-        .map_err(|_| DecodeError::invalid("S3 object key", format!("{} does not decode to UTF-8", Excerpt::of(raw))))?;
+    let key = if raw.contains(['+', '%']) {
+        let spaced = raw.replace('+', " ");
+        let key = percent_encoding::percent_decode_str(&spaced).decode_utf8().map_err(|_| {
+            DecodeError::invalid("S3 object key", format!("{} does not decode to UTF-8", Excerpt::of(raw)))
+        })?;
+        Cow::Owned(key.into_owned())
+    } else {
+        Cow::Borrowed(raw)
+    };
     if key.len() > MAX_KEY_BYTES {
         return Err(too_long(key.len()));
     }
@@ -237,7 +248,7 @@ impl RawRecord {
         bounded("eTag", s3.object.e_tag.as_ref(), MAX_FIELD_BYTES)?;
         bounded("versionId", s3.object.version_id.as_ref(), MAX_FIELD_BYTES)?;
         bounded("sequencer", s3.object.sequencer.as_ref(), MAX_FIELD_BYTES)?;
-        let key = decode_key(&s3.object.key)?;
+        let key = decoded_key(&s3.object.key)?.into_owned();
         Ok(S3ObjectEvent {
             event_version: version,
             event_name,

@@ -26,7 +26,8 @@ const KOREAN_KEY: &str = "incoming/보고서 2026+final.csv";
 
 #[test]
 fn aws_documentation_sample_decodes() {
-    let (envelope, decoded) = decode_body::<S3ObjectEvent>(&fixture("aws/s3-event.json")).unwrap();
+    let body = fixture("aws/s3-event.json");
+    let (envelope, decoded) = decode_body::<S3ObjectEvent>(&body).unwrap();
     assert!(envelope.is_none());
     let r = &records(decoded)[0];
     assert_eq!(r.bucket, "mybucket");
