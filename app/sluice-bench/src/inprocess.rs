@@ -14,6 +14,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use sluice::{Idempotency, ItemContext, SqsBatchHandler, processor_fn};
 use sluice_events::s3::S3ObjectEvent;
 use sluice_idempotency::MemoryStore;
+use tracing_subscriber::layer::SubscriberExt;
 
 use crate::error::BenchError;
 use crate::fixture::BATCH_SIZE;
@@ -115,7 +116,14 @@ pub(crate) fn measure(
 ) -> Result<(Vec<Row>, String, String), BenchError> {
     let rt =
         tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(io("starting a tokio runtime"))?;
-    let json_logs = || tracing_subscriber::fmt().json().with_current_span(true).with_writer(std::io::sink).finish();
+    // The JSON lines `sluice::telemetry::log_layer` writes under `AWS_LAMBDA_LOG_FORMAT=JSON`.
+    let json_logs = || {
+        let lines = tracing_subscriber::fmt::layer()
+            .fmt_fields(sluice::telemetry::JsonFields)
+            .event_format(sluice::telemetry::JsonFormat)
+            .with_writer(std::io::sink);
+        tracing_subscriber::registry().with(lines)
+    };
 
     let names = [SLUICE, SLUICE_BARE, FLOOR, POWERTOOLS, POWERTOOLS_BARE];
     let mut samples: Vec<Vec<u64>> = vec![Vec::new(); names.len()];

@@ -116,6 +116,43 @@ fn common_form_millis(text: &str) -> Option<u64> {
     Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
 }
 
+/// `t` as an RFC 3339 timestamp in UTC with microseconds (`2026-12-05T15:30:00.123456Z`), the
+/// form JSON log lines carry; a time before the epoch is the epoch.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+/// assert_eq!(sluice_clock::Rfc3339Micros(t).to_string(), "2023-11-14T22:13:20.123456Z");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339Micros(pub SystemTime);
+
+impl std::fmt::Display for Rfc3339Micros {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let (days, of_day) = (secs / 86_400, secs % 86_400);
+        // The civil date of a day count (the "civil from days" algorithm, the inverse of the
+        // one `common_form_millis` uses).
+        let z = days + 719_468;
+        let (era, day_of_era) = (z / 146_097, z % 146_097);
+        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let mp = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = year_of_era + era * 400 + u64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+            of_day / 3600,
+            of_day / 60 % 60,
+            of_day % 60,
+            since.subsec_micros()
+        )
+    }
+}
+
 /// Any RFC 3339 timestamp, or one without an offset read as UTC, through the `time` crate.
 fn parse_millis(text: &str) -> Option<u64> {
     use time::macros::format_description;
@@ -165,6 +202,18 @@ mod tests {
             assert_eq!(common_form_millis(other), None, "{other} is left to the general parser");
         }
         assert_eq!(rfc3339_millis("2026-11-26T15:13:23.773+01:00"), rfc3339_millis("2026-11-26T14:13:23.773Z"));
+    }
+
+    #[test]
+    fn formatted_timestamps_read_back_as_the_same_time() {
+        let mut ms = 0;
+        // Every few days for three centuries, at varied times of day.
+        while ms < 10_000_000_000_000 {
+            let text = Rfc3339Micros(from_epoch_millis(ms)).to_string();
+            assert_eq!(parse_millis(&text), Some(ms), "{text}");
+            ms += 3 * 86_400_000 + 3_723_456;
+        }
+        assert_eq!(Rfc3339Micros(UNIX_EPOCH - Duration::from_secs(1)).to_string(), "1970-01-01T00:00:00.000000Z");
     }
 
     #[test]

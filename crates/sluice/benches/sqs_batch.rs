@@ -17,6 +17,8 @@ use lambda_runtime::Context;
 use sluice::{Idempotency, ItemContext, SqsBatchHandler, processor_fn};
 use sluice_events::s3::S3ObjectEvent;
 use sluice_idempotency::MemoryStore;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 const BATCH: usize = sluice_events::sample::BATCH_SIZE;
 
@@ -29,7 +31,11 @@ fn context() -> Context {
 }
 
 fn bench(c: &mut Criterion) {
-    tracing_subscriber::fmt().json().with_current_span(true).with_writer(std::io::sink).init();
+    let lines = tracing_subscriber::fmt::layer()
+        .fmt_fields(sluice::telemetry::JsonFields)
+        .event_format(sluice::telemetry::JsonFormat)
+        .with_writer(std::io::sink);
+    tracing_subscriber::registry().with(lines).init();
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let handler = SqsBatchHandler::builder(
         processor_fn(|_record: S3ObjectEvent, _ctx: ItemContext| async { Ok(()) }),

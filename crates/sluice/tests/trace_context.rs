@@ -3,12 +3,12 @@
 
 mod common;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
+use sluice::testing::LogLines;
 use sluice::trace::{TraceContext, current};
 use sluice::{Idempotency, ItemContext, SnsHandler, SqsBatchHandler, processor_fn};
 use sluice_events::Json;
@@ -33,36 +33,12 @@ fn recording(seen: Seen) -> impl sluice::Processor<Json<Job>, Output = ()> {
 }
 
 /// JSON log lines, as `telemetry::init_logs` writes them with `AWS_LAMBDA_LOG_FORMAT=JSON`.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+trait TraceOf {
+    /// The `trace_id` of the span the line with `message` (and `field` = `value`) was logged in.
+    fn trace_of(&self, message: &str, field: &str, value: &str) -> Option<String>;
 }
 
-impl Lines {
-    fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
-        let lines = self.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(move || lines.clone())
-            .finish()
-    }
-
-    fn parsed(&self) -> Vec<Value> {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    }
-
-    /// The `trace_id` of the span the line with `message` (and `field` = `value`) was logged in.
+impl TraceOf for LogLines {
     fn trace_of(&self, message: &str, field: &str, value: &str) -> Option<String> {
         let line = self
             .parsed()
@@ -79,7 +55,7 @@ fn hex(header: &str) -> String {
 
 #[tokio::test(flavor = "current_thread")]
 async fn each_sqs_message_runs_under_its_senders_trace_else_the_invocations() {
-    let lines = Lines::default();
+    let lines = LogLines::default();
     let _guard = tracing::subscriber::set_default(lines.subscriber());
     let seen = Seen::default();
     let handler = SqsBatchHandler::builder(recording(seen.clone()), Idempotency::new(MemoryStore::new()))
@@ -126,7 +102,7 @@ async fn each_sqs_message_runs_under_its_senders_trace_else_the_invocations() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_sns_invocation_runs_under_its_lambda_runtime_trace_id() {
-    let lines = Lines::default();
+    let lines = LogLines::default();
     let _guard = tracing::subscriber::set_default(lines.subscriber());
     let seen = Seen::default();
     let handler =
@@ -149,7 +125,7 @@ async fn an_sns_invocation_runs_under_its_lambda_runtime_trace_id() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn without_any_trace_header_nothing_is_invented_and_lines_stay_as_they_were() {
-    let lines = Lines::default();
+    let lines = LogLines::default();
     let _guard = tracing::subscriber::set_default(lines.subscriber());
     let seen = Seen::default();
     let handler = SnsHandler::builder(recording(seen.clone()), Idempotency::new(MemoryStore::new())).build();

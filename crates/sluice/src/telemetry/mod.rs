@@ -15,6 +15,9 @@
 //! (An invocation without a trace has no span of sluice's: its lines carry the span
 //! `lambda_runtime` opens, `Lambda runtime invoke`, with `requestId`.)
 
+mod json;
+
+pub use json::{JsonFields, JsonFormat};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -25,7 +28,8 @@ use tracing_subscriber::{EnvFilter, Registry};
 /// - Level: `AWS_LAMBDA_LOG_LEVEL` (`FATAL` is `error`), else the `RUST_LOG` directives, else
 ///   `info`.
 /// - Format: one JSON object per line with the current span's fields when
-///   `AWS_LAMBDA_LOG_FORMAT` is `JSON`; plain text otherwise (Lambda's default, `Text`).
+///   `AWS_LAMBDA_LOG_FORMAT` is `JSON` ([`JsonFormat`]); plain text otherwise (Lambda's
+///   default, `Text`).
 ///
 /// Calling it twice is harmless: the second call does nothing.
 ///
@@ -46,7 +50,7 @@ where
     let (filter, json) = settings(|name| std::env::var(name).ok());
     let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(false);
     if json {
-        layer.json().with_current_span(true).with_span_list(false).with_filter(filter).boxed()
+        layer.fmt_fields(JsonFields).event_format(JsonFormat).with_filter(filter).boxed()
     } else {
         layer.with_filter(filter).boxed()
     }
