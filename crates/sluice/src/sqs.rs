@@ -190,9 +190,9 @@ impl<T: Item> Inner<T> {
     /// Runs the messages of one group in order. After a failure in a FIFO group, the rest of the
     /// group is reported failed unprocessed, so a later message never overtakes an earlier one.
     async fn run_group(&self, records: &[SqsMessage], group: Group, inv: &Invocation) -> Vec<(usize, MessageResult)> {
-        let mut results = Vec::with_capacity(group.indices.len());
+        let mut results = Vec::with_capacity(1 + group.rest.len());
         let mut blocked_by: Option<String> = None;
-        for index in group.indices {
+        for index in std::iter::once(group.first).chain(group.rest) {
             if let Some(failed_id) = &blocked_by {
                 let reason = format!(
                     "not processed: message {failed_id} before it in FIFO group {:?} failed",
@@ -281,7 +281,10 @@ impl<T: Item> Inner<T> {
 /// Messages that must run one after another: one FIFO message group, or a single message.
 struct Group {
     id: Option<String>,
-    indices: Vec<usize>,
+    /// The index of its first message.
+    first: usize,
+    /// The indices of the others, in order: none (and nothing allocated) for a single message.
+    rest: Vec<usize>,
 }
 
 /// Splits a batch into groups, in the order their first message appears. On a FIFO queue (its
@@ -295,13 +298,13 @@ fn fifo_groups(records: &[SqsMessage]) -> Vec<Group> {
         let fifo = record.event_source_arn.as_deref().is_some_and(|arn| arn.ends_with(".fifo"));
         match record.attributes.get("MessageGroupId").filter(|_| fifo) {
             Some(id) => match by_id.get(id.as_str()) {
-                Some(&g) => groups[g].indices.push(index),
+                Some(&g) => groups[g].rest.push(index),
                 None => {
                     by_id.insert(id, groups.len());
-                    groups.push(Group { id: Some(id.clone()), indices: vec![index] });
+                    groups.push(Group { id: Some(id.clone()), first: index, rest: Vec::new() });
                 }
             },
-            None => groups.push(Group { id: None, indices: vec![index] }),
+            None => groups.push(Group { id: None, first: index, rest: Vec::new() }),
         }
     }
     groups

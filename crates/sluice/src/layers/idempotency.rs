@@ -71,6 +71,12 @@ where
     }
 
     fn call(&mut self, mut request: ItemRequest<T>) -> Self::Future {
+        if !self.idempotency.is_enabled() {
+            // Nothing to claim or record: the key stays as it is (`Idempotency::admit` would
+            // hand it back unchanged), and the item goes straight on.
+            let call = self.inner.call(request);
+            return Box::pin(async move { call.await.map_err(process_error) });
+        }
         // The inner service was made ready for this call: take it, leave a clone for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

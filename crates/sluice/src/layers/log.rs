@@ -52,6 +52,12 @@ where
     }
 
     fn call(&mut self, request: ItemRequest<T>) -> Self::Future {
+        // Its lines are at INFO (done, skipped) and WARN (failed): with neither enabled, the
+        // label, key and age are not worth building.
+        if !tracing::enabled!(tracing::Level::WARN) {
+            let call = self.inner.call(request);
+            return Box::pin(async move { call.await.map_err(process_error) });
+        }
         let started = Instant::now();
         let label = request.item.label().unwrap_or_default();
         let message_id = request.ctx.message_id.clone();
