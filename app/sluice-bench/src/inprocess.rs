@@ -126,7 +126,8 @@ pub(crate) fn measure(
     };
 
     let names = [SLUICE, SLUICE_BARE, FLOOR, POWERTOOLS, POWERTOOLS_BARE];
-    let mut samples: Vec<Vec<u64>> = vec![Vec::new(); names.len()];
+    // Each side's times, round by round.
+    let mut samples: Vec<Vec<Vec<u64>>> = vec![Vec::new(); names.len()];
     let (mut python, mut powertools) = (String::new(), String::new());
     for round in 0..settings.rounds {
         // Alternate the order, so neither side always runs on a machine just warmed by the other.
@@ -145,9 +146,9 @@ pub(crate) fn measure(
                     run.times_ns
                 }
             };
-            samples[side].extend(times);
+            samples[side].push(times);
         }
     }
-    let rows = names.iter().zip(samples).map(|(name, times)| Row::of(name, times, BATCH_SIZE)).collect();
+    let rows = names.iter().zip(samples).map(|(name, rounds)| Row::of_rounds(name, rounds, BATCH_SIZE)).collect();
     Ok((rows, python, powertools))
 }

@@ -116,6 +116,12 @@ impl Report {
         (b.median_us > 0.0).then(|| a.median_us / b.median_us)
     }
 
+    /// The lowest and highest per-round ratio of row `sluice` to row `other`
+    /// ([`Row::round_ratio_range`]).
+    pub fn ratio_range(&self, sluice: &str, other: &str) -> Option<(f64, f64)> {
+        self.row(sluice)?.round_ratio_range(self.row(other)?)
+    }
+
     /// The peak memory of row `a` over row `b`'s.
     pub fn peak_ratio(&self, a: &str, b: &str) -> Option<f64> {
         let find = |name: &str| self.peaks.iter().find(|p| p.name == name);
@@ -155,10 +161,14 @@ impl Report {
                 &wall("Powertools", "duplicate"),
             ),
         ];
-        out.push_str("| ratio (same run) | value |\n|---|---|\n");
+        out.push_str("| ratio (same run) | value | per round, lowest-highest |\n|---|---|---|\n");
         for (label, a, b) in ratios {
             let value = self.ratio(a, b).map(ratio).unwrap_or_else(|| "-".into());
-            out.push_str(&format!("| {label} | {value} |\n"));
+            let range = self
+                .ratio_range(a, b)
+                .map(|(lo, hi)| format!("{}-{}", ratio(lo), ratio(hi)))
+                .unwrap_or_else(|| "-".into());
+            out.push_str(&format!("| {label} | {value} | {range} |\n"));
         }
         if !self.peaks.is_empty() {
             out.push_str("\n| peak resident memory (Max Memory Used) | MiB | samples |\n|---|---|---|\n");
@@ -214,6 +224,18 @@ mod tests {
     }
 
     #[test]
+    fn a_ratio_is_also_taken_round_by_round() {
+        let a = Row::of_rounds("a", vec![vec![1_000, 3_000], vec![4_000]], 10);
+        let b = Row::of_rounds("b", vec![vec![4_000], vec![8_000]], 10);
+        assert_eq!(a.round_medians_us, vec![2.0, 4.0]);
+        assert_eq!((a.samples, a.median_us), (3, 3.0));
+        assert_eq!(a.round_ratio_range(&b), Some((0.5, 0.5)));
+        let c = Row::of_rounds("c", vec![vec![2_000], vec![2_000]], 10);
+        assert_eq!(a.round_ratio_range(&c), Some((1.0, 2.0)));
+        assert_eq!(a.round_ratio_range(&Row::of_rounds("d", vec![vec![1_000]], 10)), None, "rounds must pair up");
+    }
+
+    #[test]
     fn ratios_divide_the_named_rows_and_a_missing_row_has_none() {
         let settings = Settings {
             rounds: 1,
@@ -225,11 +247,21 @@ mod tests {
             idempotency: None,
             memory: None,
         };
-        let rows = vec![Row::of(SLUICE, vec![2_000], 10), Row::of(POWERTOOLS, vec![8_000], 10)];
+        let rows = vec![
+            Row::of_rounds(SLUICE, vec![vec![2_000, 1_000, 3_000], vec![2_000]], 10),
+            Row::of_rounds(POWERTOOLS, vec![vec![8_000], vec![10_000, 6_000]], 10),
+            Row::of(SLUICE_BARE, vec![1_000], 10),
+        ];
         let report = Report::new(rows, &settings, "3.11", "3.37.0");
         assert_eq!(report.ratio(SLUICE, POWERTOOLS), Some(0.25));
+        assert_eq!(report.ratio_range(SLUICE, POWERTOOLS), Some((0.25, 0.25)));
         assert_eq!(report.ratio(SLUICE_BARE, POWERTOOLS_BARE), None);
-        assert!(report.markdown().contains("| sluice with idempotency and logs / Powertools with Logger | 0.25 |"));
+        assert_eq!(report.ratio_range(SLUICE_BARE, POWERTOOLS), None, "a row without rounds has no range");
+        assert!(
+            report
+                .markdown()
+                .contains("| sluice with idempotency and logs / Powertools with Logger | 0.25 | 0.25-0.25 |")
+        );
         assert_eq!((ratio(0.0184), ratio(0.456)), ("0.018".to_owned(), "0.46".to_owned()));
     }
 }

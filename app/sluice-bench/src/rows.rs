@@ -11,23 +11,51 @@ pub struct Row {
     pub median_us: f64,
     /// Median time per record, in microseconds (`None` for a figure that is not per batch).
     pub median_record_us: Option<f64>,
+    /// The median of each round, in microseconds, in the order the rounds ran: a ratio of two
+    /// rows is also taken round by round, and its spread says how far one run can be trusted.
+    /// Empty for a figure measured in no rounds.
+    pub round_medians_us: Vec<f64>,
+}
+
+/// The median of `times_ns` in microseconds: the middle sample, or the mean of the middle two.
+fn median_us(times_ns: &mut [u64]) -> f64 {
+    times_ns.sort_unstable();
+    let median = match times_ns.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => times_ns[n / 2] as f64,
+        n => (times_ns[n / 2 - 1] + times_ns[n / 2]) as f64 / 2.0,
+    };
+    median / 1000.0
 }
 
 impl Row {
     /// The median of `times_ns`, per batch of `records` (0: not a batch figure).
     pub fn of(name: &str, mut times_ns: Vec<u64>, records: usize) -> Row {
-        times_ns.sort_unstable();
-        let median = match times_ns.len() {
-            0 => 0.0,
-            n if n % 2 == 1 => times_ns[n / 2] as f64,
-            n => (times_ns[n / 2 - 1] + times_ns[n / 2]) as f64 / 2.0,
-        };
+        let median = median_us(&mut times_ns);
         Row {
             name: name.to_owned(),
             samples: times_ns.len(),
-            median_us: median / 1000.0,
-            median_record_us: (records > 0).then(|| median / 1000.0 / records as f64),
+            median_us: median,
+            median_record_us: (records > 0).then(|| median / records as f64),
+            round_medians_us: Vec::new(),
         }
+    }
+
+    /// [`Row::of`] all the samples of `rounds`, keeping each round's median as well.
+    pub fn of_rounds(name: &str, rounds: Vec<Vec<u64>>, records: usize) -> Row {
+        let round_medians_us = rounds.iter().map(|round| median_us(&mut round.clone())).collect();
+        Row { round_medians_us, ..Row::of(name, rounds.concat(), records) }
+    }
+
+    /// The lowest and highest ratio of this row's round medians to `other`'s, round by round;
+    /// `None` unless both were measured in the same rounds.
+    pub fn round_ratio_range(&self, other: &Row) -> Option<(f64, f64)> {
+        let (a, b) = (&self.round_medians_us, &other.round_medians_us);
+        if a.is_empty() || a.len() != b.len() || b.iter().any(|&m| m <= 0.0) {
+            return None;
+        }
+        let ratios = a.iter().zip(b).map(|(a, b)| a / b);
+        Some(ratios.fold((f64::INFINITY, 0.0), |(lo, hi), r| (lo.min(r), hi.max(r))))
     }
 }
 

@@ -126,8 +126,11 @@ pub async fn run(s: &RuntimeSettings, batch: &[u8]) -> Result<Vec<Row>, BenchErr
             }
         }
         let seen = service.records().invocations();
-        rows.push(Row::of(SLUICE_WARM, durations_ns(&seen, "sluice", false), records));
-        rows.push(Row::of(POWERTOOLS_WARM, durations_ns(&seen, "powertools", false), records));
+        // Each side's warm invocations ran `invocations` to a round, in order.
+        let rounds =
+            |name: &str| durations_ns(&seen, name, false).chunks(s.invocations.max(1)).map(<[u64]>::to_vec).collect();
+        rows.push(Row::of_rounds(SLUICE_WARM, rounds("sluice"), records));
+        rows.push(Row::of_rounds(POWERTOOLS_WARM, rounds("powertools"), records));
         Ok::<_, BenchError>(())
     }
     .await;
@@ -155,7 +158,9 @@ pub async fn run(s: &RuntimeSettings, batch: &[u8]) -> Result<Vec<Row>, BenchErr
         }
     }
     for (k, (name, _)) in cold_payloads.iter().enumerate() {
-        rows.push(Row::of(&cold(name), cold_ns[k].clone(), 0));
+        // The functions took turns, one cold start each: the k-th cold starts form a round.
+        let rounds = cold_ns[k].iter().map(|&ns| vec![ns]).collect();
+        rows.push(Row::of_rounds(&cold(name), rounds, 0));
         rows.push(Row::of(&format!("{name} function, init phase (start to first /next)"), init[k].clone(), 0));
     }
     Ok(rows)
