@@ -129,6 +129,14 @@ pub(crate) fn measure(
     // Each side's times, round by round.
     let mut samples: Vec<Vec<Vec<u64>>> = vec![Vec::new(); names.len()];
     let (mut python, mut powertools) = (String::new(), String::new());
+    // One round of the Rust sides, not counted: the first round would otherwise also measure
+    // cold caches, a fresh allocator and the subscriber's first use (each Python round is a
+    // process of its own, warmed by its script).
+    tracing::subscriber::with_default(json_logs(), || {
+        time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::new(MemoryStore::new())))
+    })?;
+    time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::disabled()))?;
+    time_floor(bytes, settings.iterations)?;
     for round in 0..settings.rounds {
         // Alternate the order, so neither side always runs on a machine just warmed by the other.
         let order: Vec<usize> =
