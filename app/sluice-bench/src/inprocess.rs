@@ -129,25 +129,27 @@ pub(crate) fn measure(
     // Each side's times, round by round.
     let mut samples: Vec<Vec<Vec<u64>>> = vec![Vec::new(); names.len()];
     let (mut python, mut powertools) = (String::new(), String::new());
+    // The Rust sides, by their index in `names`.
+    let rust_side = |side: usize| match side {
+        0 => tracing::subscriber::with_default(json_logs(), || {
+            time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::new(MemoryStore::new())))
+        }),
+        1 => time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::disabled())),
+        _ => time_floor(bytes, settings.iterations),
+    };
     // One round of the Rust sides, not counted: the first round would otherwise also measure
     // cold caches, a fresh allocator and the subscriber's first use (each Python round is a
     // process of its own, warmed by its script).
-    tracing::subscriber::with_default(json_logs(), || {
-        time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::new(MemoryStore::new())))
-    })?;
-    time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::disabled()))?;
-    time_floor(bytes, settings.iterations)?;
+    for side in 0..3 {
+        rust_side(side)?;
+    }
     for round in 0..settings.rounds {
         // Alternate the order, so neither side always runs on a machine just warmed by the other.
         let order: Vec<usize> =
             if round % 2 == 0 { (0..names.len()).collect() } else { (0..names.len()).rev().collect() };
         for side in order {
             let times = match side {
-                0 => tracing::subscriber::with_default(json_logs(), || {
-                    time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::new(MemoryStore::new())))
-                })?,
-                1 => time_sluice(&rt, bytes, settings.iterations, || handler(Idempotency::disabled()))?,
-                2 => time_floor(bytes, settings.iterations)?,
+                0..3 => rust_side(side)?,
                 _ => {
                     let run = time_powertools(settings, file, if side == 3 { "logs" } else { "bare" })?;
                     (python, powertools) = (run.python, run.powertools);

@@ -42,8 +42,8 @@ impl Row {
     }
 
     /// [`Row::of`] all the samples of `rounds`, keeping each round's median as well.
-    pub fn of_rounds(name: &str, rounds: Vec<Vec<u64>>, records: usize) -> Row {
-        let round_medians_us = rounds.iter().map(|round| median_us(&mut round.clone())).collect();
+    pub fn of_rounds(name: &str, mut rounds: Vec<Vec<u64>>, records: usize) -> Row {
+        let round_medians_us = rounds.iter_mut().map(|round| median_us(round)).collect();
         Row { round_medians_us, ..Row::of(name, rounds.concat(), records) }
     }
 

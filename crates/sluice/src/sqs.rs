@@ -248,16 +248,13 @@ impl<T: Item> Inner<T> {
             let counts = Counts { failed: 1, ..Counts::default() };
             return self.dead_letter_or_fail(MessageResult { failure: Some(failure), counts }, "", &meta, inv).await;
         };
-        let payload = match sluice_events::open(body).envelope {
-            Some(envelope) => {
-                meta.sns_message_id = Some(envelope.message_id.into_owned());
-                meta.topic_arn = Some(envelope.topic_arn.into_owned());
-                meta.published_at_ms = envelope.timestamp.as_deref().and_then(sluice_clock::rfc3339_millis);
-                envelope.message
-            }
-            None => std::borrow::Cow::Borrowed(body),
-        };
-        let outcome = self.engine.process_payload(&payload, &meta, inv).await;
+        let opened = sluice_events::open(body);
+        if let Some(envelope) = &opened.envelope {
+            meta.sns_message_id = Some(envelope.message_id.to_string());
+            meta.topic_arn = Some(envelope.topic_arn.to_string());
+            meta.published_at_ms = envelope.timestamp.as_deref().and_then(sluice_clock::rfc3339_millis);
+        }
+        let outcome = self.engine.process_payload(opened.payload(body), &meta, inv).await;
         let result = MessageResult { failure: outcome.failure, counts: outcome.counts };
         self.dead_letter_or_fail(result, body, &meta, inv).await
     }

@@ -236,29 +236,15 @@ async fn a_running_invocation_renews_its_claim_so_duplicates_wait() {
 
 #[tokio::test]
 async fn a_deadline_already_past_is_logged_as_such() {
-    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt().with_writer(move || Capture(writer.clone())).with_ansi(false).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = sluice::testing::LogLines::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
     let p = Scripted::default();
     let handler = keyed(p.clone(), Arc::new(MemoryStore::new())).build();
     let mut ctx = context(Duration::ZERO);
     ctx.deadline -= 5_000;
     let response = handler.handle(sqs_event(&[("m1", &job("a", "ok"))]), &ctx).await.unwrap();
     assert_eq!(failed_ids(&response), ["m1"]);
-    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let text: String = logs.parsed().iter().map(|line| format!("{line}\n")).collect();
     assert!(text.contains("deadline had already passed when the invocation started"), "{text}");
     assert!(text.contains("late_by_ms"), "{text}");
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

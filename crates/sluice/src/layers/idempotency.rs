@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use tracing::Instrument;
 
-use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
+use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, forward, process_error};
 use crate::Idempotency;
 use crate::export::exported_span;
 use crate::idempotency::{Admission, Completion};
@@ -74,8 +74,7 @@ where
         if !self.idempotency.is_enabled() {
             // Nothing to claim or record: the key stays as it is (`Idempotency::admit` would
             // hand it back unchanged), and the item goes straight on.
-            let call = self.inner.call(request);
-            return Box::pin(async move { call.await.map_err(process_error) });
+            return forward(&mut self.inner, request);
         }
         // The inner service was made ready for this call: take it, leave a clone for the next.
         let clone = self.inner.clone();

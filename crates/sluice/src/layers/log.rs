@@ -4,7 +4,7 @@ use std::task::{Context, Poll};
 
 use tokio::time::Instant;
 
-use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, process_error};
+use super::{ItemFuture, ItemOutcome, ItemRequest, ItemService, forward, process_error};
 use crate::item::Item;
 use crate::processor::{ProcessError, Timeline};
 
@@ -55,8 +55,7 @@ where
         // Its lines are at INFO (done, skipped) and WARN (failed): with neither enabled, the
         // label, key and age are not worth building.
         if !tracing::enabled!(tracing::Level::WARN) {
-            let call = self.inner.call(request);
-            return Box::pin(async move { call.await.map_err(process_error) });
+            return forward(&mut self.inner, request);
         }
         let started = Instant::now();
         let label = request.item.label().unwrap_or_default();

@@ -123,6 +123,12 @@ impl ItemOutcome {
     }
 }
 
+/// Sends `request` on to `inner` untouched, for a layer with nothing to do for it.
+pub(crate) fn forward<T, S: ItemService<T>>(inner: &mut S, request: ItemRequest<T>) -> ItemFuture {
+    let call = inner.call(request);
+    Box::pin(async move { call.await.map_err(process_error) })
+}
+
 /// An item stack's error as a [`ProcessError`]: a `ProcessError` as it was, anything else
 /// retryable.
 ///

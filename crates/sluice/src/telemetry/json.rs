@@ -1,18 +1,7 @@
-//! The JSON lines [`log_layer`](crate::telemetry::log_layer) writes, formatted directly.
-//!
-//! The shape is `tracing-subscriber`'s `json()` format with the current span and no target:
-//!
-//! ```text
-//! {"timestamp":"2026-12-05T15:30:00.123456Z","level":"INFO","fields":{"message":"item done",…},"span":{"requestId":"…","trace_id":"…","name":"invocation"}}
-//! ```
-//!
-//! That formatter keeps each span's fields as a JSON object and, for every line, parses it back
-//! into a map to write it again, and serialises the line through serde. Most lines a worker
-//! writes are per item, inside an invocation span, so this one keeps a span's fields as a
-//! ready-made fragment, formatted once when the span is created ([`JsonFields`]), and copies
-//! it into each line; the event's own fields are escaped straight into the output
-//! ([`JsonFormat`]). Values are written as that formatter writes them: strings, numbers and
-//! booleans as JSON, anything else by its `Debug` (for `%value`, `Display`) text as a string.
+//! The JSON lines [`log_layer`](crate::telemetry::log_layer) writes, formatted directly:
+//! [`JsonFields`] formats a span's fields once, when the span is created, and [`JsonFormat`]
+//! writes each event with its own fields escaped straight into the line and its span's copied
+//! in (the shape and why are on [`JsonFormat`]).
 
 use std::fmt::{self, Write as _};
 
