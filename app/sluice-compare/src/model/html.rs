@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use crate::model::Modelled;
 use crate::model::check::{Agreement, Tolerance};
-use crate::model::report::{details, number, settings_line, tolerance};
+use crate::model::report::{details, modelled, number, settings_line, tolerance};
 use crate::page::{STYLE, esc};
 use crate::plot::Chart;
 
@@ -99,7 +99,7 @@ pub fn agreement(a: &Agreement) -> String {
             r.path,
             esc(r.figure),
             number(r.measured),
-            number(r.modelled),
+            esc(&modelled(r)),
             tolerance(r.tolerance, r.slack)
         );
     }

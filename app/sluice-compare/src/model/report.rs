@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::model::check::{Agreement, Tolerance};
+use crate::model::check::{Agreement, CheckRow, DRAWS, Tolerance};
 use crate::model::settings::{Arrivals, ModelSettings, Pollers};
 use crate::model::{Modelled, ModelledPath};
 use crate::workload::Pattern;
@@ -144,6 +144,16 @@ pub fn text(m: &Modelled) -> String {
     out
 }
 
+/// How a modelled figure reads in a table: with the range of the model's draws, if it has one.
+pub(crate) fn modelled(r: &CheckRow) -> String {
+    match r.modelled_range {
+        Some((low, high)) if low != high => {
+            format!("{} ({}-{} over {} draws)", number(r.modelled), number(low), number(high), DRAWS)
+        }
+        _ => number(r.modelled),
+    }
+}
+
 /// How a tolerance reads in a table.
 pub(crate) fn tolerance(t: Tolerance, slack: f64) -> String {
     match t {
@@ -187,7 +197,7 @@ pub fn agreement(a: &Agreement) -> String {
             r.path,
             r.figure,
             number(r.measured),
-            number(r.modelled),
+            modelled(r),
             tolerance(r.tolerance, r.slack)
         );
     }
