@@ -66,10 +66,22 @@ fn rustc_version() -> String {
         .unwrap_or_else(|| "rustc (unknown)".into())
 }
 
+/// The cargo profile this binary was built with, as its output directory names it (`release`,
+/// `speed`, `debug`; cargo keeps a `.fingerprint` there): the profile decides what a figure
+/// measures.
+fn build_profile() -> String {
+    let from_dir = std::env::current_exe().ok().and_then(|exe| {
+        let dir = exe.parent()?;
+        dir.join(".fingerprint").is_dir().then(|| dir.file_name()?.to_str().map(str::to_owned)).flatten()
+    });
+    let dir = from_dir.unwrap_or_else(|| if cfg!(debug_assertions) { "debug" } else { "release" }.into());
+    format!("{dir} profile")
+}
+
 impl Report {
     pub(crate) fn new(rows: Vec<Row>, settings: &Settings, python: &str, powertools: &str) -> Report {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let profile = if cfg!(debug_assertions) { "debug build" } else { "release build" };
+        let profile = build_profile();
         Report {
             rows,
             machine: format!("{}, {cores} cores, {} {}", cpu_model(), std::env::consts::ARCH, std::env::consts::OS),
