@@ -100,37 +100,56 @@ fn within_range(t: Tolerance, measured: f64, (low, high): (f64, f64), kind: Kind
     }
 }
 
+/// A figure's name, measured, modelled, the range of the model's draws (latencies only), how
+/// close they must be, and what kind of figure it is.
+type Figure = (&'static str, f64, f64, Option<(f64, f64)>, Tolerance, Kind);
+
 /// The rows of one path: processed and DLQ exact, invocations within 10 %, throttles within
 /// 30 % (counts also within their Poisson noise), p50 within 25 % and p99 within 40 % of the
 /// range the draws gave; dropped, batches, retries and records per invocation shown.
 fn rows(path: &'static str, measured: &PathFigures, modelled: &ModelledPath, draws: &[&ModelledPath]) -> Vec<CheckRow> {
     let rel = |fraction| Tolerance::Relative { fraction };
     let m = measured;
-    let figures: [(&str, f64, f64, Tolerance, Kind); 10] = [
-        ("processed", m.outcomes.processed as f64, modelled.processed as f64, EXACT, Kind::Count),
-        ("in a DLQ", m.outcomes.dead_lettered as f64, modelled.dead_lettered as f64, EXACT, Kind::Count),
-        ("dropped or lost", m.outcomes.lost as f64, modelled.dropped as f64, SHOWN, Kind::Count),
-        ("invocations", m.invocations as f64, modelled.invocations as f64, rel(0.10), Kind::Count),
-        ("batches", m.batches as f64, modelled.batches as f64, SHOWN, Kind::Count),
-        ("throttles", m.throttles as f64, modelled.throttles as f64, rel(0.30), Kind::Chance),
-        ("retries and redeliveries", m.retries as f64, modelled.retries as f64, SHOWN, Kind::Count),
-        ("records per invocation", m.records_per_invocation, records_per_invocation(modelled), SHOWN, Kind::Measure),
-        ("latency p50 (ms)", m.latency.p50_ms as f64, modelled.latency.p50_ms, rel(0.25), Kind::Measure),
-        ("latency p99 (ms)", m.latency.p99_ms as f64, modelled.latency.p99_ms, rel(0.40), Kind::Measure),
-    ];
-    let range = |figure: &str| -> Option<(f64, f64)> {
-        let latency = |p: &ModelledPath| match figure {
-            "latency p50 (ms)" => Some(p.latency.p50_ms),
-            "latency p99 (ms)" => Some(p.latency.p99_ms),
-            _ => None,
-        };
-        let first = latency(modelled)?;
-        Some(draws.iter().filter_map(|p| latency(p)).fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
+    // A latency's lowest and highest over the model run and its draws.
+    let spread = |of: fn(&ModelledPath) -> f64| {
+        Some(draws.iter().map(|p| of(p)).fold((of(modelled), of(modelled)), |(lo, hi), v| (lo.min(v), hi.max(v))))
     };
+    let figures: [Figure; 10] = [
+        ("processed", m.outcomes.processed as f64, modelled.processed as f64, None, EXACT, Kind::Count),
+        ("in a DLQ", m.outcomes.dead_lettered as f64, modelled.dead_lettered as f64, None, EXACT, Kind::Count),
+        ("dropped or lost", m.outcomes.lost as f64, modelled.dropped as f64, None, SHOWN, Kind::Count),
+        ("invocations", m.invocations as f64, modelled.invocations as f64, None, rel(0.10), Kind::Count),
+        ("batches", m.batches as f64, modelled.batches as f64, None, SHOWN, Kind::Count),
+        ("throttles", m.throttles as f64, modelled.throttles as f64, None, rel(0.30), Kind::Chance),
+        ("retries and redeliveries", m.retries as f64, modelled.retries as f64, None, SHOWN, Kind::Count),
+        (
+            "records per invocation",
+            m.records_per_invocation,
+            records_per_invocation(modelled),
+            None,
+            SHOWN,
+            Kind::Measure,
+        ),
+        (
+            "latency p50 (ms)",
+            m.latency.p50_ms as f64,
+            modelled.latency.p50_ms,
+            spread(|p| p.latency.p50_ms),
+            rel(0.25),
+            Kind::Measure,
+        ),
+        (
+            "latency p99 (ms)",
+            m.latency.p99_ms as f64,
+            modelled.latency.p99_ms,
+            spread(|p| p.latency.p99_ms),
+            rel(0.40),
+            Kind::Measure,
+        ),
+    ];
     figures
         .into_iter()
-        .map(|(figure, measured, modelled, tolerance, kind)| {
-            let modelled_range = range(figure);
+        .map(|(figure, measured, modelled, modelled_range, tolerance, kind)| {
             let agrees = within_range(tolerance, measured, modelled_range.unwrap_or((modelled, modelled)), kind);
             CheckRow {
                 path,
