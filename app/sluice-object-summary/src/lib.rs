@@ -120,6 +120,9 @@ async fn serve(path: Path) -> Result<(), lambda_runtime::Error> {
             }
             lambda_runtime::run_concurrent(builder.build()).await
         }
+        other => {
+            Err(format!("the object-summary worker takes S3 events from SQS or SNS, not {}", other.as_str()).into())
+        }
     }
 }
 

@@ -37,6 +37,10 @@ pub use sluice_excerpt::Excerpt;
 /// expected u64`), and the value is the sender's.
 pub const MAX_PARSER_MESSAGE_BYTES: usize = 80;
 
+/// At most this many bytes of the reason are kept in [`DecodeError::Invalid`]: a reason may quote
+/// another decoder's message, and that may quote the input.
+pub const MAX_INVALID_REASON_BYTES: usize = 240;
+
 /// Why a message could not be decoded. Every variant names what was wrong, and quotes the input
 /// only as a short [`Excerpt`]: a message of any size gives an error of a few hundred bytes.
 ///
@@ -78,12 +82,31 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
-        DecodeError::Invalid { what, reason: reason.into() }
+    /// `what` has the wrong shape, for `reason`. The reason is cut to
+    /// [`MAX_INVALID_REASON_BYTES`]: it may quote a decoder's message, which may quote the input.
+    ///
+    /// ```
+    /// let e = sluice_events::DecodeError::invalid("NewImage", "x".repeat(10_000));
+    /// assert!(e.to_string().len() < 300, "{e}");
+    /// ```
+    pub fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let reason = match sluice_excerpt::clip(&reason, MAX_INVALID_REASON_BYTES) {
+            std::borrow::Cow::Borrowed(_) => reason,
+            std::borrow::Cow::Owned(clipped) => clipped,
+        };
+        DecodeError::Invalid { what, reason }
     }
 
-    /// The parser's error on `what`, its message bounded.
-    pub(crate) fn json(what: &'static str, error: serde_json::Error) -> Self {
+    /// The parser's error on `what`, its message bounded to [`MAX_PARSER_MESSAGE_BYTES`] and
+    /// its line and column kept.
+    ///
+    /// ```
+    /// let parse = serde_json::from_str::<u32>("\"seven\"").unwrap_err();
+    /// let e = sluice_events::DecodeError::json("count", parse);
+    /// assert_eq!(e.to_string(), "count is not valid JSON: invalid type: string \"seven\", expected u32 at line 1 column 7");
+    /// ```
+    pub fn json(what: &'static str, error: serde_json::Error) -> Self {
         // serde_json's text is "<message> at line L column C": the position is kept whole.
         let text = error.to_string();
         let position = match error.line() {

@@ -23,6 +23,7 @@ use crate::parts::HandlerParts;
 use crate::processor::Processor;
 use crate::report::EmfMetrics;
 use crate::{Idempotency, SnsHandler, SqsBatchHandler};
+use sluice_events::Payload;
 
 /// Marker: the builder makes an [`SqsBatchHandler`].
 #[derive(Debug)]
@@ -30,6 +31,14 @@ pub enum ForSqs {}
 /// Marker: the builder makes an [`SnsHandler`].
 #[derive(Debug)]
 pub enum ForSns {}
+/// Marker: the builder makes a [`KinesisBatchHandler`](crate::KinesisBatchHandler).
+#[cfg(feature = "kinesis")]
+#[derive(Debug)]
+pub enum ForKinesis {}
+/// Marker: the builder makes a [`DynamoDbStreamHandler`](crate::DynamoDbStreamHandler).
+#[cfg(feature = "dynamodb-streams")]
+#[derive(Debug)]
+pub enum ForDynamoDbStreams {}
 
 /// Default number of messages of one batch processed at once (an SQS batch holds up to 10 by
 /// default: `BatchSize` default, Lambda Developer Guide, services-sqs-parameters).
@@ -203,7 +212,7 @@ impl<T: Item, S, K> HandlerBuilder<T, S, K> {
     }
 }
 
-impl<T: Item, S> HandlerBuilder<T, S, ForSqs>
+impl<T: Item + Payload, S> HandlerBuilder<T, S, ForSqs>
 where
     S: ItemService<T>,
 {
@@ -229,7 +238,7 @@ where
     }
 }
 
-impl<T: Item, S> HandlerBuilder<T, S, ForSns>
+impl<T: Item + Payload, S> HandlerBuilder<T, S, ForSns>
 where
     S: ItemService<T>,
 {
@@ -239,7 +248,77 @@ where
     }
 }
 
-impl<T: Item> SqsBatchHandler<T> {
+#[cfg(feature = "kinesis")]
+impl<D: crate::KinesisData, S> HandlerBuilder<crate::KinesisRecord<D>, S, ForKinesis>
+where
+    S: ItemService<crate::KinesisRecord<D>>,
+{
+    /// How many shards of a batch are processed at once (default 10, at least 1). A shard's
+    /// records always run one after another; a batch from Lambda holds one shard.
+    pub fn batch_concurrency(mut self, batch_concurrency: usize) -> Self {
+        self.batch_concurrency = batch_concurrency.max(1);
+        self
+    }
+
+    /// The handler.
+    pub fn build(self) -> crate::KinesisBatchHandler<D> {
+        crate::KinesisBatchHandler::from_parts(self.into_parts())
+    }
+}
+
+#[cfg(feature = "dynamodb-streams")]
+impl<T: serde::de::DeserializeOwned + Send + 'static, S> HandlerBuilder<crate::DynamoDbChange<T>, S, ForDynamoDbStreams>
+where
+    S: ItemService<crate::DynamoDbChange<T>>,
+{
+    /// The handler.
+    pub fn build(self) -> crate::DynamoDbStreamHandler<T> {
+        crate::DynamoDbStreamHandler::from_parts(self.into_parts())
+    }
+}
+
+#[cfg(feature = "kinesis")]
+impl<D: crate::KinesisData> crate::KinesisBatchHandler<D> {
+    /// A builder for a handler running `processor` under `idempotency`.
+    pub fn builder<P: Processor<crate::KinesisRecord<D>>>(
+        processor: P,
+        idempotency: Idempotency,
+    ) -> HandlerBuilder<crate::KinesisRecord<D>, ProcessorService<crate::KinesisRecord<D>, P>, ForKinesis> {
+        HandlerBuilder::new(processor, idempotency)
+    }
+
+    /// A builder for a handler that sends each item through `service` as it is, a whole item
+    /// stack you composed (see [`crate::layers`]); the builder adds no layer of its own.
+    pub fn from_item_service<S>(service: S) -> HandlerBuilder<crate::KinesisRecord<D>, S, ForKinesis>
+    where
+        S: ItemService<crate::KinesisRecord<D>>,
+    {
+        HandlerBuilder::given(service)
+    }
+}
+
+#[cfg(feature = "dynamodb-streams")]
+impl<T: serde::de::DeserializeOwned + Send + 'static> crate::DynamoDbStreamHandler<T> {
+    /// A builder for a handler running `processor` under `idempotency`.
+    pub fn builder<P: Processor<crate::DynamoDbChange<T>>>(
+        processor: P,
+        idempotency: Idempotency,
+    ) -> HandlerBuilder<crate::DynamoDbChange<T>, ProcessorService<crate::DynamoDbChange<T>, P>, ForDynamoDbStreams>
+    {
+        HandlerBuilder::new(processor, idempotency)
+    }
+
+    /// A builder for a handler that sends each item through `service` as it is, a whole item
+    /// stack you composed (see [`crate::layers`]); the builder adds no layer of its own.
+    pub fn from_item_service<S>(service: S) -> HandlerBuilder<crate::DynamoDbChange<T>, S, ForDynamoDbStreams>
+    where
+        S: ItemService<crate::DynamoDbChange<T>>,
+    {
+        HandlerBuilder::given(service)
+    }
+}
+
+impl<T: Item + Payload> SqsBatchHandler<T> {
     /// A builder for a handler running `processor` under `idempotency`.
     pub fn builder<P: Processor<T>>(
         processor: P,
@@ -258,7 +337,7 @@ impl<T: Item> SqsBatchHandler<T> {
     }
 }
 
-impl<T: Item> SnsHandler<T> {
+impl<T: Item + Payload> SnsHandler<T> {
     /// A builder for a handler running `processor` under `idempotency`.
     pub fn builder<P: Processor<T>>(
         processor: P,

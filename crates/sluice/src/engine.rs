@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt;
-use sluice_events::Decoded;
+use sluice_events::{DecodeError, Decoded, Payload};
 use sluice_trace::TraceContext;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -177,14 +177,29 @@ impl<T: Item> Engine<T> {
 
     /// Decodes `payload` (a message with any SNS envelope already removed) and sends its items
     /// through the item stack, one after another.
-    pub(crate) async fn process_payload(&self, payload: &str, meta: &MessageMeta, inv: &Invocation) -> MessageOutcome {
+    pub(crate) async fn process_payload(&self, payload: &str, meta: &MessageMeta, inv: &Invocation) -> MessageOutcome
+    where
+        T: Payload,
+    {
+        self.process_message(|| T::decode(payload), meta, inv).await
+    }
+
+    /// Decodes a message with `decode`, unless no new work may start now, and sends its items
+    /// through the item stack, one after another. A message that does not decode fails alone,
+    /// permanently.
+    pub(crate) async fn process_message(
+        &self,
+        decode: impl FnOnce() -> Result<Decoded<T>, DecodeError>,
+        meta: &MessageMeta,
+        inv: &Invocation,
+    ) -> MessageOutcome {
         let mut counts = Counts::default();
         if let Some(failure) = self.start_refusal(&inv.deadline) {
             counts.failed += 1;
             log_message_failure(meta, &failure);
             return MessageOutcome { failure: Some(failure), counts };
         }
-        let items = match T::decode(payload) {
+        let items = match decode() {
             Ok(Decoded::Items(items)) => items,
             Ok(Decoded::Skip(reason)) => {
                 counts.skipped += 1;

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use sluice_events::Json;
 use sluice_events::s3::S3ObjectEvent;
-use sluice_events::{Json, Payload};
 
 /// What the handler knows about the message an item came in.
 #[derive(Debug, Clone, Default)]
@@ -42,10 +42,13 @@ pub struct MessageMeta {
     pub first_received_at_ms: Option<u64>,
 }
 
-/// A decodable item with an idempotency identity.
+/// A unit of work with an idempotency identity.
 ///
-/// Implemented for [`S3ObjectEvent`] and [`Json<T>`]; implement it for your own [`Payload`].
-pub trait Item: Payload + Send + 'static {
+/// Implemented for [`S3ObjectEvent`] and [`Json<T>`], which the SQS and SNS handlers decode
+/// from a message ([`Payload`](sluice_events::Payload)), and for the stream handlers' items
+/// (`KinesisRecord`, `DynamoDbChange`). Implement it, with `Payload`, for your own message
+/// format.
+pub trait Item: Send + 'static {
     /// The idempotency key used when the handler has no key function; `None` if there is none.
     fn default_key(&self, message: &MessageMeta) -> Option<String>;
 

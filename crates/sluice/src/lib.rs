@@ -7,6 +7,11 @@
 //! - **S3 -> SNS -> Lambda**: [`SnsHandler`] processes an asynchronous invocation and returns an
 //!   error only when Lambda's retries can help.
 //!
+//! The same engine takes streams, behind the features `kinesis` and `dynamodb-streams`:
+//! `KinesisBatchHandler` and `DynamoDbStreamHandler` run each shard's records in order, stop a
+//! shard at its first failure and answer with that record's sequence number, Lambda's checkpoint
+//! (the guide's chapter "Streams").
+//!
 //! Every item runs under an idempotency claim ([`Idempotency`]), so duplicate deliveries do
 //! their side effects once. The same protocol makes any async function idempotent
 //! ([`Idempotency::call`]), for work that is not an SQS or SNS item.
@@ -47,13 +52,17 @@
 //!
 //! One word per concept, in this crate, its siblings and the README:
 //! - **path**: how an S3 event reaches a worker, the *queue path* (S3 -> SNS -> SQS -> Lambda,
-//!   [`Path::Sqs`]) or the *direct path* (S3 -> SNS -> Lambda, [`Path::Sns`]);
-//! - **message**: what Lambda hands the handler, one SQS message or one SNS notification
-//!   ([`MessageMeta`]);
+//!   [`Path::Sqs`]) or the *direct path* (S3 -> SNS -> Lambda, [`Path::Sns`]); a stream is a
+//!   path too ([`Path::Kinesis`], [`Path::DynamoDbStreams`]);
+//! - **message**: what Lambda hands the handler, one SQS message, one SNS notification or one
+//!   stream record ([`MessageMeta`]);
 //! - **item**: one unit of work decoded from a message, such as one S3 object version; a
 //!   message holds one or more ([`Item`]);
 //! - **record**: an *idempotency record*, the store's entry for one item's key (claimed,
-//!   completed); an S3 notification's entries are *S3 events*, SQS's are *messages*;
+//!   completed); an S3 notification's entries are *S3 events*, SQS's are *messages*, a
+//!   stream's are *stream records*;
+//! - **shard** and **sequence number**: where a stream record sits; a stream handler's answer
+//!   names the sequence number Lambda *checkpoints* at;
 //! - **key**: an item's idempotency key; the **key prefix** names the function's records
 //!   ([`Idempotency::key_prefix`]); a store's **namespace** (`DynamoDbStore::namespace`,
 //!   `RedisStore::namespace`) keeps a shared table or Redis database apart;
@@ -71,6 +80,9 @@ pub mod builder;
 pub mod dead_letter;
 /// The invocation deadline.
 mod deadline;
+/// The DynamoDB Streams handler.
+#[cfg(feature = "dynamodb-streams")]
+mod dynamodb_stream;
 /// One message, start to finish.
 mod engine;
 /// The spans that exist only when exported.
@@ -81,6 +93,9 @@ mod idempotency;
 mod idempotent;
 /// Items and their idempotency keys.
 mod item;
+/// The Kinesis batch handler.
+#[cfg(feature = "kinesis")]
+mod kinesis;
 pub mod layers;
 /// OpenTelemetry export over OTLP/HTTP.
 #[cfg(feature = "otel")]
@@ -100,6 +115,9 @@ mod sqs;
 /// The SQS dead-letter queue.
 #[cfg(feature = "sqs-dead-letter")]
 mod sqs_dead_letter;
+/// What the stream handlers share: shard order and checkpoints.
+#[cfg(any(feature = "kinesis", feature = "dynamodb-streams"))]
+mod stream;
 /// Logs as Lambda's logging controls ask (format, level).
 #[cfg(feature = "json-logs")]
 pub mod telemetry;
@@ -110,10 +128,14 @@ pub mod testing;
 pub use builder::HandlerBuilder;
 pub use dead_letter::{DeadLetter, DeadLetterSink};
 pub use deadline::{DEFAULT_DEADLINE_MARGIN, DEFAULT_FINISH_RESERVE, Deadline};
+#[cfg(feature = "dynamodb-streams")]
+pub use dynamodb_stream::{ChangeKind, DynamoDbChange, DynamoDbStreamHandler};
 pub use engine::MAX_REASON_BYTES;
 pub use idempotency::{DEFAULT_LEASE, DEFAULT_TTL, Idempotency};
 pub use idempotent::IdempotentError;
 pub use item::{Item, MessageMeta};
+#[cfg(feature = "kinesis")]
+pub use kinesis::{KinesisBatchHandler, KinesisData, KinesisRecord};
 pub use processor::{BoxError, ItemContext, Path, ProcessError, Processor, ProcessorFn, Timeline, processor_fn};
 pub use report::{EmfMetrics, InvocationReport};
 /// The event decoders (`sluice-events`): S3 notifications raw or in SNS, JSON payloads.
@@ -130,3 +152,5 @@ pub use sns::{SnsHandler, SnsHandlerError};
 pub use sqs::{SqsBatchError, SqsBatchHandler};
 #[cfg(feature = "sqs-dead-letter")]
 pub use sqs_dead_letter::SqsDeadLetterQueue;
+#[cfg(any(feature = "kinesis", feature = "dynamodb-streams"))]
+pub use stream::StreamBatchError;

@@ -82,19 +82,26 @@ impl ProcessError {
 
 /// Which delivery path an item came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Path {
     /// S3 -> SNS -> SQS -> Lambda (event source mapping, batches).
     Sqs,
     /// S3 -> SNS -> Lambda (asynchronous invocation, one event at a time).
     Sns,
+    /// A Kinesis data stream -> Lambda (event source mapping, batches of one shard).
+    Kinesis,
+    /// A DynamoDB table's stream -> Lambda (event source mapping, batches of one shard).
+    DynamoDbStreams,
 }
 
 impl Path {
-    /// `"sqs"` or `"sns"`.
+    /// `"sqs"`, `"sns"`, `"kinesis"` or `"dynamodb-streams"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Path::Sqs => "sqs",
             Path::Sns => "sns",
+            Path::Kinesis => "kinesis",
+            Path::DynamoDbStreams => "dynamodb-streams",
         }
     }
 }

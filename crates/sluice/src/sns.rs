@@ -16,6 +16,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use aws_lambda_events::sns::{SnsEvent, SnsRecord};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use sluice_events::Payload;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -92,7 +93,7 @@ impl From<SnsHandlerError> for Diagnostic {
     }
 }
 
-impl<T: Item> SnsHandler<T> {
+impl<T: Item + Payload> SnsHandler<T> {
     pub(crate) fn from_parts(parts: HandlerParts<T>) -> Self {
         SnsHandler {
             inner: Arc::new(Inner { engine: parts.engine, dead_letters: parts.dead_letters, metrics: parts.metrics }),
@@ -106,7 +107,7 @@ impl<T: Item> SnsHandler<T> {
     }
 }
 
-impl<T: Item> Inner<T> {
+impl<T: Item + Payload> Inner<T> {
     async fn handle(&self, event: SnsEvent, ctx: &Context) -> Result<(), SnsHandlerError> {
         let started = Instant::now();
         let inv = self.engine.invocation(ctx, Path::Sns);
@@ -175,7 +176,7 @@ impl<T: Item> Inner<T> {
     }
 }
 
-impl<T: Item> tower::Service<LambdaEvent<SnsEvent>> for SnsHandler<T> {
+impl<T: Item + Payload> tower::Service<LambdaEvent<SnsEvent>> for SnsHandler<T> {
     type Response = ();
     type Error = SnsHandlerError;
     type Future = Pin<Box<dyn Future<Output = Result<(), SnsHandlerError>> + Send>>;

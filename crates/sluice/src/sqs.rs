@@ -22,6 +22,7 @@ use std::task::{Context as TaskContext, Poll};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use sluice_events::Payload;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -104,7 +105,7 @@ struct MessageResult {
     counts: Counts,
 }
 
-impl<T: Item> SqsBatchHandler<T> {
+impl<T: Item + Payload> SqsBatchHandler<T> {
     pub(crate) fn from_parts(parts: HandlerParts<T>) -> Self {
         SqsBatchHandler {
             inner: Arc::new(Inner {
@@ -124,7 +125,7 @@ impl<T: Item> SqsBatchHandler<T> {
     }
 }
 
-impl<T: Item> Inner<T> {
+impl<T: Item + Payload> Inner<T> {
     async fn handle(&self, event: SqsEvent, ctx: &Context) -> Result<SqsBatchResponse, SqsBatchError> {
         let started = Instant::now();
         let inv = self.engine.invocation(ctx, Path::Sqs);
@@ -307,7 +308,7 @@ fn fifo_groups(records: &[SqsMessage]) -> Vec<Group> {
     groups
 }
 
-impl<T: Item> tower::Service<LambdaEvent<SqsEvent>> for SqsBatchHandler<T> {
+impl<T: Item + Payload> tower::Service<LambdaEvent<SqsEvent>> for SqsBatchHandler<T> {
     type Response = SqsBatchResponse;
     type Error = SqsBatchError;
     type Future = Pin<Box<dyn Future<Output = Result<SqsBatchResponse, SqsBatchError>> + Send>>;

@@ -16,6 +16,7 @@ chapters! {
     Introduction => "introduction.md",
     Running => "running.md",
     Worker => "worker.md",
+    Streams => "streams.md",
     Retries => "retries.md",
     Tracing => "tracing.md",
     Security => "security.md",

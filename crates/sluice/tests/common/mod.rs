@@ -159,3 +159,61 @@ impl DeadLetterSink for FakeDeadLetters {
 pub(crate) fn failed_ids(response: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<String> {
     response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
 }
+
+/// The ARN of the Kinesis stream test events come from.
+pub(crate) const KINESIS_STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:000000000000:stream/clicks";
+/// The ARN of the DynamoDB table stream test events come from.
+pub(crate) const TABLE_STREAM_ARN: &str =
+    "arn:aws:dynamodb:us-east-1:000000000000:table/Orders/stream/2026-12-01T00:00:00.000";
+
+/// A Kinesis event with one record per `(shard, sequence number, data)`.
+pub(crate) fn kinesis_event(records: &[(&str, &str, &str)]) -> aws_lambda_events::kinesis::KinesisEvent {
+    use base64::Engine as _;
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(shard, sequence_number, data)| {
+            json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0", "partitionKey": "p", "sequenceNumber": sequence_number,
+                    "data": base64::engine::general_purpose::STANDARD.encode(data),
+                    "approximateArrivalTimestamp": 1_764_892_800.5
+                },
+                "eventSource": "aws:kinesis", "eventVersion": "1.0",
+                "eventID": format!("{shard}:{sequence_number}"), "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::000000000000:role/worker", "awsRegion": "us-east-1",
+                "eventSourceARN": KINESIS_STREAM_ARN
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+/// A DynamoDB Streams event with one record per `(sequence number, eventName, NewImage)`.
+pub(crate) fn dynamodb_event(records: &[(&str, &str, Value)]) -> aws_lambda_events::dynamodb::Event {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(sequence_number, event_name, new_image)| {
+            json!({
+                "eventID": format!("event-{sequence_number}"), "eventName": event_name, "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1_764_892_800, "Keys": {"id": new_image.get("id").cloned().unwrap_or(json!({"S": "?"}))},
+                    "NewImage": new_image, "SequenceNumber": sequence_number, "SizeBytes": 64,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES"
+                },
+                "eventSourceARN": TABLE_STREAM_ARN
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+/// A `Job` as a DynamoDB item image.
+pub(crate) fn job_image(id: &str, action: &str) -> Value {
+    json!({"id": {"S": id}, "action": {"S": action}})
+}
+
+/// Sequence numbers reported in a stream's `batchItemFailures`, in order.
+pub(crate) fn failed_sequence_numbers(failures: impl IntoIterator<Item = Option<String>>) -> Vec<String> {
+    failures.into_iter().map(|f| f.expect("an itemIdentifier")).collect()
+}
