@@ -32,17 +32,27 @@ pub const POWERTOOLS: &str = "Powertools: BatchProcessor + parser, Logger";
 /// Powertools without logs.
 pub const POWERTOOLS_BARE: &str = "Powertools: BatchProcessor + parser";
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
+pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
     let what = what.into();
     move |source| BenchError::Io { what, source }
 }
 
-fn context() -> lambda_runtime::Context {
+pub(crate) fn context() -> lambda_runtime::Context {
     sluice::testing::context_for("bench", Duration::from_secs(3600))
 }
 
 fn handler(idempotency: Idempotency) -> SqsBatchHandler<S3ObjectEvent> {
     SqsBatchHandler::builder(processor_fn(|_: S3ObjectEvent, _: ItemContext| async { Ok(()) }), idempotency).build()
+}
+
+/// The JSON lines `sluice::telemetry::log_layer` writes under `AWS_LAMBDA_LOG_FORMAT=JSON`, to a
+/// sink.
+pub(crate) fn json_logs() -> impl tracing::Subscriber + Send + Sync {
+    let lines = tracing_subscriber::fmt::layer()
+        .fmt_fields(sluice::telemetry::JsonFields)
+        .event_format(sluice::telemetry::JsonFormat)
+        .with_writer(std::io::sink);
+    tracing_subscriber::registry().with(lines)
 }
 
 /// `iterations` runs of the handler on `bytes`, each with a handler from `make`; times in ns.
@@ -84,18 +94,29 @@ fn time_floor(bytes: &[u8], iterations: usize) -> Result<Vec<u64>, BenchError> {
 
 /// What the Python side printed.
 #[derive(serde::Deserialize)]
-struct PythonRun {
-    times_ns: Vec<u64>,
-    python: String,
-    powertools: String,
+pub(crate) struct PythonRun {
+    pub times_ns: Vec<u64>,
+    pub python: String,
+    pub powertools: String,
 }
 
 fn time_powertools(settings: &Settings, file: &Path, variant: &str) -> Result<PythonRun, BenchError> {
+    run_python(settings, &settings.script, file, &["--variant", variant])
+}
+
+/// One round of a Python side: `script` on the batch in `file`, `settings.iterations` times.
+pub(crate) fn run_python(
+    settings: &Settings,
+    script: &Path,
+    file: &Path,
+    args: &[&str],
+) -> Result<PythonRun, BenchError> {
     let out = std::process::Command::new(&settings.python)
-        .arg(&settings.script)
+        .arg(script)
         .arg("--batch")
         .arg(file)
-        .args(["--iterations", &settings.iterations.to_string(), "--variant", variant])
+        .args(["--iterations", &settings.iterations.to_string()])
+        .args(args)
         .output()
         .map_err(|e| {
             BenchError::Python(format!("{} did not start: {e} (run scripts/setup)", settings.python.display()))
@@ -116,14 +137,6 @@ pub(crate) fn measure(
 ) -> Result<(Vec<Row>, String, String), BenchError> {
     let rt =
         tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(io("starting a tokio runtime"))?;
-    // The JSON lines `sluice::telemetry::log_layer` writes under `AWS_LAMBDA_LOG_FORMAT=JSON`.
-    let json_logs = || {
-        let lines = tracing_subscriber::fmt::layer()
-            .fmt_fields(sluice::telemetry::JsonFields)
-            .event_format(sluice::telemetry::JsonFormat)
-            .with_writer(std::io::sink);
-        tracing_subscriber::registry().with(lines)
-    };
 
     let names = [SLUICE, SLUICE_BARE, FLOOR, POWERTOOLS, POWERTOOLS_BARE];
     // Each side's times, round by round.

@@ -8,6 +8,8 @@
 //! - [`floor`]: the least any Rust handler must do, a borrowed `serde_json` decode of it;
 //! - [`inprocess`]: framework overhead in process, sluice's `SqsBatchHandler` against
 //!   Powertools' `BatchProcessor`, each with a no-op record handler;
+//! - [`streams`]: the same for streams, `KinesisBatchHandler` and `DynamoDbStreamHandler`
+//!   against `BatchProcessor` on Kinesis and DynamoDB Streams batches;
 //! - [`runtime`]: both as functions under the local Lambda service: warm invocations, and cold
 //!   starts next to the real `sqs-worker` and a minimal `lambda_runtime` function;
 //! - [`idempotency`]: DynamoDB idempotency on moto behind a delaying proxy, sluice's handler
@@ -32,6 +34,7 @@ pub mod rows;
 pub mod runtime;
 /// How much to run.
 pub mod settings;
+pub mod streams;
 
 pub use error::BenchError;
 pub use idempotency::IdempotencySettings;
@@ -64,6 +67,7 @@ pub fn run(settings: &Settings) -> Result<Report, BenchError> {
     let bytes = fixture::batch(0, fixture::BATCH_SIZE);
     std::fs::write(&file, &bytes).map_err(io(format!("writing {}", file.display())))?;
     let (mut rows, python, powertools) = inprocess::measure(settings, &file, &bytes)?;
+    rows.extend(streams::measure(settings, &settings.dir)?);
     let mut peaks = Vec::new();
     if settings.runtime.is_some() || settings.idempotency.is_some() || settings.memory.is_some() {
         let rt = tokio::runtime::Builder::new_multi_thread()

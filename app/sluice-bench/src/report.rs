@@ -7,6 +7,7 @@ use crate::memory::{PYTHON, SQS_WORKER, SQS_WORKER_SERIAL, peak};
 pub use crate::rows::{Peak, Row};
 use crate::runtime::{POWERTOOLS_WARM, SLUICE_WARM, cold};
 use crate::settings::Settings;
+use crate::streams::{POWERTOOLS_DYNAMODB, POWERTOOLS_KINESIS, SLUICE_DYNAMODB, SLUICE_KINESIS};
 
 /// The size of one built `bootstrap`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -159,6 +160,8 @@ impl Report {
             ("sluice bare / Powertools bare", SLUICE_BARE, POWERTOOLS_BARE),
             ("sluice with idempotency and logs / decode floor", SLUICE, FLOOR),
             ("sluice bare / decode floor", SLUICE_BARE, FLOOR),
+            ("Kinesis batch: sluice / Powertools, each with logs", SLUICE_KINESIS, POWERTOOLS_KINESIS),
+            ("DynamoDB Streams batch: sluice / Powertools, each with logs", SLUICE_DYNAMODB, POWERTOOLS_DYNAMODB),
             ("sluice function / Powertools function, warm invocation", SLUICE_WARM, POWERTOOLS_WARM),
             ("cold start: sqs-worker / Powertools function", &cold("sqs-worker"), &cold("powertools")),
             ("cold start: sqs-worker / minimal lambda_runtime function", &cold("sqs-worker"), &cold("minimal")),

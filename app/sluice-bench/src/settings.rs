@@ -11,7 +11,8 @@ pub struct Settings {
     pub iterations: usize,
     /// The Python interpreter of the venv with Powertools (`.venv-bench/bin/python`).
     pub python: PathBuf,
-    /// The Powertools side's script (`app/sluice-bench/python/powertools_inprocess.py`).
+    /// The Powertools side's script (`app/sluice-bench/python/powertools_inprocess.py`); the
+    /// stream sides run `powertools_streams.py` beside it.
     pub script: PathBuf,
     /// Where the batch file is written.
     pub dir: PathBuf,

@@ -153,19 +153,21 @@ fn the_benchmark_runs_every_part_once_in_its_quick_mode() {
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["rows"].as_array().unwrap();
-    // Five sides in process, two warm through the Runtime API, four functions' cold starts and
-    // inits, and the DynamoDB idempotency part (wall time, requests and sequential round trips;
-    // two phases, two sides).
-    assert_eq!(rows.len(), 5 + 2 + 8 + 12, "{report}");
+    // Five sides in process and four on the stream batches, two warm through the Runtime API,
+    // four functions' cold starts and inits, and the DynamoDB idempotency part (wall time,
+    // requests and sequential round trips; two phases, two sides).
+    assert_eq!(rows.len(), 5 + 4 + 2 + 8 + 12, "{report}");
     for (k, row) in rows.iter().enumerate() {
         let samples = match k {
-            0..5 => 3,
-            5..7 => 2,
+            0..9 => 3,
+            9..11 => 2,
             _ => 1,
         };
         assert_eq!(row["samples"], samples, "{row}");
         assert!(row["median_us"].as_f64().unwrap() > 0.0, "{row}");
     }
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names[5].contains("KinesisBatchHandler") && names[7].contains("DynamoDbStreamHandler"), "{names:?}");
     assert!(report["versions"].as_str().unwrap().contains("Powertools for AWS Lambda (Python) 3."), "{report}");
     // sluice's store requests for a batch of 10: a claim and a completion each, then a claim each.
     let requests = |name: &str| rows.iter().find(|r| r["name"] == name).map(|r| r["median_us"].as_f64().unwrap());
