@@ -10,20 +10,15 @@ the time of each iteration in nanoseconds, and the versions.
 """
 
 import argparse
-import json
 import logging
 import os
-import platform
-import sys
-import time
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.shared.version import VERSION as POWERTOOLS_VERSION
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel, KinesisDataStreamRecord
 from pydantic import BaseModel
 
-from powertools_inprocess import Context
+from powertools_inprocess import time_and_print
 
 logger = Logger(service="bench", logger_handler=logging.StreamHandler(open(os.devnull, "w")))
 
@@ -68,26 +63,16 @@ def main():
     args = parser.parse_args()
     with open(args.batch, "rb") as f:
         raw = f.read()
-
     event_type, model, record_handler = SOURCES[args.source]
-    context = Context()
-    times = []
-    for _ in range(args.iterations):
-        started = time.perf_counter_ns()
-        event = json.loads(raw)
-        processor = BatchProcessor(event_type=event_type, model=model)
-        response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                            context=context)
-        json.dumps(response)
-        times.append(time.perf_counter_ns() - started)
-        if response["batchItemFailures"]:
-            print(f"a record failed: {response} {processor.exceptions}", file=sys.stderr)
-            sys.exit(1)
-    print(json.dumps({
-        "times_ns": times,
-        "python": platform.python_version(),
-        "powertools": POWERTOOLS_VERSION,
-    }))
+    # The last run's processor, whose exceptions say why a record failed.
+    last = [None]
+
+    def handle_event(event, context):
+        last[0] = BatchProcessor(event_type=event_type, model=model)
+        return process_partial_response(event=event, record_handler=record_handler, processor=last[0],
+                                        context=context)
+
+    time_and_print(raw, args.iterations, handle_event, lambda: last[0].exceptions)
 
 
 if __name__ == "__main__":

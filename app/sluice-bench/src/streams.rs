@@ -110,43 +110,70 @@ fn dynamodb_handler() -> DynamoDbStreamHandler<Order> {
     DynamoDbStreamHandler::builder(processor, Idempotency::new(MemoryStore::new())).build()
 }
 
-fn failed(what: &str, failures: usize) -> Result<(), BenchError> {
-    match failures {
-        0 => Ok(()),
-        n => Err(BenchError::Sluice(format!("{n} {what} records failed"))),
+/// A stream handler as the benchmark runs it: one batch in, the number of failed records and
+/// the serialised answer out.
+trait StreamSide {
+    /// The event it takes.
+    type Event: serde::de::DeserializeOwned;
+    /// Handles one batch.
+    fn run(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        event: Self::Event,
+        ctx: &lambda_runtime::Context,
+    ) -> Result<(usize, Vec<u8>), BenchError>;
+}
+
+fn answer<R: serde::Serialize>(response: &R, failures: usize) -> Result<(usize, Vec<u8>), BenchError> {
+    Ok((failures, serde_json::to_vec(response).map_err(|e| BenchError::Sluice(e.to_string()))?))
+}
+
+impl StreamSide for KinesisBatchHandler<Json<Click>> {
+    type Event = aws_lambda_events::kinesis::KinesisEvent;
+    fn run(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        event: Self::Event,
+        ctx: &lambda_runtime::Context,
+    ) -> Result<(usize, Vec<u8>), BenchError> {
+        let response = rt.block_on(self.handle(event, ctx)).map_err(|e| BenchError::Sluice(e.to_string()))?;
+        answer(&response, response.batch_item_failures.len())
     }
 }
 
-/// One round of sluice on the Kinesis batch: times in ns, each iteration with a fresh handler.
-fn time_kinesis(rt: &tokio::runtime::Runtime, bytes: &[u8], iterations: usize) -> Result<Vec<u64>, BenchError> {
+impl StreamSide for DynamoDbStreamHandler<Order> {
+    type Event = aws_lambda_events::dynamodb::Event;
+    fn run(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        event: Self::Event,
+        ctx: &lambda_runtime::Context,
+    ) -> Result<(usize, Vec<u8>), BenchError> {
+        let response = rt.block_on(self.handle(event, ctx)).map_err(|e| BenchError::Sluice(e.to_string()))?;
+        answer(&response, response.batch_item_failures.len())
+    }
+}
+
+/// One round of sluice on a stream batch: from the bytes to the serialised answer, times in ns,
+/// each iteration with a fresh handler from `make` (a fresh store: every record is new).
+fn time_stream<H: StreamSide>(
+    rt: &tokio::runtime::Runtime,
+    bytes: &[u8],
+    iterations: usize,
+    make: impl Fn() -> H,
+) -> Result<Vec<u64>, BenchError> {
     let ctx = context();
-    let handlers: Vec<_> = (0..iterations).map(|_| kinesis_handler()).collect();
+    let handlers: Vec<H> = (0..iterations).map(|_| make()).collect();
     let mut times = Vec::with_capacity(iterations);
     for handler in handlers {
         let started = Instant::now();
         let event = serde_json::from_slice(bytes).map_err(|e| BenchError::Sluice(e.to_string()))?;
-        let response = rt.block_on(handler.handle(event, &ctx)).map_err(|e| BenchError::Sluice(e.to_string()))?;
-        let answer = serde_json::to_vec(&response).map_err(|e| BenchError::Sluice(e.to_string()))?;
+        let (failures, answer) = handler.run(rt, event, &ctx)?;
         times.push(started.elapsed().as_nanos() as u64);
         std::hint::black_box(answer);
-        failed("Kinesis", response.batch_item_failures.len())?;
-    }
-    Ok(times)
-}
-
-/// One round of sluice on the DynamoDB Streams batch.
-fn time_dynamodb(rt: &tokio::runtime::Runtime, bytes: &[u8], iterations: usize) -> Result<Vec<u64>, BenchError> {
-    let ctx = context();
-    let handlers: Vec<_> = (0..iterations).map(|_| dynamodb_handler()).collect();
-    let mut times = Vec::with_capacity(iterations);
-    for handler in handlers {
-        let started = Instant::now();
-        let event = serde_json::from_slice(bytes).map_err(|e| BenchError::Sluice(e.to_string()))?;
-        let response = rt.block_on(handler.handle(event, &ctx)).map_err(|e| BenchError::Sluice(e.to_string()))?;
-        let answer = serde_json::to_vec(&response).map_err(|e| BenchError::Sluice(e.to_string()))?;
-        times.push(started.elapsed().as_nanos() as u64);
-        std::hint::black_box(answer);
-        failed("DynamoDB Streams", response.batch_item_failures.len())?;
+        if failures > 0 {
+            return Err(BenchError::Sluice(format!("{failures} records of a stream batch failed")));
+        }
     }
     Ok(times)
 }
@@ -163,9 +190,13 @@ pub(crate) fn measure(settings: &Settings, dir: &Path) -> Result<Vec<Row>, Bench
     }
     let names = [SLUICE_KINESIS, POWERTOOLS_KINESIS, SLUICE_DYNAMODB, POWERTOOLS_DYNAMODB];
     let side = |side: usize| match side {
-        0 => tracing::subscriber::with_default(json_logs(), || time_kinesis(&rt, &kinesis, settings.iterations)),
+        0 => tracing::subscriber::with_default(json_logs(), || {
+            time_stream(&rt, &kinesis, settings.iterations, kinesis_handler)
+        }),
         1 => Ok(run_python(settings, &script, &kinesis_file, &["--source", "kinesis"])?.times_ns),
-        2 => tracing::subscriber::with_default(json_logs(), || time_dynamodb(&rt, &dynamodb, settings.iterations)),
+        2 => tracing::subscriber::with_default(json_logs(), || {
+            time_stream(&rt, &dynamodb, settings.iterations, dynamodb_handler)
+        }),
         _ => Ok(run_python(settings, &script, &dynamodb_file, &["--source", "dynamodb"])?.times_ns),
     };
     // The Rust sides once uncounted, as in the SQS rows.
@@ -189,7 +220,7 @@ mod tests {
     #[test]
     fn both_batches_run_through_sluice_without_a_failure() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-        assert_eq!(time_kinesis(&rt, &kinesis_batch(), 2).unwrap().len(), 2);
-        assert_eq!(time_dynamodb(&rt, &dynamodb_batch(), 2).unwrap().len(), 2);
+        assert_eq!(time_stream(&rt, &kinesis_batch(), 2, kinesis_handler).unwrap().len(), 2);
+        assert_eq!(time_stream(&rt, &dynamodb_batch(), 2, dynamodb_handler).unwrap().len(), 2);
     }
 }
