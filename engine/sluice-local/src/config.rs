@@ -174,6 +174,57 @@ pub struct EventSourceMappingConfig {
     pub report_batch_item_failures: bool,
 }
 
+/// Where a stream mapping starts reading a shard (`StartingPosition`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StartingPosition {
+    /// The oldest record still in the shard.
+    #[default]
+    TrimHorizon,
+    /// Only records added after the mapping starts.
+    Latest,
+}
+
+/// A Kinesis Data Streams or DynamoDB Streams event source mapping: which one is read from the
+/// stream's ARN (`arn:aws:kinesis:...` or `arn:aws:dynamodb:...:table/T/stream/L`).
+#[serde_as]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub struct StreamMappingConfig {
+    /// The function it invokes.
+    pub function: String,
+    /// The stream's ARN (`EventSourceArn`).
+    pub event_source_arn: String,
+    /// `StartingPosition`, default `TRIM_HORIZON`.
+    #[serde(default)]
+    pub starting_position: StartingPosition,
+    /// `BatchSize`, default 100 (services-kinesis-parameters).
+    #[serde(default = "default_stream_batch_size")]
+    pub batch_size: u32,
+    /// `MaximumBatchingWindowInSeconds`, 0 to 300, default 0.
+    #[serde(default)]
+    #[serde_as(as = "DurationMilliSeconds<u64>")]
+    pub batching_window: Duration,
+    /// `MaximumRetryAttempts`: -1 (unlimited, the default) or 0 to 10,000.
+    #[serde(default = "unlimited")]
+    pub maximum_retry_attempts: i32,
+    /// `MaximumRecordAgeInSeconds`: -1 (unlimited, the default) or 60 to 604,800.
+    #[serde(default = "unlimited")]
+    pub maximum_record_age_seconds: i32,
+    /// `BisectBatchOnFunctionError`.
+    #[serde(default)]
+    pub bisect_batch_on_function_error: bool,
+    /// `ParallelizationFactor`, 1 to 10, default 1.
+    #[serde(default = "one")]
+    pub parallelization_factor: u32,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`.
+    #[serde(default = "yes")]
+    pub report_batch_item_failures: bool,
+    /// `DestinationConfig.OnFailure`: the SQS queue that gets a record of each batch given up on.
+    #[serde(default)]
+    pub on_failure_queue_url: Option<String>,
+}
+
 /// An SNS topic delivering to a function (asynchronous invocation).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -207,6 +258,9 @@ pub struct ServiceConfig {
     /// SQS event source mappings.
     #[serde(default)]
     pub event_source_mappings: Vec<EventSourceMappingConfig>,
+    /// Kinesis and DynamoDB Streams event source mappings.
+    #[serde(default)]
+    pub stream_mappings: Vec<StreamMappingConfig>,
     /// SNS subscriptions.
     #[serde(default)]
     pub sns_subscriptions: Vec<SnsSubscriptionConfig>,
@@ -269,6 +323,15 @@ fn default_batch_size() -> u32 {
 }
 fn yes() -> bool {
     true
+}
+fn default_stream_batch_size() -> u32 {
+    sluice_rules::stream_mapping::DEFAULT_BATCH_SIZE
+}
+fn unlimited() -> i32 {
+    -1
+}
+fn one() -> u32 {
+    1
 }
 
 impl FunctionConfig {

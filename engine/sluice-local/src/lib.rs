@@ -68,6 +68,8 @@ mod sns_subscription;
 pub mod sqs_mapping;
 /// Why the service could not start.
 mod start_error;
+/// Kinesis and DynamoDB Streams event source mappings.
+mod stream_mapping;
 /// The trace header of each invocation.
 mod trace;
 /// Waiting on conditions with a deadline.
@@ -75,7 +77,7 @@ pub mod wait;
 
 pub use config::{
     AsyncInvokeConfig, EventSourceMappingConfig, FaultInjection, FunctionConfig, NetworkConfig, ServiceConfig,
-    SnsSubscriptionConfig,
+    SnsSubscriptionConfig, StartingPosition, StreamMappingConfig,
 };
 pub use function::InvokeResult;
 pub use records::{BatchRecord, InvocationRecord, Outcome, Records, Trigger};

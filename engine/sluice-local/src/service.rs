@@ -18,6 +18,7 @@ use crate::records::Records;
 use crate::shared::Shared;
 use crate::sqs_mapping::Mapping;
 pub use crate::start_error::StartError;
+use crate::stream_mapping::StreamMapping;
 
 /// Where the service listens and writes.
 #[derive(Debug, Clone)]
@@ -102,6 +103,21 @@ impl LocalLambda {
             let mapping = Mapping::create(mapping, function, shared.sqs.clone(), region.clone(), shared.time_scale)
                 .await
                 .map_err(|source| StartError::Mapping { function: name, source })?;
+            tokio::spawn(Arc::new(mapping).run(stop.clone()));
+        }
+        for mapping in config.stream_mappings {
+            let name = mapping.function.clone();
+            let function =
+                shared.functions.get(&name).cloned().ok_or_else(|| StartError::UnknownFunction(name.clone()))?;
+            let mapping = StreamMapping::create(
+                mapping,
+                function,
+                &options.aws,
+                shared.sqs.clone(),
+                region.clone(),
+                shared.time_scale,
+            )
+            .map_err(|source| StartError::Mapping { function: name, source })?;
             tokio::spawn(Arc::new(mapping).run(stop.clone()));
         }
 

@@ -7,6 +7,7 @@
 //!
 //! - [`async_invoke`]: the asynchronous invocation queue (S3 -> SNS -> Lambda);
 //! - [`sqs_mapping`]: the SQS event source mapping (S3 -> SNS -> SQS -> Lambda);
+//! - [`stream_mapping`]: the Kinesis and DynamoDB Streams event source mappings;
 //! - [`scaling`]: concurrency and how fast a function gets new execution environments.
 //!
 //! Sources are pages of the AWS Lambda Developer Guide (`docs.aws.amazon.com/lambda/latest/dg/`
@@ -25,3 +26,4 @@
 pub mod async_invoke;
 pub mod scaling;
 pub mod sqs_mapping;
+pub mod stream_mapping;

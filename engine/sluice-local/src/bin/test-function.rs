@@ -21,6 +21,10 @@
 //! - An SQS event: each record's body says what to do: `ok`, `fail` (reported in
 //!   `batchItemFailures`), `sleep:N`, `error` (the whole invocation fails), `unknown-id` (reports
 //!   an id that is not in the batch), `not-an-object` (answers a JSON string).
+//! - A Kinesis or DynamoDB Streams event: each record says what to do in its data (Kinesis) or
+//!   in its `NewImage`'s `action` (DynamoDB): `ok`, `fail` (its sequence number reported in
+//!   `batchItemFailures`; the records after it still run, so the mapping's checkpoint is what
+//!   keeps order), `error` (the whole invocation fails).
 
 use std::time::Duration;
 
@@ -39,8 +43,10 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         let mut log = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
         writeln!(log, "{}", ctx.xray_trace_id.as_deref().unwrap_or("none"))?;
     }
-    if payload.get("Records").and_then(|r| r.get(0)).and_then(|r| r.get("eventSource")) == Some(&json!("aws:sqs")) {
-        return sqs(payload).await;
+    match payload.get("Records").and_then(|r| r.get(0)).and_then(|r| r.get("eventSource")).and_then(Value::as_str) {
+        Some("aws:sqs") => return sqs(payload).await,
+        Some("aws:kinesis" | "aws:dynamodb") => return stream(payload),
+        _ => {}
     }
     let env: serde_json::Map<String, Value> = [
         "AWS_REGION",
@@ -144,6 +150,28 @@ async fn sqs(payload: Value) -> Result<Value, Error> {
                 let ms: u64 = sleep["sleep:".len()..].parse().unwrap_or(0);
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
+            _ => {}
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures }))
+}
+
+fn stream(payload: Value) -> Result<Value, Error> {
+    let mut failures = Vec::new();
+    for record in payload["Records"].as_array().into_iter().flatten() {
+        let (sequence_number, action) = match record["eventSource"].as_str() {
+            Some("aws:kinesis") => {
+                let data = aws_smithy_types::base64::decode(record["kinesis"]["data"].as_str().unwrap_or_default())?;
+                (&record["kinesis"]["sequenceNumber"], String::from_utf8(data)?)
+            }
+            _ => (
+                &record["dynamodb"]["SequenceNumber"],
+                record["dynamodb"]["NewImage"]["action"]["S"].as_str().unwrap_or("ok").to_owned(),
+            ),
+        };
+        match action.as_str() {
+            "fail" => failures.push(json!({ "itemIdentifier": sequence_number })),
+            "error" => return Err("a record asked the whole invocation to fail".into()),
             _ => {}
         }
     }
