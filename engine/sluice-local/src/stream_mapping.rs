@@ -321,7 +321,8 @@ impl StreamMapping {
                     continue;
                 }
                 BatchResult::FailedFrom(index) => {
-                    next_size = None;
+                    // The retry is the rest of this batch, from the checkpoint: not a bigger one.
+                    next_size = Some(size - index);
                     (index, size - index, true)
                 }
                 BatchResult::Failed => {
