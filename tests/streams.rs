@@ -192,3 +192,51 @@ async fn a_table_stream_keeps_its_audit_trail_in_order_and_once_through_a_crash_
     assert!(receive_one(&sqs, &on_failure).await.is_none(), "nothing parked");
     let _ = std::fs::remove_file(&marker);
 }
+
+/// The example's own template, deployed with `sluice local up`: its `DynamoDB` event becomes the
+/// local service's stream mapping, with the template's settings and on-failure queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn the_examples_template_deploys_its_dynamodb_event_under_local_up() {
+    assert!(std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(), "run scripts/test: the stack's moto");
+    let aws = aws_config::load_from_env().await;
+    let name = unique("audit");
+    let log_dir = std::env::temp_dir().join("sluice-e2e").join(&name);
+    let workers = bootstrap().parent().unwrap().to_owned();
+    let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/audit-trail/template.yaml");
+    let mut command = std::process::Command::new(workers.join("sluice"));
+    command
+        .args(["local", "up", "--template"])
+        .arg(&template)
+        .args(["--stack-name", &name, "--port", "0", "--time-scale", "60", "--workers"])
+        .arg(&workers)
+        .arg("--log-dir")
+        .arg(&log_dir);
+    let up = sluice_e2e::local_up::LocalUp::start(command);
+    let output = |key: &str| up.outputs.get(key).cloned().unwrap_or_else(|| panic!("no output {key}: {:?}", up.said));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    for (id, total) in [("t1", "5"), ("t2", "6"), ("t3", "7")] {
+        dynamodb
+            .put_item()
+            .table_name(output("OrdersTableName"))
+            .item("pk", AttributeValue::S(id.into()))
+            .item("id", AttributeValue::S(id.into()))
+            .item("status", AttributeValue::S("placed".into()))
+            .item("total", AttributeValue::N(total.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let audit = output("AuditTableName");
+    let entries = wait_for(LIMIT, || async {
+        let entries = audit_entries(&dynamodb, &audit).await;
+        (entries.len() >= 3).then_some(entries)
+    })
+    .await
+    .unwrap_or_else(|| panic!("three audit entries within {LIMIT:?}: {:?}", up.said));
+    drop(up);
+    let mut ids: Vec<&str> = entries.keys().map(String::as_str).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["t1", "t2", "t3"]);
+    assert!(entries.values().all(|(_, writes, _)| *writes == 1), "{entries:?}");
+}

@@ -16,10 +16,11 @@
 //!   the batch, in AWS's shape, goes to the on-failure queue, and the shard moves on.
 //!
 //! Simplifications, which the guide states: the shards are listed once, when the mapping
-//! starts (a reshard while the service runs is not followed); `ParallelizationFactor` is
-//! checked but each shard runs one batch at a time; a failed batch is tried again after one poll
-//! interval, without further backoff; an idle shard is read once a second (on the time scale)
-//! for both streams.
+//! starts (a reshard while the service runs is not followed); a failed batch is tried again after
+//! one poll interval, without further backoff; an idle shard is read once a second (on the time
+//! scale) for both streams. `ParallelizationFactor` runs that many batches of a shard at once,
+//! each lane holding the records of the partition keys that hash to it, in order; each lane
+//! keeps its own checkpoint (AWS keeps one per shard and orders by partition key too).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sluice_rules::stream_mapping::{GiveUp, POLL_INTERVAL, bisected, give_up};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{StartingPosition, StreamMappingConfig};
@@ -43,6 +45,9 @@ enum Reader {
 /// One record read from a shard: what the event carries, and what the mapping needs of it.
 struct ShardRecord {
     sequence_number: String,
+    /// What decides its lane under `ParallelizationFactor`: a Kinesis record's partition key, a
+    /// DynamoDB record's item key.
+    partition_key: String,
     /// When the stream got it, epoch milliseconds.
     arrival_ms: u64,
     /// The record in the Lambda event's shape.
@@ -228,7 +233,7 @@ impl StreamMapping {
             "awsRegion": self.region,
             "eventSourceARN": self.config.event_source_arn,
         });
-        ShardRecord { sequence_number, arrival_ms, event }
+        ShardRecord { sequence_number, partition_key: r.partition_key().to_owned(), arrival_ms, event }
     }
 
     /// A DynamoDB Streams record in the event's shape (with-ddb, "Example DynamoDB event").
@@ -256,6 +261,7 @@ impl StreamMapping {
                 dynamodb[name] = item;
             }
         }
+        let partition_key = dynamodb.get("Keys").map(Value::to_string).unwrap_or_default();
         let event = json!({
             "eventID": r.event_id(),
             "eventName": r.event_name().map(|n| n.as_str()),
@@ -265,45 +271,99 @@ impl StreamMapping {
             "dynamodb": dynamodb,
             "eventSourceARN": arn,
         });
-        ShardRecord { sequence_number, arrival_ms, event }
+        ShardRecord { sequence_number, partition_key, arrival_ms, event }
     }
 
-    /// Reads `shard` in order and runs its batches until `stop`.
+    /// Reads `shard` in order until `stop`, handing its records to `ParallelizationFactor`
+    /// lanes: the records of one partition key always go to the same lane, so they keep their
+    /// order while the lanes run their batches at once.
     async fn poll_shard(self: Arc<Self>, shard: String, stop: CancellationToken) {
         let name = self.function.config.name.clone();
         let batch_size = self.config.batch_size as usize;
-        let mut iterator: Option<String> = None;
+        let factor = self.config.parallelization_factor.max(1) as usize;
+        let lanes: Vec<mpsc::Sender<Vec<ShardRecord>>> = (0..factor)
+            .map(|_| {
+                let (lane, records) = mpsc::channel(1);
+                tokio::spawn(self.clone().run_lane(shard.clone(), records, stop.clone()));
+                lane
+            })
+            .collect();
+        let mut iterator = match self.iterator(&shard).await {
+            Ok(Some(iterator)) => iterator,
+            Ok(None) => return, // a closed shard with nothing left
+            Err(e) => {
+                tracing::warn!(function = %name, shard, error = %e, "GetShardIterator failed: the shard is not read");
+                return;
+            }
+        };
+        loop {
+            let read = tokio::select! {
+                read = self.read(&shard, &iterator, batch_size) => read,
+                _ = stop.cancelled() => return,
+            };
+            let (records, next) = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    tracing::warn!(function = %name, shard, error = %e, "GetRecords failed");
+                    (Vec::new(), Some(iterator.clone()))
+                }
+            };
+            let idle = records.is_empty();
+            // One hand-over per lane per read, so that a lane sees a read's records together.
+            let mut by_lane: Vec<Vec<ShardRecord>> = (0..factor).map(|_| Vec::new()).collect();
+            for record in records {
+                by_lane[lane_of(&record.partition_key, factor)].push(record);
+            }
+            for (lane, records) in lanes.iter().zip(by_lane).filter(|(_, r)| !r.is_empty()) {
+                tokio::select! {
+                    sent = lane.send(records) => if sent.is_err() { return },
+                    _ = stop.cancelled() => return,
+                }
+            }
+            // A closed shard read to its end: the lanes finish what they hold.
+            let Some(next) = next else { return };
+            iterator = next;
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.poll_interval()) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
+        }
+    }
+
+    /// Runs one lane's batches in order: retries from the checkpoint, bisection, and giving up.
+    async fn run_lane(
+        self: Arc<Self>,
+        shard: String,
+        mut lane: mpsc::Receiver<Vec<ShardRecord>>,
+        stop: CancellationToken,
+    ) {
+        let batch_size = self.config.batch_size as usize;
         let mut pending: VecDeque<ShardRecord> = VecDeque::new();
+        let mut open = true;
         // The current batch's retries, invocations, and the size of its next try once bisected.
         let (mut retries, mut invocations, mut next_size) = (0u32, 0u32, None::<usize>);
         loop {
             if stop.is_cancelled() {
                 return;
             }
-            if iterator.is_none() {
-                match self.iterator(&shard).await {
-                    Ok(Some(it)) => iterator = Some(it),
-                    Ok(None) => return, // a closed shard with nothing left
-                    Err(e) => tracing::warn!(function = %name, shard, error = %e, "GetShardIterator failed"),
-                }
-            }
-            if pending.len() < batch_size
-                && let Some(it) = iterator.clone()
-            {
-                match self.read(&shard, &it, batch_size - pending.len()).await {
-                    Ok((records, next)) => {
-                        pending.extend(records);
-                        iterator = next;
-                    }
-                    Err(e) => tracing::warn!(function = %name, shard, error = %e, "GetRecords failed"),
+            while open && pending.len() < batch_size {
+                match lane.try_recv() {
+                    Ok(records) => pending.extend(records),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => open = false,
                 }
             }
             if pending.is_empty() {
-                if iterator.is_none() {
-                    return; // the shard is closed and read to its end
+                if !open {
+                    return;
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(self.poll_interval()) => {}
+                    records = lane.recv() => match records {
+                        Some(records) => pending.extend(records),
+                        None => open = false,
+                    },
                     _ = stop.cancelled() => return,
                 }
                 continue;
@@ -432,6 +492,17 @@ impl StreamMapping {
                 "the on-failure record could not be sent: the batch is lost");
         }
     }
+}
+
+/// The lane of a record with `partition_key` among `lanes`: always the same one for one key.
+fn lane_of(partition_key: &str, lanes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    if lanes <= 1 {
+        return 0;
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    partition_key.hash(&mut hasher);
+    (hasher.finish() % lanes as u64) as usize
 }
 
 /// A Kinesis stream's name, from its ARN (`arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`).

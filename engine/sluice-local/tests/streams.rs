@@ -43,7 +43,10 @@ fn test_function(name: &str) -> (FunctionConfig, PathBuf) {
 /// The sequence numbers of each event the function got, in order.
 fn batches_seen(log: &PathBuf) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
+    // Whole lines only: an instance may be writing the next one.
+    let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+    whole
+        .lines()
         .map(|line| {
             let event: Value = serde_json::from_str(line).unwrap();
             event["Records"]
@@ -80,8 +83,15 @@ fn mapping(function: &str, arn: &str, queue_url: &str) -> StreamMappingConfig {
     .unwrap()
 }
 
-/// A one-shard Kinesis stream holding `records` in order: its ARN and their sequence numbers.
+/// A one-shard Kinesis stream holding `records` in order, all with one partition key: its ARN
+/// and their sequence numbers.
 async fn kinesis_stream(records: &[&str]) -> (String, Vec<String>) {
+    let keyed: Vec<(&str, &str)> = records.iter().map(|data| ("p", *data)).collect();
+    keyed_stream(&keyed).await
+}
+
+/// A one-shard Kinesis stream holding `(partition key, data)` records in order.
+async fn keyed_stream(records: &[(&str, &str)]) -> (String, Vec<String>) {
     let aws = aws().await;
     let kinesis = aws_sdk_kinesis::Client::new(&aws);
     let name = unique("clicks");
@@ -97,11 +107,11 @@ async fn kinesis_stream(records: &[&str]) -> (String, Vec<String>) {
     .await
     .expect("the stream has its shard");
     let mut sequence_numbers = Vec::new();
-    for data in records {
+    for (key, data) in records {
         let out = kinesis
             .put_record()
             .stream_arn(&arn)
-            .partition_key("p")
+            .partition_key(*key)
             .data(aws_smithy_types::Blob::new(data.as_bytes()))
             .send()
             .await
@@ -260,4 +270,49 @@ async fn a_dynamodb_table_stream_delivers_its_changes_in_order_in_lambdas_shape(
     assert_eq!(info["startSequenceNumber"], change["dynamodb"]["SequenceNumber"]);
     // The event decodes as the runtime's own type.
     let _: aws_lambda_events::dynamodb::Event = serde_json::from_value(first.clone()).unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_parallelization_factor_splits_a_shard_into_lanes_that_keep_each_keys_order() {
+    let keys = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
+    let records: Vec<(&str, &str)> = keys.iter().chain(keys.iter()).map(|k| (*k, "ok")).collect();
+    let (arn, seq) = keyed_stream(&records).await;
+    let (sqs, queue) = failure_queue().await;
+    let (function, log) = test_function("lanes");
+    let mut config = mapping("lanes", &arn, &queue);
+    config.parallelization_factor = 4;
+    config.batch_size = 100;
+    let service = start(ServiceConfig {
+        functions: vec![function],
+        stream_mappings: vec![config],
+        time_scale: Some(TIME_SCALE),
+        ..Default::default()
+    })
+    .await;
+    let seen = wait_for(LIMIT, || async {
+        let seen = batches_seen(&log);
+        (seen.iter().map(Vec::len).sum::<usize>() >= records.len()).then_some(seen)
+    })
+    .await
+    .expect("every record delivered");
+    service.shutdown().await;
+    assert!(receive_one(&sqs, &queue).await.is_none(), "nothing given up on");
+    // Each record once; more than one batch although one would hold them all.
+    let mut all: Vec<&String> = seen.iter().flatten().collect();
+    all.sort_unstable();
+    let mut expected: Vec<&String> = seq.iter().collect();
+    expected.sort_unstable();
+    assert_eq!(all, expected);
+    assert!(seen.len() > 1, "four lanes, not one batch: {seen:?}");
+    // A key's two records are in one batch, first one first (its lane keeps them in order).
+    let key_of = |n: &String| records[seq.iter().position(|s| s == n).unwrap()].0;
+    for key in keys {
+        let batches: Vec<&Vec<String>> = seen.iter().filter(|b| b.iter().any(|n| key_of(n) == key)).collect();
+        let [batch] = batches.as_slice() else { panic!("{key} in one batch: {seen:?}") };
+        let mine: Vec<&String> = batch.iter().filter(|n| key_of(n) == key).collect();
+        let first = seq.iter().position(|s| s == mine[0]).unwrap();
+        let second = seq.iter().position(|s| s == mine[1]).unwrap();
+        assert!(first < second, "{key}: {mine:?}");
+    }
 }

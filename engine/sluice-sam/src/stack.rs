@@ -42,6 +42,7 @@ use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use serde_json::json;
 use sluice_local::{
     AsyncInvokeConfig, EventSourceMappingConfig, FunctionConfig, NetworkConfig, ServiceConfig, SnsSubscriptionConfig,
+    StartingPosition, StreamMappingConfig,
 };
 
 use crate::artifacts::{self, Artifact, Workers};
@@ -399,8 +400,14 @@ impl Stack {
                     continue;
                 }
                 let source = mapping.event_source_arn().unwrap_or_default();
+                if source.starts_with("arn:aws:kinesis:") || source.starts_with("arn:aws:dynamodb:") {
+                    config.stream_mappings.push(stream_mapping(&sqs, function, mapping).await.map_err(unsupported)?);
+                    continue;
+                }
                 if !source.starts_with("arn:aws:sqs:") {
-                    return Err(unsupported(format!("event source {source}: only SQS queues are mapped locally")));
+                    return Err(unsupported(format!(
+                        "event source {source}: SQS queues, Kinesis streams and DynamoDB streams are mapped locally"
+                    )));
                 }
                 config.event_source_mappings.push(EventSourceMappingConfig {
                     function: function.clone(),
@@ -547,6 +554,39 @@ async fn settled(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A Kinesis or DynamoDB Streams mapping of the stack, as the local service plays it.
+async fn stream_mapping(
+    sqs: &aws_sdk_sqs::Client,
+    function: &str,
+    mapping: &aws_sdk_lambda::types::EventSourceMappingConfiguration,
+) -> Result<StreamMappingConfig, String> {
+    let starting_position = match mapping.starting_position().map(|p| p.as_str()) {
+        None | Some("TRIM_HORIZON") => StartingPosition::TrimHorizon,
+        Some("LATEST") => StartingPosition::Latest,
+        Some(other) => return Err(format!("StartingPosition {other} is not played locally")),
+    };
+    let on_failure = match mapping.destination_config().and_then(|d| d.on_failure()).and_then(|f| f.destination()) {
+        Some(arn) => Some(queue_url(sqs, arn).await?),
+        None => None,
+    };
+    Ok(StreamMappingConfig {
+        function: function.to_owned(),
+        event_source_arn: mapping.event_source_arn().unwrap_or_default().to_owned(),
+        starting_position,
+        batch_size: mapping.batch_size().map_or(sluice_rules::stream_mapping::DEFAULT_BATCH_SIZE, |n| n as u32),
+        batching_window: Duration::from_secs(mapping.maximum_batching_window_in_seconds().unwrap_or(0) as u64),
+        maximum_retry_attempts: mapping.maximum_retry_attempts().unwrap_or(-1),
+        maximum_record_age_seconds: mapping.maximum_record_age_in_seconds().unwrap_or(-1),
+        bisect_batch_on_function_error: mapping.bisect_batch_on_function_error().unwrap_or(false),
+        parallelization_factor: mapping.parallelization_factor().map_or(1, |n| n as u32),
+        report_batch_item_failures: mapping
+            .function_response_types()
+            .iter()
+            .any(|t| t.as_str() == "ReportBatchItemFailures"),
+        on_failure_queue_url: on_failure,
+    })
 }
 
 /// The URL of the queue with ARN `arn` (`arn:aws:sqs:<region>:<account>:<name>`).

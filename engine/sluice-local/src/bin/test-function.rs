@@ -36,7 +36,8 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     if let Ok(path) = std::env::var("TEST_FUNCTION_EVENT_LOG") {
         use std::io::Write;
         let mut log = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        writeln!(log, "{payload}")?;
+        // One write per line: instances of one function append to the same file at once.
+        log.write_all(format!("{payload}\n").as_bytes())?;
     }
     if let Ok(path) = std::env::var("TEST_FUNCTION_TRACE_LOG") {
         use std::io::Write;
