@@ -4,7 +4,8 @@
 //!
 //! Each shard's poller reads records in order into a buffer and invokes the function
 //! synchronously with up to `BatchSize` of them (Lambda's Kinesis and DynamoDB Streams event
-//! shapes). Then:
+//! shapes), once the batch is full or its `MaximumBatchingWindowInSeconds` (on the time scale)
+//! has passed since its first record. Then:
 //! - success: the batch is done, and the checkpoint moves past it;
 //! - with `ReportBatchItemFailures`, a valid answer that lists sequence numbers: the checkpoint
 //!   moves to the lowest of them, and the batch is tried again from that record; an invalid
@@ -342,6 +343,9 @@ impl StreamMapping {
         let batch_size = self.config.batch_size as usize;
         let mut pending: VecDeque<ShardRecord> = VecDeque::new();
         let mut open = true;
+        // `MaximumBatchingWindowInSeconds`, on the time scale, and when the gathering batch's ends.
+        let window = self.config.batching_window.div_f64(self.time_scale);
+        let mut window_end: Option<tokio::time::Instant> = None;
         // The current batch's retries, invocations, and the size of its next try once bisected.
         let (mut retries, mut invocations, mut next_size) = (0u32, 0u32, None::<usize>);
         loop {
@@ -368,6 +372,24 @@ impl StreamMapping {
                 }
                 continue;
             }
+            // A new batch (not a retry) gathers records until it is full or its batching window,
+            // counted from its first record, ends.
+            let gathering = next_size.is_none() && open && pending.len() < batch_size;
+            if gathering && !window.is_zero() {
+                let end = *window_end.get_or_insert_with(|| tokio::time::Instant::now() + window);
+                if tokio::time::Instant::now() < end {
+                    tokio::select! {
+                        records = lane.recv() => match records {
+                            Some(records) => pending.extend(records),
+                            None => open = false,
+                        },
+                        _ = tokio::time::sleep_until(end) => window_end = Some(tokio::time::Instant::now()),
+                        _ = stop.cancelled() => return,
+                    }
+                    continue;
+                }
+            }
+            window_end = None;
             let size = next_size.unwrap_or(batch_size).min(pending.len());
             let batch: Vec<&ShardRecord> = pending.iter().take(size).collect();
             let (result, answer) = self.invoke(&batch).await;

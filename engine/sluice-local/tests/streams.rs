@@ -137,6 +137,17 @@ async fn account(aws: &aws_config::SdkConfig) -> String {
     arn.split(':').nth(4).unwrap().to_owned()
 }
 
+/// The service running `function` under `mapping`, on the time scale.
+async fn serve(function: FunctionConfig, mapping: StreamMappingConfig) -> LocalLambda {
+    let config = ServiceConfig {
+        functions: vec![function],
+        stream_mappings: vec![mapping],
+        time_scale: Some(TIME_SCALE),
+        ..Default::default()
+    };
+    start(config).await
+}
+
 /// Runs `function` under `mapping` (on the time scale) until the first record reaches the
 /// on-failure queue: the running service, and that record.
 async fn first_failure(
@@ -145,13 +156,7 @@ async fn first_failure(
     sqs: &aws_sdk_sqs::Client,
     queue: &str,
 ) -> (LocalLambda, aws_sdk_sqs::types::Message) {
-    let config = ServiceConfig {
-        functions: vec![function],
-        stream_mappings: vec![mapping],
-        time_scale: Some(TIME_SCALE),
-        ..Default::default()
-    };
-    let service = start(config).await;
+    let service = serve(function, mapping).await;
     let record = wait_for(LIMIT, || receive_one(sqs, queue)).await.expect("the on-failure record");
     (service, record)
 }
@@ -283,13 +288,7 @@ async fn a_parallelization_factor_splits_a_shard_into_lanes_that_keep_each_keys_
     let mut config = mapping("lanes", &arn, &queue);
     config.parallelization_factor = 4;
     config.batch_size = 100;
-    let service = start(ServiceConfig {
-        functions: vec![function],
-        stream_mappings: vec![config],
-        time_scale: Some(TIME_SCALE),
-        ..Default::default()
-    })
-    .await;
+    let service = serve(function, config).await;
     let seen = wait_for(LIMIT, || async {
         let seen = batches_seen(&log);
         (seen.iter().map(Vec::len).sum::<usize>() >= records.len()).then_some(seen)
@@ -315,4 +314,32 @@ async fn a_parallelization_factor_splits_a_shard_into_lanes_that_keep_each_keys_
         let second = seq.iter().position(|s| s == mine[1]).unwrap();
         assert!(first < second, "{key}: {mine:?}");
     }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test"]
+async fn a_batching_window_gathers_records_that_arrive_after_the_first_until_the_batch_is_full() {
+    let (arn, mut seq) = kinesis_stream(&["ok", "ok"]).await;
+    let (sqs, queue) = failure_queue().await;
+    let (function, log) = test_function("window");
+    let mut config = mapping("window", &arn, &queue);
+    // 300 s on the time scale is 15 s here: the third record arrives well within it, and fills
+    // the batch, which then goes at once.
+    config.batch_size = 3;
+    config.batching_window = Duration::from_secs(300);
+    let service = serve(function, config).await;
+    let kinesis = aws_sdk_kinesis::Client::new(&aws().await);
+    let third = kinesis
+        .put_record()
+        .stream_arn(&arn)
+        .partition_key("p")
+        .data(aws_smithy_types::Blob::new("ok"))
+        .send()
+        .await
+        .unwrap();
+    seq.push(third.sequence_number);
+    let seen = wait_for(LIMIT, || async { Some(batches_seen(&log)).filter(|b| !b.is_empty()) }).await;
+    service.shutdown().await;
+    assert!(receive_one(&sqs, &queue).await.is_none(), "nothing given up on");
+    assert_eq!(seen.expect("a batch"), vec![seq], "one batch of all three");
 }
